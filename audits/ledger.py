@@ -1,0 +1,201 @@
+"""The append-only, hash-chained audit ledger.
+
+Every service that changes something calls :func:`record` inside the same transaction as the
+change. If the entry cannot be written the exception propagates and the change rolls back: no
+action without evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from audits.models import LedgerEntry, LedgerHead
+from portal.middleware import current_request_id
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+GENESIS_HASH = "0" * 64
+SYSTEM_ACTOR_NAME = "system"
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_hash(
+    *,
+    sequence: int,
+    created_at: datetime,
+    actor_id: int | None,
+    actor_name: str,
+    request_id: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    target_repr: str,
+    data: Any,
+    previous_hash: str,
+) -> str:
+    """SHA-256 over a canonical JSON form of the entry's fields and the previous hash."""
+    payload = _canonical(
+        {
+            "sequence": sequence,
+            "created_at": created_at.astimezone(timezone.UTC).isoformat(timespec="microseconds"),
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "request_id": request_id,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "target_repr": target_repr,
+            # Round-trip through JSON so the hash is of what the database gives back.
+            "data": json.loads(_canonical(data)),
+            "previous_hash": previous_hash,
+        }
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _hash_of(entry: LedgerEntry) -> str:
+    return entry_hash(
+        sequence=entry.sequence,
+        created_at=entry.created_at,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        request_id=entry.request_id,
+        action=entry.action,
+        target_type=entry.target_type,
+        target_id=entry.target_id,
+        target_repr=entry.target_repr,
+        data=entry.data,
+        previous_hash=entry.previous_hash,
+    )
+
+
+def _actor_name(actor: AbstractBaseUser | AnonymousUser | None) -> str:
+    if actor is None or not actor.is_authenticated:
+        return SYSTEM_ACTOR_NAME
+    full_name = getattr(actor, "get_full_name", lambda: "")()
+    username = actor.get_username()
+    return f"{full_name} ({username})" if full_name else username
+
+
+def record(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    target: Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    target_repr: str = "",
+    data: dict[str, Any] | None = None,
+) -> LedgerEntry:
+    """Append one entry. Call it inside the transaction of the change it records.
+
+    ``data`` must never hold a secret: it is shown to auditors and exported.
+    """
+    if target is not None:
+        target_type = target._meta.label
+        target_id = str(getattr(target, "uuid", None) or target.pk)
+        target_repr = str(target)[:300]
+    with transaction.atomic():
+        head, _ = LedgerHead.objects.select_for_update().get_or_create(id=1)
+        sequence = head.last_sequence + 1
+        created_at = timezone.now()
+        actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+        entry = LedgerEntry(
+            sequence=sequence,
+            created_at=created_at,
+            actor_id=actor_id,
+            actor_name=_actor_name(actor),
+            request_id=current_request_id(),
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            target_repr=target_repr,
+            data=json.loads(_canonical(data or {})),
+            previous_hash=head.last_hash,
+        )
+        entry.hash = _hash_of(entry)
+        entry.save(force_insert=True)
+        head.last_sequence = sequence
+        head.last_hash = entry.hash
+        head.save(update_fields=["last_sequence", "last_hash", "updated_at"])
+    return entry
+
+
+@dataclass(frozen=True)
+class LedgerBreak:
+    """The first place where the chain does not hold, in words an auditor can act on."""
+
+    sequence: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class LedgerVerification:
+    entries_checked: int
+    first_break: LedgerBreak | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None
+
+
+def verify(*, batch_size: int = 2000) -> LedgerVerification:
+    """Walk the whole chain in sequence order and report the first entry that breaks it.
+
+    An edited entry no longer matches its hash; a deleted one leaves a gap in the sequence and a
+    dangling previous hash; a reordered one links to the wrong predecessor. Entries cut from the
+    end are caught by comparing with the head row.
+    """
+    expected_sequence = 1
+    previous_hash = GENESIS_HASH
+    checked = 0
+    for entry in LedgerEntry.objects.order_by("sequence").iterator(chunk_size=batch_size):
+        checked += 1
+        if entry.sequence != expected_sequence:
+            return LedgerVerification(
+                checked,
+                LedgerBreak(
+                    expected_sequence,
+                    f"entry #{expected_sequence} is missing (deleted); next present is #{entry.sequence}",
+                ),
+            )
+        if entry.previous_hash != previous_hash:
+            return LedgerVerification(
+                checked,
+                LedgerBreak(
+                    entry.sequence,
+                    f"entry #{entry.sequence} does not link to entry #{entry.sequence - 1} "
+                    "(reordered, or its predecessor was replaced)",
+                ),
+            )
+        if _hash_of(entry) != entry.hash:
+            return LedgerVerification(
+                checked,
+                LedgerBreak(entry.sequence, f"entry #{entry.sequence} was edited: its content no longer matches its hash"),
+            )
+        previous_hash = entry.hash
+        expected_sequence += 1
+    head = LedgerHead.objects.filter(id=1).first()
+    last_sequence = expected_sequence - 1
+    if head is not None and (head.last_sequence != last_sequence or head.last_hash != previous_hash):
+        return LedgerVerification(
+            checked,
+            LedgerBreak(
+                last_sequence + 1,
+                f"the chain ends at #{last_sequence} but the head records #{head.last_sequence}: "
+                "entries were removed from the end",
+            ),
+        )
+    return LedgerVerification(checked, None)

@@ -1,0 +1,87 @@
+"""Models of the evidence side. The audit ledger lives here; its logic is in ``audits.ledger``."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+
+
+class LedgerImmutableError(RuntimeError):
+    """Raised on any attempt to change or remove a ledger entry."""
+
+
+class LedgerEntryQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise LedgerImmutableError("ledger entries cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise LedgerImmutableError("ledger entries cannot be deleted")
+
+
+class LedgerEntry(models.Model):
+    """One append-only, hash-chained record of something a person or the system did.
+
+    ``hash`` covers every other field and the previous entry's hash, so editing, deleting or
+    reordering any entry breaks the chain from that point on (``manage.py verify_ledger``).
+    """
+
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    # Not a real foreign key: removing a user must never rewrite (and so break) the ledger.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        editable=False,
+    )
+    actor_name = models.CharField(max_length=300, editable=False)
+    request_id = models.CharField(max_length=64, editable=False)
+    action = models.CharField(max_length=100, db_index=True, editable=False)
+    target_type = models.CharField(max_length=100, editable=False)
+    target_id = models.CharField(max_length=100, db_index=True, editable=False)
+    target_repr = models.CharField(max_length=300, editable=False)
+    data = models.JSONField(default=dict, editable=False)
+    previous_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sequence"]
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.target_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise LedgerImmutableError("ledger entries cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise LedgerImmutableError("ledger entries cannot be deleted")
+
+
+class LedgerHead(models.Model):
+    """The single row that serialises appends and remembers the newest entry.
+
+    Locking this row orders concurrent writers; its copy of the last sequence and hash lets
+    verification notice entries cut from the end of the chain.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="ledger_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"ledger head at #{self.last_sequence}"

@@ -1,0 +1,18 @@
+"""The Celery application; the one beat schedule of the portal lives here."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic work, declared in code so every deployment runs the same schedule.
+app.conf.beat_schedule = {
+    "verify-ledger-hourly": {"task": "audits.tasks.verify_ledger", "schedule": 3600.0},
+}

@@ -1,0 +1,44 @@
+"""View decorators that put the policy in front of every view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+from portal import policy
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., "HttpResponse"])
+
+
+def portal_user_required(view: ViewFunc) -> ViewFunc:
+    """Signed in and holding a role of the portal (MFA enrolment is enforced by middleware)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not policy.may_use_portal(request.user):
+            raise PermissionDenied("You have no role in this portal. Ask an administrator.")
+        return view(request, *args, **kwargs)
+
+    return cast(ViewFunc, login_required(wrapper))
+
+
+def allowed_if(check: Callable[[Any], bool]) -> Callable[[ViewFunc], ViewFunc]:
+    """Signed in, and ``check(user)`` from :mod:`portal.policy` says yes."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not check(request.user):
+                raise PermissionDenied("You are not allowed to do this.")
+            return view(request, *args, **kwargs)
+
+        return cast(ViewFunc, login_required(wrapper))
+
+    return decorator
