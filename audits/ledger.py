@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -28,7 +28,31 @@ SYSTEM_ACTOR_NAME = "system"
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    # allow_nan=False: NaN and Infinity are not JSON and PostgreSQL's jsonb refuses them; failing
+    # here names the problem instead of a database error later.
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as the database will give it back, so a hash taken now still matches later.
+
+    jsonb stores numbers as ``numeric`` and prints a large float such as ``1e16`` as
+    ``10000000000000000``, which reads back as an int; integral floats are therefore made ints up
+    front, on both sides of the comparison.
+    """
+    return _integral_floats_to_int(json.loads(_canonical(value)))
+
+
+def _integral_floats_to_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_floats_to_int(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_to_int(item) for item in value]
+    return value
 
 
 def entry_hash(
@@ -49,7 +73,7 @@ def entry_hash(
     payload = _canonical(
         {
             "sequence": sequence,
-            "created_at": created_at.astimezone(timezone.UTC).isoformat(timespec="microseconds"),
+            "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
             "actor_id": actor_id,
             "actor_name": actor_name,
             "request_id": request_id,
@@ -57,8 +81,7 @@ def entry_hash(
             "target_type": target_type,
             "target_id": target_id,
             "target_repr": target_repr,
-            # Round-trip through JSON so the hash is of what the database gives back.
-            "data": json.loads(_canonical(data)),
+            "data": _jsonable(data),
             "previous_hash": previous_hash,
         }
     )
@@ -86,7 +109,8 @@ def _actor_name(actor: AbstractBaseUser | AnonymousUser | None) -> str:
         return SYSTEM_ACTOR_NAME
     full_name = getattr(actor, "get_full_name", lambda: "")()
     username = actor.get_username()
-    return f"{full_name} ({username})" if full_name else username
+    # Cut to the column: an over-long display name must not make the action itself fail.
+    return (f"{full_name} ({username})" if full_name else username)[:300]
 
 
 def record(
@@ -106,7 +130,8 @@ def record(
     if target is not None:
         target_type = target._meta.label
         target_id = str(getattr(target, "uuid", None) or target.pk)
-        target_repr = str(target)[:300]
+        target_repr = str(target)
+    target_repr = target_repr[:300]
     with transaction.atomic():
         head, _ = LedgerHead.objects.select_for_update().get_or_create(id=1)
         sequence = head.last_sequence + 1
@@ -122,7 +147,7 @@ def record(
             target_type=target_type,
             target_id=target_id,
             target_repr=target_repr,
-            data=json.loads(_canonical(data or {})),
+            data=_jsonable(data or {}),
             previous_hash=head.last_hash,
         )
         entry.hash = _hash_of(entry)
@@ -156,8 +181,13 @@ def verify(*, batch_size: int = 2000) -> LedgerVerification:
 
     An edited entry no longer matches its hash; a deleted one leaves a gap in the sequence and a
     dangling previous hash; a reordered one links to the wrong predecessor. Entries cut from the
-    end are caught by comparing with the head row.
+    end (or the last entry replaced) are caught by comparing with the head row.
     """
+    # The head is read before the entries: an append committed while the walk runs then only adds
+    # entries past the head we hold, instead of looking like entries cut from the end.
+    head = LedgerHead.objects.filter(id=1).first()
+    head_sequence = head.last_sequence if head is not None else 0
+    head_hash = head.last_hash if head is not None else GENESIS_HASH
     expected_sequence = 1
     previous_hash = GENESIS_HASH
     checked = 0
@@ -183,19 +213,60 @@ def verify(*, batch_size: int = 2000) -> LedgerVerification:
         if _hash_of(entry) != entry.hash:
             return LedgerVerification(
                 checked,
-                LedgerBreak(entry.sequence, f"entry #{entry.sequence} was edited: its content no longer matches its hash"),
+                LedgerBreak(
+                    entry.sequence,
+                    f"entry #{entry.sequence} was edited: its content no longer matches its hash",
+                ),
+            )
+        # The newest entry has no successor to vouch for it; the head does that instead.
+        if entry.sequence == head_sequence and entry.hash != head_hash:
+            return LedgerVerification(
+                checked,
+                LedgerBreak(
+                    entry.sequence,
+                    f"entry #{entry.sequence} is not the entry the head records (it was replaced)",
+                ),
             )
         previous_hash = entry.hash
         expected_sequence += 1
-    head = LedgerHead.objects.filter(id=1).first()
     last_sequence = expected_sequence - 1
-    if head is not None and (head.last_sequence != last_sequence or head.last_hash != previous_hash):
+    if last_sequence < head_sequence:
         return LedgerVerification(
             checked,
             LedgerBreak(
                 last_sequence + 1,
-                f"the chain ends at #{last_sequence} but the head records #{head.last_sequence}: "
+                f"the chain ends at #{last_sequence} but the head records #{head_sequence}: "
                 "entries were removed from the end",
             ),
         )
+    if last_sequence > head_sequence:
+        # Entries past the head read at the start are normal if they were appended during the walk,
+        # and record() moves the head in the same transaction, so by now the head has caught up.
+        # If it has not, they were inserted behind record()'s back (or the head was deleted).
+        current = LedgerHead.objects.filter(id=1).first()
+        if current is None:
+            return LedgerVerification(
+                checked,
+                LedgerBreak(
+                    head_sequence + 1,
+                    "the ledger head is missing, so entries cut from the end cannot be ruled out",
+                ),
+            )
+        if current.last_sequence < last_sequence:
+            return LedgerVerification(
+                checked,
+                LedgerBreak(
+                    current.last_sequence + 1,
+                    f"entry #{current.last_sequence + 1} lies past the head (#{current.last_sequence}): "
+                    "it was added without going through the ledger",
+                ),
+            )
+        if current.last_sequence == last_sequence and current.last_hash != previous_hash:
+            return LedgerVerification(
+                checked,
+                LedgerBreak(
+                    last_sequence,
+                    f"entry #{last_sequence} is not the entry the head records (it was replaced)",
+                ),
+            )
     return LedgerVerification(checked, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -18,6 +19,20 @@ class LedgerEntryQuerySet(models.QuerySet["LedgerEntry"]):
 
     def delete(self) -> NoReturn:
         raise LedgerImmutableError("ledger entries cannot be deleted")
+
+    def bulk_create(
+        self,
+        objs: Iterable[LedgerEntry],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Collection[str] | None = None,
+        unique_fields: Collection[str] | None = None,
+    ) -> list[LedgerEntry]:
+        # An upsert (ON CONFLICT DO UPDATE) would rewrite existing entries behind save()'s back.
+        if update_conflicts:
+            raise LedgerImmutableError("ledger entries cannot be updated")
+        return super().bulk_create(objs, batch_size=batch_size, ignore_conflicts=ignore_conflicts)
 
 
 class LedgerEntry(models.Model):
