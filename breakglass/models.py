@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from breakglass.choices import (
     CredentialStorage,
@@ -58,12 +59,22 @@ class AwsAccount(TimeStamped):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=Q(account_id__regex=r"^[0-9]{12}$"), name="account_id_12_digits"),
+            models.CheckConstraint(
+                condition=Q(account_id__regex=r"^[0-9]{12}$"), name="account_id_12_digits"
+            ),
             models.CheckConstraint(condition=Q(approval_quorum__gte=1), name="approval_quorum_at_least_one"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"
+
+    @property
+    def root_credential_or_none(self) -> RootCredential | None:
+        """The credential row if recorded (templates cannot catch ``RelatedObjectDoesNotExist``)."""
+        try:
+            return self.root_credential
+        except RootCredential.DoesNotExist:
+            return None
 
     @property
     def root_email_masked(self) -> str:
@@ -112,11 +123,19 @@ class MfaDevice(TimeStamped):
     label = models.CharField(max_length=100)
     serial_number = models.CharField(max_length=100, unique=True)
     storage_location = models.CharField(max_length=200, blank=True)
-    custody_state = models.CharField(max_length=20, choices=CustodyState.choices, default=CustodyState.IN_SAFE)
-    holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="held_mfa_devices"
+    custody_state = models.CharField(
+        max_length=20, choices=CustodyState.choices, default=CustodyState.IN_SAFE
     )
-    accounts = models.ManyToManyField(AwsAccount, through="MfaDeviceAssignment", related_name="mfa_devices")
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="held_mfa_devices",
+    )
+    accounts: models.ManyToManyField[AwsAccount, MfaDeviceAssignment] = models.ManyToManyField(
+        AwsAccount, through="MfaDeviceAssignment", related_name="mfa_devices"
+    )
 
     class Meta:
         ordering = ["label"]
@@ -192,3 +211,7 @@ class Grant(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.user} may request {self.account}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()

@@ -1,11 +1,257 @@
+"""Inventory pages. Each view: decorators (login, policy, step-up), a selector, a form, one
+service, a redirect. Rule violations come back from the service as DomainError on the form."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from uuid import UUID
 
-from portal.decorators import portal_user_required
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from breakglass import forms, selectors, services
+from breakglass.choices import CredentialStorage
+from portal import policy
+from portal.decorators import acting_user, allowed_if, portal_user_required
+from portal.identity import step_up_required
+
+manage_only = allowed_if(policy.may_manage_inventory)
 
 
 @portal_user_required
 def account_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "breakglass/account_list.html", {})
+    accounts = selectors.accounts_visible_to(user=request.user)
+    return render(request, "breakglass/account_list.html", {"accounts": accounts})
+
+
+@portal_user_required
+def account_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    account = selectors.account_for(user=request.user, uuid=uuid)
+    can_manage = policy.may_manage_inventory(request.user)
+    return render(
+        request,
+        "breakglass/account_detail.html",
+        {
+            "account": account,
+            "grants": selectors.account_grants(user=request.user, account=account),
+            "can_manage": can_manage,
+            "assign_form": forms.AssignDeviceForm(account=account) if can_manage else None,
+        },
+    )
+
+
+@manage_only
+@step_up_required
+def account_create(request: HttpRequest) -> HttpResponse:
+    form = forms.AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(actor=acting_user(request), **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Added {account}.")
+            return redirect("breakglass:account_detail", uuid=account.uuid)
+    return render(request, "breakglass/form.html", {"form": form, "title": "Add an AWS account"})
+
+
+@manage_only
+@step_up_required
+def account_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    account = selectors.account_for(user=request.user, uuid=uuid)
+    form = forms.AccountForm(request.POST or None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        approvers, custodians = fields.pop("approvers"), fields.pop("custodians")
+        try:
+            services.account_update(
+                actor=acting_user(request),
+                account=account,
+                approvers=approvers,
+                custodians=custodians,
+                **fields,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved {account}.")
+            return redirect("breakglass:account_detail", uuid=account.uuid)
+    return render(
+        request, "breakglass/form.html", {"form": form, "title": f"Edit {account}", "back": account}
+    )
+
+
+@manage_only
+@step_up_required
+def credential_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    account = selectors.account_for(user=request.user, uuid=uuid)
+    current = getattr(account, "root_credential", None)
+    initial = {"storage": current.storage if current else CredentialStorage.PHYSICAL}
+    if current is not None:
+        initial.update(safe_location=current.safe_location, envelope_number=current.envelope_number)
+    form = forms.CredentialForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["storage"] == CredentialStorage.PORTAL:
+                services.root_credential_store_in_portal(
+                    actor=acting_user(request),
+                    account=account,
+                    password=data["password"],
+                )
+            elif data["storage"] == CredentialStorage.PHYSICAL:
+                services.root_credential_record_physical(
+                    actor=acting_user(request),
+                    account=account,
+                    safe_location=data["safe_location"],
+                    envelope_number=data["envelope_number"],
+                )
+            else:
+                services.root_credential_record_none(actor=acting_user(request), account=account)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Recorded where the root password of {account} lives.")
+            return redirect("breakglass:account_detail", uuid=account.uuid)
+    return render(
+        request,
+        "breakglass/form.html",
+        {"form": form, "title": f"Root password of {account}", "back": account},
+    )
+
+
+@require_POST
+@manage_only
+def device_assign(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    account = selectors.account_for(user=request.user, uuid=uuid)
+    form = forms.AssignDeviceForm(request.POST, account=account)
+    if form.is_valid():
+        try:
+            services.mfa_device_assign(
+                actor=acting_user(request), device=form.cleaned_data["device"], account=account
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{form.cleaned_data['device']} now protects {account}.")
+    else:
+        messages.error(request, "Choose a device to add.")
+    return redirect("breakglass:account_detail", uuid=account.uuid)
+
+
+@require_POST
+@manage_only
+def device_unassign(request: HttpRequest, uuid: UUID, device_uuid: UUID) -> HttpResponse:
+    account = selectors.account_for(user=request.user, uuid=uuid)
+    device = selectors.device_for(user=request.user, uuid=device_uuid)
+    try:
+        services.mfa_device_unassign(actor=acting_user(request), device=device, account=account)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{device} no longer protects {account}.")
+    return redirect("breakglass:account_detail", uuid=account.uuid)
+
+
+@allowed_if(policy.may_view_devices)
+def device_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "breakglass/device_list.html",
+        {
+            "devices": selectors.devices_visible_to(user=request.user),
+            "can_manage": policy.may_manage_inventory(request.user),
+        },
+    )
+
+
+@manage_only
+def device_create(request: HttpRequest) -> HttpResponse:
+    form = forms.MfaDeviceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.mfa_device_create(actor=acting_user(request), **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Added {device}.")
+            return redirect("breakglass:device_list")
+    return render(request, "breakglass/form.html", {"form": form, "title": "Add an MFA device"})
+
+
+@manage_only
+def device_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    device = selectors.device_for(user=request.user, uuid=uuid)
+    form = forms.MfaDeviceEditForm(
+        request.POST or None,
+        initial={
+            "label": device.label,
+            "storage_location": device.storage_location,
+            "custody_state": device.custody_state,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.mfa_device_update(actor=acting_user(request), device=device, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved {device}.")
+            return redirect("breakglass:device_list")
+    return render(request, "breakglass/form.html", {"form": form, "title": f"Edit {device}"})
+
+
+@manage_only
+@step_up_required
+def grant_create(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    account = selectors.account_for(user=request.user, uuid=uuid)
+    form = forms.GrantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.grant_create(actor=acting_user(request), account=account, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{form.cleaned_data['user']} may now request root of {account}.")
+            return redirect("breakglass:account_detail", uuid=account.uuid)
+    return render(
+        request,
+        "breakglass/form.html",
+        {"form": form, "title": f"Grant access to {account}", "back": account},
+    )
+
+
+@require_POST
+@manage_only
+def grant_revoke(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    grant = selectors.grant_for(user=request.user, uuid=uuid)
+    try:
+        services.grant_revoke(actor=acting_user(request), grant=grant)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Revoked: {grant}.")
+    return redirect("breakglass:account_detail", uuid=grant.account.uuid)
+
+
+@manage_only
+def grant_review(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    grant = selectors.grant_for(user=request.user, uuid=uuid)
+    form = forms.GrantReviewForm(
+        request.POST or None, initial={"expires_at": grant.expires_at.strftime("%Y-%m-%dT%H:%M")}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.grant_review(
+                actor=acting_user(request), grant=grant, expires_at=form.cleaned_data["expires_at"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Reviewed: {grant}.")
+            return redirect("breakglass:account_detail", uuid=grant.account.uuid)
+    return render(
+        request, "breakglass/form.html", {"form": form, "title": f"Review: {grant}", "back": grant.account}
+    )

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from portal import policy
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
     from django.http import HttpRequest, HttpResponse
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., "HttpResponse"])
@@ -42,3 +43,10 @@ def allowed_if(check: Callable[[Any], bool]) -> Callable[[ViewFunc], ViewFunc]:
         return cast(ViewFunc, login_required(wrapper))
 
     return decorator
+
+
+def acting_user(request: HttpRequest) -> User:
+    """The signed-in person behind a request that a decorator above already let through."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    return request.user

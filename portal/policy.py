@@ -67,7 +67,7 @@ def requires_mfa(user: AnyUser) -> bool:
 def has_mfa(user: AnyUser) -> bool:
     from allauth.mfa.utils import is_mfa_enabled
 
-    return bool(user.is_authenticated and is_mfa_enabled(user))  # type: ignore[arg-type]
+    return bool(user.is_authenticated and is_mfa_enabled(user))
 
 
 def may_use_portal(user: AnyUser) -> bool:
@@ -120,3 +120,8 @@ def may_manage_inventory(user: AnyUser) -> bool:
 
 def may_view_ledger(user: AnyUser) -> bool:
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
+
+
+def may_view_devices(user: AnyUser) -> bool:
+    """The custody board of MFA devices: those who keep, manage or audit them."""
+    return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR, Role.CUSTODIAN)

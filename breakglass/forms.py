@@ -1,0 +1,133 @@
+"""Forms check shape; the services check the rules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from breakglass import selectors
+from breakglass.choices import CredentialStorage, CustodyState
+from breakglass.models import AwsAccount, MfaDevice, account_id_validator
+from portal.policy import Role
+
+
+class PersonChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        full = obj.get_full_name()
+        return f"{full} ({obj.username})" if full else obj.username
+
+
+class AccountForm(forms.ModelForm):
+    account_id = forms.CharField(
+        label="AWS account id",
+        max_length=14,
+        validators=[account_id_validator],
+        help_text="12 digits, for example 123456789012.",
+    )
+    approvers = PersonChoiceField(queryset=selectors.people_in_role(Role.APPROVER), required=False)
+    custodians = PersonChoiceField(queryset=selectors.people_in_role(Role.CUSTODIAN), required=False)
+
+    class Meta:
+        model = AwsAccount
+        fields = [
+            "account_id",
+            "name",
+            "environment",
+            "root_email",
+            "governance_mode",
+            "approvers",
+            "approval_quorum",
+            "custodians",
+            "max_session_minutes",
+            "ticket_required",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Querysets are evaluated per form, not once at import.
+        self.fields["approvers"].queryset = selectors.people_in_role(Role.APPROVER)  # type: ignore[attr-defined]
+        self.fields["custodians"].queryset = selectors.people_in_role(Role.CUSTODIAN)  # type: ignore[attr-defined]
+
+    def clean_account_id(self) -> str:
+        return str(self.cleaned_data["account_id"]).strip().replace("-", "")
+
+    def validate_unique(self) -> None:
+        # Uniqueness is the service's job (it reports it on the field); avoid a second query here.
+        return
+
+
+class CredentialForm(forms.Form):
+    storage = forms.ChoiceField(choices=CredentialStorage.choices, widget=forms.RadioSelect)
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Only for 'Encrypted in the portal'. Stored encrypted; never shown again here.",
+    )
+    password_again = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    safe_location = forms.CharField(required=False, max_length=200)
+    envelope_number = forms.CharField(required=False, max_length=64, label="Sealed-envelope number")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("storage") == CredentialStorage.PORTAL:
+            if not data.get("password"):
+                self.add_error("password", "Enter the root password to store.")
+            elif data.get("password") != data.get("password_again"):
+                self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+class MfaDeviceForm(forms.ModelForm):
+    class Meta:
+        model = MfaDevice
+        fields = ["kind", "label", "serial_number", "storage_location"]
+        help_texts = {"kind": "Virtual authenticators are allowed but flagged in every report."}
+
+
+class MfaDeviceEditForm(forms.Form):
+    label = forms.CharField(max_length=100)
+    storage_location = forms.CharField(max_length=200, required=False)
+    custody_state = forms.ChoiceField(
+        choices=[c for c in CustodyState.choices if c[0] != CustodyState.CHECKED_OUT]
+    )
+
+
+class AssignDeviceForm(forms.Form):
+    device = forms.ModelChoiceField(queryset=MfaDevice.objects.none(), empty_label="Choose a device")
+
+    def __init__(self, *args: Any, account: AwsAccount, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["device"].queryset = selectors.assignable_devices(account=account)  # type: ignore[attr-defined]
+
+
+class GrantForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=selectors.people_in_role(Role.REQUESTER), label="Person")
+    expires_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Grants expire; review them before they do.",
+    )
+    emergency = forms.BooleanField(
+        required=False, help_text="May self-authorise when no approver can be reached (notifies everyone)."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault(
+            "expires_at", (timezone.now() + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M")
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = selectors.people_in_role(Role.REQUESTER)  # type: ignore[attr-defined]
+
+
+class GrantReviewForm(forms.Form):
+    expires_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        label="Keep until",
+    )

@@ -1,0 +1,115 @@
+"""Every permission-aware read of the inventory. List pages, detail pages and exports share these,
+so what a person sees on a page is exactly what they may export."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from breakglass.choices import CustodyState, MfaDeviceKind
+from breakglass.models import AwsAccount, Grant, MfaDevice, MfaDeviceAssignment
+from portal import policy
+from portal.policy import Role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def _live_grants() -> QuerySet[Grant]:
+    return (
+        Grant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def accounts_visible_to(*, user: AnyUser) -> QuerySet[AwsAccount]:
+    """The accounts a person may see, with everything the list page shows prefetched.
+
+    The number of queries does not grow with the number of accounts, devices or grants.
+    """
+    ids = AwsAccount.objects.filter(policy.visible_accounts_filter(user)).values("pk")
+    return (
+        AwsAccount.objects.filter(pk__in=ids)
+        .select_related("root_credential")
+        .prefetch_related(
+            "approvers",
+            "custodians",
+            Prefetch(
+                "mfa_assignments",
+                queryset=MfaDeviceAssignment.objects.select_related("device", "device__holder").order_by(
+                    "device__label"
+                ),
+            ),
+            Prefetch("grants", queryset=_live_grants(), to_attr="live_grants"),
+        )
+        .order_by("name")
+    )
+
+
+def account_for(*, user: AnyUser, uuid: UUID) -> AwsAccount:
+    """One account the person may see, or 404 (whether it exists is not disclosed)."""
+    try:
+        return accounts_visible_to(user=user).get(uuid=uuid)
+    except AwsAccount.DoesNotExist:
+        raise Http404("No such account.") from None
+
+
+def account_grants(*, user: AnyUser, account: AwsAccount) -> QuerySet[Grant]:
+    """All grants of the account, live and past, for those who manage or audit; else none."""
+    if not policy.sees_every_account(user):
+        return Grant.objects.none()
+    return account.grants.select_related("user", "granted_by", "last_reviewed_by").order_by(
+        "revoked_at", "user__username"
+    )
+
+
+def devices_visible_to(*, user: AnyUser) -> QuerySet[MfaDevice]:
+    if not policy.may_view_devices(user):
+        return MfaDevice.objects.none()
+    return (
+        MfaDevice.objects.select_related("holder")
+        .prefetch_related(
+            Prefetch("assignments", queryset=MfaDeviceAssignment.objects.select_related("account"))
+        )
+        .annotate(account_count=Count("assignments"))
+        .order_by("label")
+    )
+
+
+def device_for(*, user: AnyUser, uuid: UUID) -> MfaDevice:
+    try:
+        return devices_visible_to(user=user).get(uuid=uuid)
+    except MfaDevice.DoesNotExist:
+        raise Http404("No such MFA device.") from None
+
+
+def grant_for(*, user: AnyUser, uuid: UUID) -> Grant:
+    if not policy.may_manage_inventory(user):
+        raise Http404("No such grant.")
+    try:
+        return Grant.objects.select_related("user", "account").get(uuid=uuid)
+    except Grant.DoesNotExist:
+        raise Http404("No such grant.") from None
+
+
+def people_in_role(role: Role) -> QuerySet[User]:
+    """Active people holding ``role``, for choosing approvers, custodians and grantees."""
+    return get_user_model().objects.filter(is_active=True, groups__name=role.value).order_by("username")
+
+
+def assignable_devices(*, account: AwsAccount) -> QuerySet[MfaDevice]:
+    """Devices that could be added to the account (the service still checks every rule)."""
+    return (
+        MfaDevice.objects.exclude(assignments__account=account)
+        .exclude(custody_state__in=[CustodyState.LOST, CustodyState.RETIRED])
+        .exclude(kind=MfaDeviceKind.HARDWARE_TOTP, assignments__isnull=False)
+        .order_by("label")
+    )

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+
+from audits import ledger
+from breakglass.models import AwsAccount, Grant, MfaDevice, RootCredential
+from portal import policy
+
+pytestmark = pytest.mark.django_db
+
+
+def run() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_the_demo_has_eight_accounts_in_both_modes_and_every_device_kind() -> None:
+    run()
+    assert AwsAccount.objects.count() == 8
+    assert set(AwsAccount.objects.values_list("governance_mode", flat=True)) == {"classic", "centralised"}
+    assert set(MfaDevice.objects.values_list("kind", flat=True)) == {"fido", "hardware_totp", "virtual"}
+    assert set(RootCredential.objects.values_list("storage", flat=True)) == {"portal", "physical", "none"}
+    assert ledger.verify().intact
+
+
+def test_seeding_twice_changes_nothing_but_the_printed_passwords() -> None:
+    first = run()
+    counts = (AwsAccount.objects.count(), MfaDevice.objects.count(), Grant.objects.count())
+    second = run()
+    assert (AwsAccount.objects.count(), MfaDevice.objects.count(), Grant.objects.count()) == counts
+    assert first != second
+
+
+def test_the_printed_passwords_sign_the_personas_in() -> None:
+    output = run()
+    users = get_user_model().objects.filter(username__in=["rita.requester", "ada.admin", "audrey.auditor"])
+    for user in users:
+        line = next(line for line in output.splitlines() if line.strip().startswith(user.username))
+        password = line.split()[1]
+        assert authenticate(username=user.username, password=password) == user
+        assert policy.roles(user)
+    assert "ada.admin" in output and "audrey.auditor" in output and "carl.custodian" in output
+
+
+def test_privileged_personas_have_mfa_so_they_can_use_the_portal_at_once() -> None:
+    run()
+    for username in ["alan.approver", "anna.approver", "carl.custodian", "audrey.auditor", "ada.admin"]:
+        user = get_user_model().objects.get(username=username)
+        assert policy.may_use_portal(user), username

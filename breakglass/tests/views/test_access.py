@@ -1,0 +1,97 @@
+"""Every inventory page, anonymous and as an outsider: nobody without a role sees or changes anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from breakglass.tests.factories import GrantFactory, MfaDeviceFactory
+
+pytestmark = pytest.mark.django_db
+
+# (url name, which kwargs, method)
+PAGES = [
+    ("breakglass:account_list", None, "get"),
+    ("breakglass:account_create", None, "get"),
+    ("breakglass:account_detail", "account", "get"),
+    ("breakglass:account_edit", "account", "get"),
+    ("breakglass:credential_edit", "account", "get"),
+    ("breakglass:device_assign", "account", "post"),
+    ("breakglass:device_unassign", "account_device", "post"),
+    ("breakglass:grant_create", "account", "get"),
+    ("breakglass:grant_revoke", "grant", "post"),
+    ("breakglass:grant_review", "grant", "get"),
+    ("breakglass:device_list", None, "get"),
+    ("breakglass:device_create", None, "get"),
+    ("breakglass:device_edit", "device", "get"),
+    ("audits:ledger_list", None, "get"),
+]
+
+
+@pytest.fixture
+def objects(account: Any) -> dict[str, Any]:
+    device = MfaDeviceFactory()
+    grant = GrantFactory(account=account)
+    return {
+        None: {},
+        "account": {"uuid": account.uuid},
+        "account_device": {"uuid": account.uuid, "device_uuid": device.uuid},
+        "device": {"uuid": device.uuid},
+        "grant": {"uuid": grant.uuid},
+    }
+
+
+@pytest.mark.parametrize(("name", "which", "method"), PAGES)
+def test_anonymous_visitors_are_sent_to_sign_in(
+    client: Client, objects: dict[str, Any], name: str, which: str | None, method: str
+) -> None:
+    url = reverse(name, kwargs=objects[which])
+    response = getattr(client, method)(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize(("name", "which", "method"), PAGES)
+def test_people_without_a_role_are_refused(
+    client: Client, outsider: Any, objects: dict[str, Any], name: str, which: str | None, method: str
+) -> None:
+    client.force_login(outsider)
+    response = getattr(client, method)(reverse(name, kwargs=objects[which]))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("name", "which", "method"),
+    [
+        p
+        for p in PAGES
+        if p[0]
+        not in {
+            "breakglass:account_list",
+            "breakglass:account_detail",
+            "breakglass:device_list",
+            "audits:ledger_list",
+        }
+    ],
+)
+def test_auditors_cannot_change_the_inventory(
+    client: Client, auditor: Any, objects: dict[str, Any], name: str, which: str | None, method: str
+) -> None:
+    client.force_login(auditor)
+    response = getattr(client, method)(reverse(name, kwargs=objects[which]))
+    assert response.status_code == 403
+
+
+def test_the_home_page_tells_a_person_without_a_role_what_to_do(client: Client, outsider: Any) -> None:
+    client.force_login(outsider)
+    response = client.get(reverse("home"))
+    assert response.status_code == 403
+    assert b"nobody has given you a role" in response.content
+
+
+def test_the_health_check_needs_no_login_and_reveals_nothing(client: Client) -> None:
+    response = client.get(reverse("healthz"))
+    assert response.json() == {"status": "ok"}

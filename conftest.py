@@ -1,0 +1,116 @@
+"""Persona fixtures shared by every app's tests.
+
+Each persona is a real user in the role's group; those whose role demands MFA have a TOTP
+authenticator, whose secret is on ``user.totp_secret`` so tests can compute codes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+
+from breakglass.tests.factories import UserFactory
+from portal.policy import Role
+from portal.testing import enrol_totp
+
+# Playwright's sync API runs an event loop in the test thread; Django must allow ORM use there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """PBKDF2's deliberate slowness is for production, not for thousands of test logins."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_the_ledger_triggers() -> Any:
+    """Let pytest-django empty the database after transactional tests.
+
+    The ledger's PostgreSQL triggers refuse TRUNCATE, which is what Django's flush uses; test
+    teardown alone may skip ordinary triggers (``session_replication_role = replica``).
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self: Any, *args: Any, **kwargs: Any) -> list[str]:
+        statements = original(self, *args, **kwargs)
+        return ["SET LOCAL session_replication_role = replica", *statements] if statements else statements
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.sql_flush = original  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def make_persona(db: Any) -> Callable[..., Any]:
+    def make(username: str, *roles: Role, mfa: bool | None = None) -> Any:
+        user = UserFactory(username=username)
+        for role in roles:
+            user.groups.add(Group.objects.get(name=role.value))
+        needs_mfa = any(role is not Role.REQUESTER for role in roles) if mfa is None else mfa
+        user.totp_secret = enrol_totp(user) if needs_mfa else None
+        return user
+
+    return make
+
+
+@pytest.fixture
+def requester(make_persona: Callable[..., Any]) -> Any:
+    return make_persona("rita.requester", Role.REQUESTER)
+
+
+@pytest.fixture
+def approver(make_persona: Callable[..., Any]) -> Any:
+    return make_persona("alan.approver", Role.APPROVER)
+
+
+@pytest.fixture
+def second_approver(make_persona: Callable[..., Any]) -> Any:
+    return make_persona("anna.approver", Role.APPROVER)
+
+
+@pytest.fixture
+def custodian(make_persona: Callable[..., Any]) -> Any:
+    return make_persona("carl.custodian", Role.CUSTODIAN)
+
+
+@pytest.fixture
+def auditor(make_persona: Callable[..., Any]) -> Any:
+    return make_persona("audrey.auditor", Role.AUDITOR)
+
+
+@pytest.fixture
+def administrator(make_persona: Callable[..., Any]) -> Any:
+    return make_persona("ada.admin", Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def outsider(make_persona: Callable[..., Any]) -> Any:
+    """Signed in, but holds no role in the portal."""
+    return make_persona("oscar.outsider", mfa=False)
+
+
+@pytest.fixture
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's Chromium (Playwright's own browser download is not available here)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }

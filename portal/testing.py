@@ -1,0 +1,44 @@
+"""Helpers shared by tests and the demo seed: TOTP enrolment and codes for personas."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.contrib.auth.models import AbstractBaseUser
+
+
+def enrol_totp(user: AbstractBaseUser, secret: str | None = None) -> str:
+    """Give ``user`` a TOTP authenticator (replacing any) and return its base32 secret."""
+    secret = secret or generate_totp_secret()
+    Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str, *, at: float | None = None) -> str:
+    """The six-digit code an authenticator app would show for ``secret`` now (or at ``at``)."""
+    counter = int((time.time() if at is None else at) // 30)
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+def step_up(client: Any, user: AbstractBaseUser, *, method: str = "mfa", at: float | None = None) -> None:
+    """Record in ``client``'s session that ``user`` just authenticated by ``method``.
+
+    This is what allauth writes after a password or MFA check, so step-up protected views see a
+    fresh re-authentication without the test driving the forms (browser tests drive them).
+    """
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+    from allauth.account.internal.userkit import user_id_to_str
+
+    session = client.session
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = user_id_to_str(user)
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": method, "at": time.time() if at is None else at, "type": "totp"}
+    ]
+    session.save()
