@@ -38,3 +38,32 @@ class CustodyState(models.TextChoices):
     CHECKED_OUT = "checked_out", "Checked out"
     LOST = "lost", "Lost"
     RETIRED = "retired", "Retired"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    ACTIVE = "active", "Checked out"
+    RETURNED = "returned", "Returned, rotation pending"
+    CLOSED = "closed", "Closed"
+    DENIED = "denied", "Denied"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approved"
+    DENY = "deny", "Denied"
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", "Email list"
+    SLACK = "slack", "Slack-compatible incoming webhook"
+    WEBHOOK = "webhook", "JSON webhook signed with HMAC-SHA256"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed after retries"

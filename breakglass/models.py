@@ -1,8 +1,10 @@
-"""Inventory of root credentials: accounts, where the password lives, MFA devices, grants."""
+"""Inventory of root credentials (accounts, where the password lives, MFA devices, grants) and the
+break-glass workflow (requests, approvals, transitions, reveals)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -11,11 +13,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from breakglass.choices import (
+    ChannelKind,
     CredentialStorage,
+    DeliveryStatus,
     CustodyState,
+    Decision,
     Environment,
     GovernanceMode,
     MfaDeviceKind,
+    RequestStatus,
 )
 
 account_id_validator = RegexValidator(
@@ -215,3 +221,197 @@ class Grant(TimeStamped):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+# --- Break-glass workflow ---------------------------------------------------------------------
+
+
+class AccessRequest(TimeStamped):
+    """One person's request to use an account's root credential for one root task.
+
+    Its ``status`` follows the state machine in ``breakglass.lifecycle``; only the transition
+    services there assign it. The check-out (hand-over, window, return) lives on the same row:
+    one request is one session.
+    """
+
+    code = models.CharField(max_length=20, unique=True, editable=False)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
+    )
+    account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="access_requests")
+    root_task = models.CharField(max_length=40)
+    other_task = models.CharField("explanation of the task", max_length=300, blank=True)
+    justification = models.TextField()
+    ticket_reference = models.CharField(max_length=100, blank=True)
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING, editable=False
+    )
+    emergency = models.BooleanField(default=False, editable=False)
+    # Set when an emergency session has collected its approvals afterwards.
+    emergency_approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Check-out
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="handovers",
+        editable=False,
+    )
+    devices = models.ManyToManyField(MfaDevice, blank=True, related_name="sessions", editable=False)
+    checked_out_at = models.DateTimeField(null=True, blank=True, editable=False)
+    due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Check-in and closing
+    checked_in_at = models.DateTimeField(null=True, blank=True, editable=False)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    work_done = models.TextField("what was done as root", blank=True, editable=False)
+    return_envelope_number = models.CharField(max_length=64, blank=True, editable=False)
+    rotation_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rotation_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    review_note = models.TextField(blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_overdue_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "account"]), models.Index(fields=["requester", "status"])]
+        constraints = [
+            # A root password used by two people at once cannot be attributed: one session per account.
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status="active"), name="one_active_checkout_per_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(handed_over_by__isnull=True) | ~Q(handed_over_by=models.F("requester")),
+                name="custodian_is_not_the_requester",
+            ),
+            models.CheckConstraint(condition=Q(duration_minutes__gte=1), name="duration_positive"),
+            models.CheckConstraint(
+                condition=~Q(status="active") | Q(checked_out_at__isnull=False, due_at__isnull=False),
+                name="active_has_checkout_times",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.account.name}"
+
+    @property
+    def window_ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+class Approval(TimeStamped):
+    """One approver's decision on a request. The database holds: one decision per approver and
+    request, and never the requester's own."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals")
+    # Copied from the request so the database can compare the two.
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "approver"], name="one_decision_per_approver"),
+            models.CheckConstraint(condition=~Q(approver=models.F("requester")), name="no_self_approval"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver} {self.get_decision_display().lower()} {self.request.code}"
+
+
+class Transition(models.Model):
+    """A status change of a request: who, when, from what to what, and why."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=RequestStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=RequestStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request.code}: {self.from_status or 'new'} → {self.to_status}"
+
+
+class SecretReveal(models.Model):
+    """A moment the holder of a check-out displayed the root password from the portal."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="reveals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    http_request_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} revealed the password of {self.request.code}"
+
+
+class NotificationChannel(TimeStamped):
+    """Where an account's break-glass events are announced besides the people's own email.
+
+    A channel without an account is the security team's: it hears every account's emergencies and
+    revocations (and, later, alerts for accounts the inventory does not know).
+    """
+
+    account = models.ForeignKey(
+        AwsAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="notification_channels"
+    )
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    name = models.CharField(max_length=100)
+    # Email addresses (comma-separated) for EMAIL; the URL for SLACK and WEBHOOK.
+    target = models.CharField(max_length=500)
+    # HMAC key for WEBHOOK, sealed like root passwords (breakglass.secrets); never shown again.
+    signing_secret = models.BinaryField(null=True, blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+
+class Notification(TimeStamped):
+    """One message to one recipient (a person's email or a channel), written in the transaction of
+    the change that caused it and sent by Celery after commit (an outbox: a rolled-back change
+    leaves no notification behind, and a committed one is never lost)."""
+
+    request = models.ForeignKey(
+        AccessRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(max_length=50)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.ForeignKey(
+        NotificationChannel, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.recipient or self.channel}"

@@ -15,4 +15,11 @@ app.autodiscover_tasks()
 # Periodic work, declared in code so every deployment runs the same schedule.
 app.conf.beat_schedule = {
     "verify-ledger-hourly": {"task": "audits.tasks.verify_ledger", "schedule": 3600.0},
+    "expire-access-requests": {"task": "breakglass.tasks.expire_access_requests", "schedule": 60.0},
+    "remind-overdue-checkouts": {"task": "breakglass.tasks.remind_overdue_checkouts", "schedule": 60.0},
+    # Notifications whose hand-over to the broker failed at commit time (outbox sweep).
+    "requeue-stale-notifications": {
+        "task": "breakglass.tasks.requeue_stale_notifications",
+        "schedule": 300.0,
+    },
 }

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.socialaccount.providers.saml",
+    "portal",
     "audits",
     "breakglass",
 ]
@@ -143,7 +144,7 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     if env.bool("DJANGO_BEHIND_TLS_PROXY", True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -222,6 +223,16 @@ EMAIL_HOST_PASSWORD = env.str("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", "breakglass@localhost")
 
+# --- Cache: shared by all processes in production, so a used TOTP code and the login rate limits
+# hold across gunicorn workers (allauth keeps both in the cache). ----------------------------------
+PORTAL_CACHE_URL = env.optional_str("PORTAL_CACHE_URL")
+if PORTAL_CACHE_URL is not None:
+    if not PORTAL_CACHE_URL.startswith(("redis://", "rediss://")):
+        raise ConfigurationError("PORTAL_CACHE_URL must be a redis:// or rediss:// URL")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": PORTAL_CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Celery ------------------------------------------------------------------------------------
 _broker = env.optional_str("CELERY_BROKER_URL")
 if _broker is None:
@@ -262,4 +273,12 @@ LOGGING = {
 }
 
 # --- Portal ------------------------------------------------------------------------------------
+# Where people reach the portal; used for links in notifications.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Pending requests expire after this long without a decision.
+PORTAL_PENDING_EXPIRY_HOURS = env.int("PORTAL_PENDING_EXPIRY_HOURS", 24, minimum=1)
+# A revealed root password is hidden again in the browser after this many seconds.
+PORTAL_REVEAL_SECONDS = env.int("PORTAL_REVEAL_SECONDS", 60, minimum=10)
+# Overdue check-outs are announced again at this interval until they are returned.
+PORTAL_OVERDUE_REMINDER_MINUTES = env.int("PORTAL_OVERDUE_REMINDER_MINUTES", 30, minimum=5)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user

@@ -235,11 +235,14 @@ def test_the_reencrypt_command_reports_what_it_did() -> None:
     with override_settings(PORTAL_ENCRYPTION_KEYS=f"{NEW_KEY},{OLD_KEY}"):
         out = StringIO()
         call_command("reencrypt_root_credentials", stdout=out)
-        assert out.getvalue().strip() == "Re-encrypted 2 root credentials under key new"
+        assert out.getvalue().splitlines() == [
+            "Re-encrypted 2 root credentials under key new",
+            "Re-encrypted 0 notification channel signing secrets",
+        ]
 
         again = StringIO()
         call_command("reencrypt_root_credentials", "--batch-size", "1", stdout=again)
-        assert again.getvalue().strip() == "Re-encrypted 0 root credentials under key new"
+        assert again.getvalue().splitlines()[0] == "Re-encrypted 0 root credentials under key new"
 
 
 @pytest.mark.django_db

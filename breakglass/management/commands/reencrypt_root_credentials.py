@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from breakglass.crypto import CryptoError
+from breakglass.notifications import notification_channel_secrets_reencrypt
 from breakglass.secrets import keyring, root_credentials_reencrypt
 
 
@@ -31,8 +32,12 @@ class Command(BaseCommand):
         try:
             primary_key_id = keyring().primary_key_id
             count = root_credentials_reencrypt(batch_size=options["batch_size"])
+            # Webhook signing secrets are sealed with the same keys: move them too, or signed
+            # webhooks stop once the old key is removed.
+            channels = notification_channel_secrets_reencrypt()
         except CryptoError as error:
             # The messages are written to be shown (no key material); a traceback adds nothing.
             raise CommandError(str(error)) from error
         noun = "root credential" if count == 1 else "root credentials"
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} {noun} under key {primary_key_id}"))
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {channels} notification channel signing secrets"))
