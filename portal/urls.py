@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("inventory/", include("breakglass.urls")),
+    path("inventory/", include("breakglass.channel_urls")),
     path("audit/", include("audits.urls")),
     path("admin/", admin.site.urls),
 ]

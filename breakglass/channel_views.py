@@ -1,0 +1,201 @@
+"""Notification channel pages, for administrators: list, add (the signing secret shown once), enable
+or disable, delete, send a test.
+
+Channel targets are secrets (a Slack webhook URL embeds its token), so pages show them masked, and
+adding, disabling or deleting a channel asks for a fresh re-authentication.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from allauth.core.exceptions import ReauthenticationRequired
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from breakglass import channels, notifications, selectors
+from breakglass.choices import ChannelKind
+from breakglass.models import AwsAccount, NotificationChannel
+from portal import policy
+from portal.decorators import acting_user, allowed_if
+from portal.identity import recently_stepped_up, step_up_required
+
+manage_only = allowed_if(policy.may_manage_inventory)
+
+
+class ChannelForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=AwsAccount.objects.order_by("name"),
+        required=False,
+        empty_label="All accounts (hears every emergency and revocation)",
+        help_text="A channel of one account hears its new requests, check-outs, returns, overdue "
+        "check-outs, emergencies and revocations.",
+    )
+    kind = forms.ChoiceField(choices=ChannelKind.choices)
+    name = forms.CharField(max_length=100)
+    target = forms.CharField(
+        max_length=500,
+        label="Email addresses or URL",
+        help_text="Email list: addresses separated by commas. Slack-compatible or JSON webhook: the "
+        "http(s) URL. Treat a webhook URL as a password: it is never shown again in full.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        kind, target = cleaned.get("kind"), cleaned.get("target")
+        if kind and target:
+            try:
+                cleaned["target"] = channels.validate_target(kind, target)
+            except ValidationError as error:
+                self.add_error("target", error)
+        return cleaned
+
+
+def _list_url(account: AwsAccount | None) -> str:
+    url = reverse("channels:channel_list")
+    return f"{url}?account={account.uuid}" if account is not None else url
+
+
+def _account_from_query(request: HttpRequest) -> AwsAccount | None:
+    raw = request.GET.get("account", "").strip()
+    if not raw:
+        return None
+    try:
+        uuid = UUID(raw)
+    except ValueError:
+        raise Http404("No such account.") from None
+    return selectors.account_for(user=request.user, uuid=uuid)
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # Pages holding a secret must not be kept by the browser's cache or a proxy.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@manage_only
+def channel_list(request: HttpRequest) -> HttpResponse:
+    account = _account_from_query(request)
+    channel_list = list(notifications.notification_channels_visible_to(user=request.user, account=account))
+    for channel in channel_list:
+        channel.masked_target = channels.masked_target(channel)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "breakglass/channels.html",
+        {
+            "account": account,
+            "channels": channel_list,
+            "accounts": AwsAccount.objects.filter(policy.visible_accounts_filter(request.user))
+            .distinct()
+            .order_by("name"),
+            "recent": notifications.recent_notifications(user=request.user),
+            "signature_header": channels.SIGNATURE_HEADER,
+            "timestamp_header": channels.TIMESTAMP_HEADER,
+        },
+    )
+
+
+@manage_only
+@step_up_required
+def channel_create(request: HttpRequest) -> HttpResponse:
+    account = _account_from_query(request)
+    form = ChannelForm(request.POST or None, initial={"account": account})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            channel, secret = notifications.notification_channel_create(
+                actor=acting_user(request),
+                account=data["account"],
+                kind=data["kind"],
+                name=data["name"],
+                target=data["target"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if secret:
+                # Rendered in the answer to the POST, not stored for a redirect: the plaintext exists
+                # only in this response, so there is nothing left to leak afterwards.
+                return _no_store(
+                    render(
+                        request,
+                        "breakglass/channel_secret.html",
+                        {
+                            "channel": channel,
+                            "secret": secret,
+                            "list_url": _list_url(channel.account),
+                            "signature_header": channels.SIGNATURE_HEADER,
+                            "timestamp_header": channels.TIMESTAMP_HEADER,
+                        },
+                    )
+                )
+            messages.success(request, f"Added the channel {channel.name}.")
+            return redirect(_list_url(channel.account))
+    return _no_store(
+        render(request, "breakglass/form.html", {"form": form, "title": "Add a notification channel"})
+    )
+
+
+@require_POST
+@manage_only
+def channel_set_enabled(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    channel = notifications.notification_channel_for(user=request.user, uuid=uuid)
+    enabled = request.POST.get("enabled") == "true"
+    # Silencing a channel hides whatever follows (an emergency, a revocation), so switching one
+    # off asks for a fresh re-authentication like adding or deleting one; switching on does not.
+    if not enabled and not recently_stepped_up(request):
+        raise ReauthenticationRequired()
+    try:
+        notifications.notification_channel_set_enabled(
+            actor=acting_user(request), channel=channel, enabled=enabled
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{channel.name} is now {'enabled' if enabled else 'disabled'}.")
+    return redirect(_list_url(channel.account))
+
+
+@manage_only
+@step_up_required
+def channel_delete(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    channel = notifications.notification_channel_for(user=request.user, uuid=uuid)
+    if request.method == "POST":
+        try:
+            notifications.notification_channel_delete(actor=acting_user(request), channel=channel)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Deleted the channel {channel.name}.")
+        return redirect(_list_url(channel.account))
+    return render(
+        request,
+        "breakglass/channel_confirm_delete.html",
+        {
+            "channel": channel,
+            "masked_target": channels.masked_target(channel),
+            "list_url": _list_url(channel.account),
+        },
+    )
+
+
+@require_POST
+@manage_only
+def channel_test(request: HttpRequest, uuid: UUID) -> HttpResponseRedirect:
+    channel: NotificationChannel = notifications.notification_channel_for(user=request.user, uuid=uuid)
+    try:
+        notifications.notification_channel_send_test(actor=acting_user(request), channel=channel)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"A test message to {channel.name} is on its way; its delivery shows below."
+        )
+    return redirect(_list_url(channel.account))

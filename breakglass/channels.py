@@ -1,0 +1,320 @@
+"""Senders: how one notification leaves the portal, one function per ChannelKind plus the email to a
+person. Also the webhook signature that receivers check (:func:`verify_signature`; copy it).
+
+Webhook URLs are secrets (a Slack incoming-webhook URL embeds the token that lets anyone post), and so
+is a channel's signing secret: neither ever appears in a log line, an exception message or
+``Notification.last_error``. Logs name the channel instead.
+
+Signed webhooks
+---------------
+Each POST carries ``X-Breakglass-Timestamp: <unix seconds>`` and
+``X-Breakglass-Signature: sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<raw body>"`` under the
+channel's signing secret (the string shown once when the channel was added, as UTF-8 bytes). The
+timestamp is signed so a captured request cannot be replayed later than the receiver's tolerance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import EmailValidator
+
+from breakglass import secrets as sealed
+from breakglass.choices import ChannelKind
+from breakglass.crypto import CryptoError
+from breakglass.models import NotificationChannel
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10
+SIGNATURE_HEADER = "X-Breakglass-Signature"
+TIMESTAMP_HEADER = "X-Breakglass-Timestamp"
+USER_AGENT = "root-breakglass-portal/1"
+# Enough of a receiver's answer to drain the connection politely; never stored or logged, since a
+# misbehaving receiver may echo the request (and so the URL) back.
+_MAX_RESPONSE_BYTES = 64 * 1024
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "DeliveryError",
+    "PermanentDeliveryError",
+    "email_addresses",
+    "masked_target",
+    "open_signing_secret",
+    "seal_signing_secret",
+    "send_channel",
+    "send_email",
+    "sign",
+    "signing_secret_aad",
+    "validate_target",
+    "verify_signature",
+]
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered; retrying may help. The message is safe to store and log:
+    it names at most the scheme and host of the target, never its path, query or any secret."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help (no address, channel misconfigured, secret unreadable): fail now."""
+
+
+# --- Targets --------------------------------------------------------------------------------
+
+
+def email_addresses(target: str) -> list[str]:
+    """The addresses of an email channel's comma-separated target, in order, without blanks."""
+    return [address.strip() for address in target.split(",") if address.strip()]
+
+
+def validate_target(kind: str, target: str) -> str:
+    """``target`` normalised for a channel of ``kind``, or a ValidationError saying what is wrong.
+
+    The message never repeats the target: for Slack and webhooks it is a secret.
+    """
+    target = target.strip()
+    if kind == ChannelKind.EMAIL:
+        addresses = email_addresses(target)
+        if not addresses:
+            raise ValidationError("Give at least one email address.")
+        validate = EmailValidator()
+        for address in addresses:
+            try:
+                validate(address)
+            except ValidationError:
+                raise ValidationError(f"{address!r} is not an email address.") from None
+        return ", ".join(addresses)
+    if kind in (ChannelKind.SLACK, ChannelKind.WEBHOOK):
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError("Give an http:// or https:// URL.")
+        if parts.username or parts.password:
+            # Credentials in the URL would be sent as-is and shown nowhere; say so instead.
+            raise ValidationError("The URL must not contain a user name or password.")
+        if any(char.isspace() for char in target):
+            raise ValidationError("The URL must not contain spaces.")
+        return target
+    raise ValidationError("Unknown channel kind.")
+
+
+def masked_target(channel: NotificationChannel) -> str:
+    """What pages may show of a target: email addresses in full, URLs as scheme and host only."""
+    if channel.kind == ChannelKind.EMAIL:
+        return channel.target
+    return _origin(channel.target) + "/…"
+
+
+def _origin(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(invalid URL)"
+    return f"{parts.scheme or '?'}://{host}{port}"
+
+
+# --- Signing secrets ------------------------------------------------------------------------
+
+
+def signing_secret_aad(channel: NotificationChannel) -> bytes:
+    # Binds the sealed secret to this channel, as root passwords are bound to their credential.
+    return f"notification-channel:{channel.uuid}".encode()
+
+
+def seal_signing_secret(*, channel: NotificationChannel, secret: str) -> None:
+    """Encrypt ``secret`` onto ``channel`` under the keyring's primary key. The caller saves."""
+    if not secret:
+        raise ValueError("a signing secret cannot be empty")
+    channel.signing_secret = sealed.keyring().encrypt(secret.encode("utf-8"), aad=signing_secret_aad(channel))
+
+
+def open_signing_secret(channel: NotificationChannel) -> bytes:
+    """The channel's HMAC key (the shown string as UTF-8 bytes)."""
+    if channel.signing_secret is None:
+        raise PermanentDeliveryError(f"channel {channel.name!r} has no signing secret")
+    try:
+        # PostgreSQL hands BinaryField values back as memoryview.
+        return sealed.keyring().decrypt(bytes(channel.signing_secret), aad=signing_secret_aad(channel))
+    except CryptoError as error:
+        # CryptoError messages never hold key material; still, keep only the class name.
+        raise PermanentDeliveryError(
+            f"the signing secret of channel {channel.name!r} cannot be opened ({type(error).__name__}); "
+            "check PORTAL_ENCRYPTION_KEYS"
+        ) from None
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>`` over ``"<timestamp>.<body>"``."""
+    digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify_signature(
+    secret: bytes,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    tolerance_seconds: int = 300,
+    now: float | None = None,
+) -> bool:
+    """Whether a webhook request is authentic and fresh. For receivers; standard library only.
+
+    ``body`` must be the raw bytes received (not re-serialised JSON). Requests whose timestamp is
+    more than ``tolerance_seconds`` away from ``now`` are refused, so a captured request cannot be
+    replayed later. The comparison takes constant time.
+    """
+    if not isinstance(timestamp, str) or not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    if not isinstance(signature, str) or not signature.isascii():
+        return False
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > tolerance_seconds:
+        return False
+    expected = sign(secret, timestamp, body)
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii"))
+
+
+# --- Senders --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a sender needs: the rendered text and, for JSON webhooks, the payload without
+    ``sent_at`` (added at send time so it says when this attempt left)."""
+
+    subject: str
+    body: str
+    payload: Mapping[str, Any] | None = None
+
+
+def send_email(*, to: list[str], message: Message) -> None:
+    """One email through Django's configured backend (console in development)."""
+    if not to:
+        raise PermanentDeliveryError("no email address to send to")
+    try:
+        send_mail(message.subject, message.body, None, to, fail_silently=False)
+    except (OSError, ValueError) as error:
+        # smtplib's errors are OSErrors; their text is the server's answer, which holds addresses
+        # at most, never a password. Cut it short anyway.
+        detail = f"{type(error).__name__}: {error}"
+        raise DeliveryError(f"the mail server refused the message ({detail})"[:300]) from None
+
+
+def send_channel(channel: NotificationChannel, message: Message) -> None:
+    """Deliver ``message`` to ``channel`` by its kind. Raises DeliveryError on failure."""
+    if channel.kind == ChannelKind.EMAIL:
+        send_email(to=email_addresses(channel.target), message=message)
+    elif channel.kind == ChannelKind.SLACK:
+        _send_slack(channel, message)
+    elif channel.kind == ChannelKind.WEBHOOK:
+        _send_webhook(channel, message)
+    else:
+        raise PermanentDeliveryError(f"channel {channel.name!r} has an unknown kind {channel.kind!r}")
+
+
+def slack_text(message: Message) -> str:
+    """Slack's mrkdwn: the subject in bold, then the body; ``&``, ``<`` and ``>`` escaped as Slack
+    asks, so a justification cannot smuggle in ``<!channel>`` mentions or links."""
+
+    def escape(text: str) -> str:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    return f"*{escape(message.subject)}*\n{escape(message.body)}"
+
+
+def _send_slack(channel: NotificationChannel, message: Message) -> None:
+    body = json.dumps({"text": slack_text(message)}).encode("utf-8")
+    _post(channel, body, headers={})
+
+
+def _send_webhook(channel: NotificationChannel, message: Message) -> None:
+    if message.payload is None:
+        raise PermanentDeliveryError(f"no payload for webhook channel {channel.name!r}")
+    secret = open_signing_secret(channel)
+    timestamp = str(int(time.time()))
+    payload = {**message.payload, "sent_at": timestamp_iso(int(timestamp))}
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    _post(
+        channel,
+        body,
+        headers={TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(secret, timestamp, body)},
+    )
+
+
+def timestamp_iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect would carry a signed payload to a place nobody configured (or turn the POST into a
+    # GET and lose it); a webhook that redirects is misconfigured, so the 3xx comes back as an error.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects())
+
+
+def _post(channel: NotificationChannel, body: bytes, *, headers: dict[str, str]) -> None:
+    url = channel.target
+    origin = _origin(url)
+    if urlsplit(url).scheme not in ("http", "https"):
+        # urllib would also open file:// and ftp:// URLs; a webhook is only ever HTTP(S).
+        raise PermanentDeliveryError(f"channel {channel.name!r} has a target that is not an http(s) URL")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked just above)
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
+    )
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            response.read(_MAX_RESPONSE_BYTES)
+            status = response.status
+    except urllib.error.HTTPError as error:
+        error.close()
+        # A 4xx other than "too many" or "timeout" means the receiver refuses this request as such
+        # (revoked Slack token, wrong secret on the receiver): retrying for half an hour only hides it.
+        permanent = 400 <= error.code < 500 and error.code not in (408, 425, 429)
+        _fail(channel, f"{origin} answered HTTP {error.code}", permanent=permanent)
+    except urllib.error.URLError as error:
+        _fail(channel, f"{origin} could not be reached ({_reason(error.reason)})", permanent=False)
+    except (TimeoutError, OSError) as error:
+        _fail(channel, f"{origin} could not be reached ({_reason(error)})", permanent=False)
+    except ValueError:
+        _fail(channel, f"channel target is not a valid URL ({origin})", permanent=True)
+    if not 200 <= status < 300:
+        _fail(channel, f"{origin} answered HTTP {status}", permanent=False)
+    logger.info("notification delivered to channel %r (%s)", channel.name, channel.kind)
+
+
+def _reason(reason: object) -> str:
+    # Socket errors name an errno and a strerror, never the URL; other reasons are shown by class
+    # only, since their text is not ours to vouch for.
+    if isinstance(reason, TimeoutError):
+        return "timed out"
+    if isinstance(reason, OSError) and reason.strerror:
+        return str(reason.strerror)
+    return type(reason).__name__
+
+
+def _fail(channel: NotificationChannel, message: str, *, permanent: bool) -> NoReturn:
+    logger.warning("notification to channel %r (%s) failed: %s", channel.name, channel.kind, message)
+    raise (PermanentDeliveryError if permanent else DeliveryError)(message)

@@ -1,0 +1,329 @@
+"""The senders: signed JSON webhooks, Slack-compatible webhooks and email, against a real local HTTP
+server; the signature a receiver checks; and what a failure may say."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from breakglass import channels, notifications
+from breakglass.channels import DeliveryError, Message, PermanentDeliveryError, verify_signature
+from breakglass.models import NotificationChannel
+
+SLACK_TOKEN_PATH = "/services/T0000/B0000/xoxSecretToken123456"
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A local HTTP server standing in for Slack or a SIEM: it records what it receives."""
+
+    server: ThreadingHTTPServer
+    received: list[Received] = field(default_factory=list)
+    status: int = 200
+    location: str = ""
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str = "/hook") -> str:
+        return self.base_url + path
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state: dict[str, Receiver] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            recv = state["receiver"]
+            recv.received.append(Received(self.path, dict(self.headers.items()), body))
+            self.send_response(recv.status)
+            if recv.location:
+                self.send_header("Location", recv.location)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state["receiver"] = Receiver(server)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state["receiver"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def closed_port_url() -> str:
+    """A URL on which nothing listens (the port was just free)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"
+
+
+MESSAGE = Message(
+    subject="[Break-glass] BG-1 EMERGENCY: payments-prod (123456789012)",
+    body="rita <!channel> broke the glass & ran",
+    payload={"event": "request.emergency", "request": {"code": "BG-1"}, "note": "db down"},
+)
+
+
+# --- Signatures -----------------------------------------------------------------------------
+
+
+def test_a_signature_made_with_the_secret_verifies_and_any_change_breaks_it() -> None:
+    secret = b"s3cret"
+    now = int(time.time())
+    body = b'{"event":"request.emergency"}'
+    signature = channels.sign(secret, str(now), body)
+
+    assert signature.startswith("sha256=")
+    assert signature == "sha256=" + hmac.new(secret, f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+    assert verify_signature(secret, str(now), body, signature)
+    assert not verify_signature(b"wrong", str(now), body, signature)
+    assert not verify_signature(secret, str(now), body + b" ", signature)
+    assert not verify_signature(secret, str(now + 1), body, signature)
+
+
+def test_a_signature_older_than_the_tolerance_is_refused_as_a_replay() -> None:
+    secret = b"s3cret"
+    then = int(time.time()) - 301
+    signature = channels.sign(secret, str(then), b"{}")
+    assert not verify_signature(secret, str(then), b"{}", signature)
+    assert verify_signature(secret, str(then), b"{}", signature, tolerance_seconds=600)
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [("", "sha256=00"), ("12a", "sha256=00"), ("-5", "sha256=00"), (" 1", "sha256=00"), ("1", "sha256=é")],
+)
+def test_malformed_timestamps_and_signatures_are_refused_without_an_exception(
+    timestamp: str, signature: str
+) -> None:
+    assert not verify_signature(b"k", timestamp, b"{}", signature)
+
+
+# --- Targets --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "file:///etc/passwd",
+        "ftp://example.org/hook",
+        "hooks.slack.com/services/x",
+        "https://user:pass@example.org/hook",
+        "https://",
+        "https://example.org/a b",
+    ],
+)
+def test_only_plain_http_and_https_urls_are_accepted_as_webhook_targets(target: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        channels.validate_target("webhook", target)
+    # The refusal does not repeat the (secret) URL.
+    message = " ".join(caught.value.messages)
+    assert "example.org" not in message
+    assert "passwd" not in message
+
+
+def test_an_email_channel_takes_a_comma_separated_list_of_addresses() -> None:
+    assert channels.validate_target("email", " sec@example.org,  ops@example.org ,") == (
+        "sec@example.org, ops@example.org"
+    )
+    with pytest.raises(ValidationError):
+        channels.validate_target("email", "sec@example.org, not-an-address")
+    with pytest.raises(ValidationError):
+        channels.validate_target("email", " , ")
+
+
+def test_a_webhook_target_is_shown_as_scheme_and_host_only() -> None:
+    channel = NotificationChannel(
+        kind="slack", name="sec", target="https://hooks.slack.com" + SLACK_TOKEN_PATH
+    )
+    assert channels.masked_target(channel) == "https://hooks.slack.com/…"
+    email = NotificationChannel(kind="email", name="sec", target="sec@example.org")
+    assert channels.masked_target(email) == "sec@example.org"
+
+
+# --- Signed JSON webhooks -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_json_webhook_arrives_signed_with_the_channel_secret(
+    receiver: Receiver, administrator: Any, account: Any
+) -> None:
+    channel, secret = notifications.notification_channel_create(
+        actor=administrator, account=account, kind="webhook", name="siem", target=receiver.url()
+    )
+
+    channels.send_channel(channel, MESSAGE)
+
+    (got,) = receiver.received
+    assert got.headers["Content-Type"] == "application/json"
+    timestamp = got.headers["X-Breakglass-Timestamp"]
+    signature = got.headers["X-Breakglass-Signature"]
+    assert abs(int(timestamp) - time.time()) < 60
+    assert verify_signature(secret.encode(), timestamp, got.body, signature)
+    assert not verify_signature(b"a-wrong-secret", timestamp, got.body, signature)
+    payload = json.loads(got.body)
+    assert payload["event"] == "request.emergency"
+    assert payload["request"] == {"code": "BG-1"}
+    assert payload["note"] == "db down"
+    assert payload["sent_at"].endswith("Z")
+    assert secret not in got.body.decode()
+
+
+@pytest.mark.django_db
+def test_the_signing_secret_is_stored_sealed_and_bound_to_its_channel(
+    administrator: Any, account: Any
+) -> None:
+    channel, secret = notifications.notification_channel_create(
+        actor=administrator,
+        account=account,
+        kind="webhook",
+        name="siem",
+        target="https://siem.example.org/in",
+    )
+    stored = bytes(NotificationChannel.objects.get(pk=channel.pk).signing_secret)
+    assert secret.encode() not in stored
+    assert channels.open_signing_secret(NotificationChannel.objects.get(pk=channel.pk)) == secret.encode()
+
+    other, _ = notifications.notification_channel_create(
+        actor=administrator,
+        account=account,
+        kind="webhook",
+        name="other",
+        target="https://siem.example.org/2",
+    )
+    other.signing_secret = stored
+    with pytest.raises(PermanentDeliveryError) as caught:
+        channels.open_signing_secret(other)
+    assert "PORTAL_ENCRYPTION_KEYS" in str(caught.value)
+
+
+# --- Slack-compatible webhooks --------------------------------------------------------------
+
+
+def test_a_slack_message_is_a_json_object_with_only_escaped_text(receiver: Receiver) -> None:
+    channel = NotificationChannel(kind="slack", name="#security", target=receiver.url(SLACK_TOKEN_PATH))
+
+    channels.send_channel(channel, MESSAGE)
+
+    (got,) = receiver.received
+    assert got.path == SLACK_TOKEN_PATH
+    payload = json.loads(got.body)
+    assert list(payload) == ["text"]
+    assert payload["text"].startswith("*[Break-glass] BG-1 EMERGENCY: payments-prod (123456789012)*\n")
+    # A justification cannot ping the whole channel or forge a link.
+    assert "<!channel>" not in payload["text"]
+    assert "&lt;!channel&gt; broke the glass &amp; ran" in payload["text"]
+    assert "X-Breakglass-Signature" not in got.headers
+
+
+# --- Failures -------------------------------------------------------------------------------
+
+
+def test_a_server_error_is_a_retryable_delivery_error_that_names_only_the_host(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver.status = 500
+    channel = NotificationChannel(kind="slack", name="#security", target=receiver.url(SLACK_TOKEN_PATH))
+
+    with caplog.at_level("DEBUG"), pytest.raises(DeliveryError) as caught:
+        channels.send_channel(channel, MESSAGE)
+
+    assert not isinstance(caught.value, PermanentDeliveryError)
+    assert str(caught.value) == f"{receiver.base_url} answered HTTP 500"
+    assert "xoxSecretToken" not in caplog.text
+    assert "#security" in caplog.text
+
+
+def test_a_refusing_client_error_fails_for_good(receiver: Receiver) -> None:
+    receiver.status = 404
+    channel = NotificationChannel(kind="slack", name="#security", target=receiver.url(SLACK_TOKEN_PATH))
+    with pytest.raises(PermanentDeliveryError, match="answered HTTP 404"):
+        channels.send_channel(channel, MESSAGE)
+
+
+def test_a_closed_port_is_a_retryable_delivery_error() -> None:
+    channel = NotificationChannel(kind="slack", name="#security", target=closed_port_url())
+    with pytest.raises(DeliveryError, match="could not be reached") as caught:
+        channels.send_channel(channel, MESSAGE)
+    assert "/hook" not in str(caught.value)
+
+
+def test_a_redirect_is_not_followed(receiver: Receiver) -> None:
+    receiver.status = 302
+    receiver.location = receiver.url("/elsewhere")
+    channel = NotificationChannel(kind="slack", name="#security", target=receiver.url())
+
+    with pytest.raises(DeliveryError, match="HTTP 302"):
+        channels.send_channel(channel, MESSAGE)
+
+    assert [r.path for r in receiver.received] == ["/hook"]
+
+
+def test_an_email_channel_sends_one_message_to_its_list(mailoutbox: list[Any]) -> None:
+    channel = NotificationChannel(
+        kind="email", name="security team", target="sec@example.org, ops@example.org"
+    )
+
+    channels.send_channel(channel, MESSAGE)
+
+    (mail,) = mailoutbox
+    assert mail.to == ["sec@example.org", "ops@example.org"]
+    assert mail.subject == MESSAGE.subject
+    assert mail.body == MESSAGE.body
+
+
+@pytest.mark.django_db
+def test_rotating_the_portal_key_reseals_channel_secrets(
+    administrator: Any, account: Any, settings: Any
+) -> None:
+    import base64
+    import os
+
+    old_entry = settings.PORTAL_ENCRYPTION_KEYS
+    channel, secret = notifications.notification_channel_create(
+        actor=administrator,
+        account=account,
+        kind="webhook",
+        name="siem",
+        target="https://siem.example.org/in",
+    )
+    new_entry = "k2:" + base64.b64encode(os.urandom(32)).decode()
+    settings.PORTAL_ENCRYPTION_KEYS = f"{new_entry},{old_entry}"
+
+    assert notifications.notification_channel_secrets_reencrypt(actor=administrator) == 1
+    assert notifications.notification_channel_secrets_reencrypt(actor=administrator) == 0
+
+    settings.PORTAL_ENCRYPTION_KEYS = new_entry
+    assert channels.open_signing_secret(NotificationChannel.objects.get(pk=channel.pk)) == secret.encode()
