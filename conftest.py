@@ -54,7 +54,8 @@ def make_persona(db: Any) -> Callable[..., Any]:
     def make(username: str, *roles: Role, mfa: bool | None = None) -> Any:
         user = UserFactory(username=username)
         for role in roles:
-            user.groups.add(Group.objects.get(name=role.value))
+            # get_or_create: transactional tests flush the groups the migration created.
+            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
         needs_mfa = any(role is not Role.REQUESTER for role in roles) if mfa is None else mfa
         user.totp_secret = enrol_totp(user) if needs_mfa else None
         return user
@@ -98,7 +99,7 @@ def outsider(make_persona: Callable[..., Any]) -> Any:
     return make_persona("oscar.outsider", mfa=False)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Debian's Chromium (Playwright's own browser download is not available here)."""
     return {

@@ -28,7 +28,9 @@ def create(actor: Any, approvers: list[Any], custodians: list[Any], **overrides:
     return services.account_create(actor=actor, approvers=approvers, custodians=custodians, **fields)
 
 
-def test_it_creates_an_account_and_records_it_in_the_ledger(administrator: Any, approver: Any, custodian: Any) -> None:
+def test_it_creates_an_account_and_records_it_in_the_ledger(
+    administrator: Any, approver: Any, custodian: Any
+) -> None:
     account = create(administrator, [approver], [custodian])
 
     entry = LedgerEntry.objects.get(action="account.created")

@@ -20,12 +20,18 @@ PASSWORD = "Very-Long-Root-Password-4711!"
 
 def raw_ciphertext(credential: RootCredential) -> bytes:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT ciphertext FROM {RootCredential._meta.db_table} WHERE id = %s", [credential.pk])
+        cursor.execute(
+            f"SELECT ciphertext FROM {RootCredential._meta.db_table} WHERE id = %s", [credential.pk]
+        )
         return bytes(cursor.fetchone()[0])
 
 
-def test_a_password_stored_in_the_portal_is_encrypted_and_readable_back(administrator: Any, account: Any) -> None:
-    credential = services.root_credential_store_in_portal(actor=administrator, account=account, password=PASSWORD)
+def test_a_password_stored_in_the_portal_is_encrypted_and_readable_back(
+    administrator: Any, account: Any
+) -> None:
+    credential = services.root_credential_store_in_portal(
+        actor=administrator, account=account, password=PASSWORD
+    )
 
     stored = RootCredential.objects.get(pk=credential.pk)
     assert PASSWORD.encode() not in raw_ciphertext(stored)
@@ -71,7 +77,9 @@ def test_a_physical_credential_needs_a_safe_and_an_envelope(administrator: Any, 
     assert set(caught.value.message_dict) == {"safe_location", "envelope_number"}
 
 
-def test_a_grant_makes_a_requester_eligible_until_it_expires(administrator: Any, requester: Any, account: Any) -> None:
+def test_a_grant_makes_a_requester_eligible_until_it_expires(
+    administrator: Any, requester: Any, account: Any
+) -> None:
     expires = timezone.now() + timedelta(days=30)
     grant = services.grant_create(actor=administrator, user=requester, account=account, expires_at=expires)
     assert grant.granted_by == administrator
@@ -89,10 +97,15 @@ def test_it_refuses_a_grant_to_someone_without_the_requester_role(
     assert "Requester role" in caught.value.message_dict["user"][0]
 
 
-def test_it_refuses_a_grant_that_has_already_expired(administrator: Any, requester: Any, account: Any) -> None:
+def test_it_refuses_a_grant_that_has_already_expired(
+    administrator: Any, requester: Any, account: Any
+) -> None:
     with pytest.raises(DomainError) as caught:
         services.grant_create(
-            actor=administrator, user=requester, account=account, expires_at=timezone.now() - timedelta(minutes=1)
+            actor=administrator,
+            user=requester,
+            account=account,
+            expires_at=timezone.now() - timedelta(minutes=1),
         )
     assert "future" in caught.value.message_dict["expires_at"][0]
 

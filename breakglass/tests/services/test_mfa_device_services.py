@@ -14,7 +14,9 @@ from breakglass.tests.factories import AwsAccountFactory, MfaDeviceFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_fido_key_may_protect_several_accounts(administrator: Any, account: Any, other_account: Any, fido_key: Any) -> None:
+def test_a_fido_key_may_protect_several_accounts(
+    administrator: Any, account: Any, other_account: Any, fido_key: Any
+) -> None:
     services.mfa_device_assign(actor=administrator, device=fido_key, account=account)
     services.mfa_device_assign(actor=administrator, device=fido_key, account=other_account)
     assert set(fido_key.accounts.all()) == {account, other_account}
@@ -34,7 +36,9 @@ def test_it_refuses_a_hardware_totp_token_on_a_second_account(
     assert list(token.accounts.all()) == [account]
 
 
-def test_the_database_itself_refuses_a_totp_token_on_a_second_account(account: Any, other_account: Any) -> None:
+def test_the_database_itself_refuses_a_totp_token_on_a_second_account(
+    account: Any, other_account: Any
+) -> None:
     token = MfaDeviceFactory(kind="hardware_totp")
     MfaDeviceAssignment.objects.create(device=token, account=account, device_kind=token.kind)
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -67,13 +71,17 @@ def test_it_refuses_to_assign_a_lost_device(administrator: Any, account: Any) ->
         services.mfa_device_assign(actor=administrator, device=device, account=account)
 
 
-def test_it_refuses_the_same_device_twice_on_one_account(administrator: Any, account: Any, fido_key: Any) -> None:
+def test_it_refuses_the_same_device_twice_on_one_account(
+    administrator: Any, account: Any, fido_key: Any
+) -> None:
     services.mfa_device_assign(actor=administrator, device=fido_key, account=account)
     with pytest.raises(DomainError, match="already protects"):
         services.mfa_device_assign(actor=administrator, device=fido_key, account=account)
 
 
-def test_unassigning_removes_the_device_and_is_recorded(administrator: Any, account: Any, fido_key: Any) -> None:
+def test_unassigning_removes_the_device_and_is_recorded(
+    administrator: Any, account: Any, fido_key: Any
+) -> None:
     services.mfa_device_assign(actor=administrator, device=fido_key, account=account)
     services.mfa_device_unassign(actor=administrator, device=fido_key, account=account)
     assert not account.mfa_assignments.exists()
@@ -100,7 +108,9 @@ def test_marking_a_device_lost_is_recorded_with_the_change(administrator: Any, f
 
 def test_the_database_refuses_a_holder_on_a_device_in_the_safe(requester: Any) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        MfaDevice.objects.create(kind="fido", label="k", serial_number="s-1", custody_state="in_safe", holder=requester)
+        MfaDevice.objects.create(
+            kind="fido", label="k", serial_number="s-1", custody_state="in_safe", holder=requester
+        )
 
 
 def test_the_device_limit_holds_for_every_account_separately(administrator: Any) -> None:

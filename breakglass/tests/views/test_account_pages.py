@@ -31,11 +31,16 @@ def test_a_requester_sees_only_the_accounts_they_hold_a_live_grant_for(
     assert "web-staging" not in page
     assert "expired-grant" not in page
     assert "Add an account" not in page
-    assert client.get(reverse("breakglass:account_detail", kwargs={"uuid": other_account.uuid})).status_code == 404
+    assert (
+        client.get(reverse("breakglass:account_detail", kwargs={"uuid": other_account.uuid})).status_code
+        == 404
+    )
     assert client.get(reverse("breakglass:account_detail", kwargs={"uuid": account.uuid})).status_code == 200
 
 
-def test_an_auditor_sees_every_account_read_only(client: Client, auditor: Any, account: Any, other_account: Any) -> None:
+def test_an_auditor_sees_every_account_read_only(
+    client: Client, auditor: Any, account: Any, other_account: Any
+) -> None:
     client.force_login(auditor)
     page = client.get(reverse("breakglass:account_list")).content.decode()
     assert "payments-prod" in page
@@ -167,7 +172,12 @@ def test_a_mistyped_password_confirmation_keeps_nothing_and_says_so(
     step_up(client, administrator)
     url = reverse("breakglass:credential_edit", kwargs={"uuid": account.uuid})
     response = client.post(
-        url, {"storage": "portal", "password": "Correct-Horse-Battery-1", "password_again": "Correct-Horse-Battery-2"}
+        url,
+        {
+            "storage": "portal",
+            "password": "Correct-Horse-Battery-1",
+            "password_again": "Correct-Horse-Battery-2",
+        },
     )
     body = response.content.decode()
     assert "The two passwords differ." in body
@@ -189,12 +199,17 @@ def test_assigning_a_device_through_the_page_shows_the_rule_that_refused_it(
     assert not account.mfa_assignments.exists()
 
 
-def test_granting_access_through_the_page(client: Client, administrator: Any, requester: Any, account: Any) -> None:
+def test_granting_access_through_the_page(
+    client: Client, administrator: Any, requester: Any, account: Any
+) -> None:
     client.force_login(administrator)
     step_up(client, administrator)
     response = client.post(
         reverse("breakglass:grant_create", kwargs={"uuid": account.uuid}),
-        {"user": requester.pk, "expires_at": (timezone.now() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")},
+        {
+            "user": requester.pk,
+            "expires_at": (timezone.now() + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M"),
+        },
     )
     assert response.status_code == 302
     assert account.grants.filter(user=requester, revoked_at__isnull=True).exists()
