@@ -1,0 +1,41 @@
+"""Reading and classifying CloudTrail records: pure Python, no Django (see DESIGN.md section 5).
+
+* ``classify``: what one record says (root or not, console login, MFA, AssumeRoot, finding kinds).
+* ``reader``: every record of a log file (delivery format, JSON Lines, gzip), problems reported.
+* ``screen``: the root records of a log file, found by searching bytes before parsing any JSON.
+"""
+
+from __future__ import annotations
+
+from .classify import Classification, RecordFindingKind, classify, event_digest, parse_event_time
+from .reader import (
+    DecompressedChunks,
+    FileReadResult,
+    LogFileError,
+    RecordProblem,
+    RecordReader,
+    iter_file_records,
+    read_file,
+    records_of,
+)
+from .screen import ScanResult, ScreenedRecord, scan_file, scan_stream
+
+__all__ = [
+    "Classification",
+    "DecompressedChunks",
+    "FileReadResult",
+    "LogFileError",
+    "RecordFindingKind",
+    "RecordProblem",
+    "RecordReader",
+    "ScanResult",
+    "ScreenedRecord",
+    "classify",
+    "event_digest",
+    "iter_file_records",
+    "parse_event_time",
+    "read_file",
+    "records_of",
+    "scan_file",
+    "scan_stream",
+]
