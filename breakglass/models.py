@@ -15,9 +15,9 @@ from django.utils import timezone
 from breakglass.choices import (
     ChannelKind,
     CredentialStorage,
-    DeliveryStatus,
     CustodyState,
     Decision,
+    DeliveryStatus,
     Environment,
     GovernanceMode,
     MfaDeviceKind,
@@ -267,13 +267,23 @@ class AccessRequest(TimeStamped):
     # Check-in and closing
     checked_in_at = models.DateTimeField(null=True, blank=True, editable=False)
     checked_in_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     work_done = models.TextField("what was done as root", blank=True, editable=False)
     return_envelope_number = models.CharField(max_length=64, blank=True, editable=False)
     rotation_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
     rotation_confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
     )
     review_note = models.TextField(blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -229,7 +229,9 @@ PORTAL_CACHE_URL = env.optional_str("PORTAL_CACHE_URL")
 if PORTAL_CACHE_URL is not None:
     if not PORTAL_CACHE_URL.startswith(("redis://", "rediss://")):
         raise ConfigurationError("PORTAL_CACHE_URL must be a redis:// or rediss:// URL")
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": PORTAL_CACHE_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": PORTAL_CACHE_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -94,7 +94,9 @@ def test_a_password_alone_does_not_count_for_someone_with_mfa(
     assert not recently_stepped_up(request)
 
 
-def test_a_password_counts_for_someone_without_mfa(client: Client, requester: Any, rf: RequestFactory) -> None:
+def test_a_password_counts_for_someone_without_mfa(
+    client: Client, requester: Any, rf: RequestFactory
+) -> None:
     client.force_login(requester)
     step_up(client, requester, method="password")
     request = rf.get("/")

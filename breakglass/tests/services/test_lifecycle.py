@@ -263,7 +263,7 @@ def test_one_active_check_out_per_account(requester: Any, account: Any, approver
     first = approve(make_request(requester, account), approver)
     second = approve(make_request(requester, account), approver)
     lifecycle.access_request_check_out(request=first, requester=requester)
-    with pytest.raises(DomainError, match="Another check-out of .* is active"):
+    with pytest.raises(DomainError, match=r"Another check-out of .* is active"):
         lifecycle.access_request_check_out(request=second, requester=requester)
     second.refresh_from_db()
     assert second.status == "approved"

@@ -33,7 +33,7 @@ def race(*actions: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
             outcome = action()
             with lock:
                 results.append(outcome)
-        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+        except BaseException as error:
             with lock:
                 errors.append(error)
         finally:
