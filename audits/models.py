@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Iterable
 from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+
+from audits.choices import FindingKind, FindingStatus, RunStatus, Severity, SourceKind
 
 
 class LedgerImmutableError(RuntimeError):
@@ -100,3 +103,190 @@ class LedgerHead(models.Model):
 
     def __str__(self) -> str:
         return f"ledger head at #{self.last_sequence}"
+
+
+# --- CloudTrail evidence -----------------------------------------------------------------------
+
+
+class Stamped(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class IngestionSource(Stamped):
+    """A configured place CloudTrail records come from, read by Celery beat on its schedule.
+
+    ``config`` holds the adapter's settings (bucket, prefix, organization id, regions, accounts,
+    queue URL, role to assume); never credentials: boto3 takes those from its usual chain.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    config = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    schedule_seconds = models.PositiveIntegerField(default=300)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class IngestionCursor(models.Model):
+    """How far a source has been read for one unit of work (an account/region prefix, a region).
+
+    Advanced in the same transaction that stores the records it covers, so a run killed half-way
+    resumes exactly where the stored data ends. Locking the row keeps two workers off one unit.
+    """
+
+    source = models.ForeignKey(IngestionSource, on_delete=models.CASCADE, related_name="cursors")
+    unit = models.CharField(max_length=500)
+    position = models.CharField(max_length=1024, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "unit"], name="one_cursor_per_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.source.name}:{self.unit} at {self.position or 'start'}"
+
+
+class IngestionRun(Stamped):
+    """One ingestion (a beat-scheduled unit, a command, an upload): what was read and what went wrong."""
+
+    source = models.ForeignKey(
+        IngestionSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    unit = models.CharField(max_length=500, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    files_read = models.PositiveIntegerField(default=0)
+    files_rejected = models.PositiveIntegerField(default=0)
+    records_read = models.PositiveBigIntegerField(default=0)
+    root_records = models.PositiveIntegerField(default=0)
+    findings_raised = models.PositiveIntegerField(default=0)
+    # [{"file": "...", "reason": "..."}]: names and reasons only, never record contents.
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"run {self.uuid} ({self.get_kind_display()}, {self.status})"
+
+
+class RootEvent(Stamped):
+    """A CloudTrail record made by a root user (``userIdentity.type == "Root"``), stored once.
+
+    Keyed by ``eventID`` and account: logs repeat records, and some sources reuse ids across
+    accounts. ``session`` is the check-out whose window holds the event, set by reconciliation.
+    """
+
+    event_id = models.CharField(max_length=128)
+    event_id_is_digest = models.BooleanField(default=False)
+    aws_account_id = models.CharField(max_length=12, db_index=True)
+    region = models.CharField(max_length=30, blank=True)
+    event_time = models.DateTimeField(db_index=True)
+    event_name = models.CharField(max_length=128)
+    event_source = models.CharField(max_length=128)
+    event_type = models.CharField(max_length=40, blank=True)
+    is_service_event = models.BooleanField(default=False)
+    mfa_used = models.BooleanField(null=True)
+    login_success = models.BooleanField(null=True)
+    succeeded = models.BooleanField(default=True)
+    access_key_id = models.CharField(max_length=128, blank=True, db_index=True)
+    source_ip = models.CharField(max_length=100, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    # Finding kinds this record implies on its own (audits.cloudtrail.classify).
+    record_finding_kinds = models.JSONField(default=list, blank=True)
+    # Who called sts:AssumeRoot for the credentials this event used, when it used them.
+    assume_root_caller = models.CharField(max_length=2048, blank=True)
+    session = models.ForeignKey(
+        "breakglass.AccessRequest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="root_events",
+    )
+    in_scope = models.BooleanField(null=True)
+    raw = models.JSONField()
+
+    class Meta:
+        ordering = ["event_time", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "aws_account_id"], name="root_event_once_per_account")
+        ]
+        indexes = [models.Index(fields=["aws_account_id", "event_time"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} by root in {self.aws_account_id} at {self.event_time:%Y-%m-%d %H:%M:%S}"
+
+
+class AssumeRootCall(Stamped):
+    """An ``sts:AssumeRoot`` call in the management account: who asked for root credentials of which
+    member account, for which task. Its access key id ties the member account's Root events to the
+    person (the only link there is)."""
+
+    event_id = models.CharField(max_length=128, unique=True)
+    management_account_id = models.CharField(max_length=12)
+    caller_arn = models.CharField(max_length=2048)
+    target_account_id = models.CharField(max_length=12, db_index=True)
+    task_policy_arn = models.CharField(max_length=300)
+    access_key_id = models.CharField(max_length=128, blank=True, db_index=True)
+    event_time = models.DateTimeField()
+    raw = models.JSONField()
+
+    class Meta:
+        ordering = ["event_time"]
+
+    def __str__(self) -> str:
+        return f"AssumeRoot {self.task_policy_arn.rsplit('/', 1)[-1]} on {self.target_account_id}"
+
+
+class Finding(Stamped):
+    """Something an auditor must see: root used without approval, a sign-in without MFA, a
+    check-out overdue. ``dedupe_key`` is stable, so re-running reconciliation never duplicates."""
+
+    code = models.CharField(max_length=20, unique=True, editable=False)
+    kind = models.CharField(max_length=40, choices=FindingKind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    dedupe_key = models.CharField(max_length=300, unique=True)
+    aws_account_id = models.CharField(max_length=12, db_index=True)
+    # Null when the account is not in the inventory (itself a reason to look).
+    account = models.ForeignKey(
+        "breakglass.AwsAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+    session = models.ForeignKey(
+        "breakglass.AccessRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+    events = models.ManyToManyField(RootEvent, blank=True, related_name="findings")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    summary = models.TextField()
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    triage_note = models.TextField(blank=True)
+    triaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        indexes = [
+            models.Index(fields=["status", "severity"]),
+            models.Index(fields=["kind", "last_seen"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.kind} in {self.aws_account_id}"

@@ -1,0 +1,48 @@
+"""Choices of the evidence side, in the domain's words."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SourceKind(models.TextChoices):
+    FILES = "files", "Local files or folder"
+    S3 = "s3", "Organization trail in S3"
+    LOOKUP = "lookup", "CloudTrail LookupEvents"
+    SQS = "sqs", "EventBridge events via SQS"
+    UPLOAD = "upload", "Uploaded file"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Finished with rejected files"
+    FAILED = "failed", "Failed"
+
+
+class FindingKind(models.TextChoices):
+    UNAPPROVED_ROOT_USAGE = "unapproved_root_usage", "Root used without an approved check-out"
+    ROOT_LOGIN_WITHOUT_MFA = "root_login_without_mfa", "Root sign-in without MFA"
+    ROOT_LOGIN_FAILED = "root_login_failed", "Failed root sign-in"
+    ROOT_ACCESS_KEY_CREATED = "root_access_key_created", "Root access key created"
+    ROOT_PASSWORD_RECOVERY = "root_password_recovery", "Root password recovery or change"
+    ROOT_MFA_CHANGED = "root_mfa_changed", "Root MFA device changed"
+    ROOT_CLOUDTRAIL_TAMPERING = "root_cloudtrail_tampering", "Root stopped or changed CloudTrail"
+    ROOT_ACTIVITY_OUTSIDE_SCOPE = "root_activity_outside_scope", "Root action outside the declared task"
+    CHECKOUT_OVERDUE = "checkout_overdue", "Check-out overdue"
+    ROTATION_OVERDUE = "rotation_overdue", "Password rotation overdue"
+    EMERGENCY_ACCESS_UNREVIEWED = "emergency_access_unreviewed", "Emergency access without approvals"
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+    FALSE_POSITIVE = "false_positive", "False positive"
