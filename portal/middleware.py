@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
@@ -72,5 +73,10 @@ class RequireMfaMiddleware:
             and policy.requires_mfa(user)
             and not policy.has_mfa(user)
         ):
+            messages.warning(
+                request,
+                "Your role in this portal requires multi-factor authentication. Set up an "
+                "authenticator app or a security key to continue.",
+            )
             return HttpResponseRedirect(reverse("mfa_index") + "?required=1")
         return self.get_response(request)
