@@ -185,6 +185,54 @@ def _credential_for_update(account: AwsAccount) -> tuple[RootCredential, str]:
     return credential, credential.storage
 
 
+def _replace_credential(
+    *,
+    actor: User,
+    account: AwsAccount,
+    storage: str,
+    password: str | None = None,
+    safe_location: str = "",
+    envelope_number: str = "",
+) -> RootCredential:
+    """Record where the account's root password now lives, replacing what was recorded before.
+
+    Whatever the portal held is destroyed first: moving a password out of the portal must not
+    leave a copy behind. A new password (or envelope) counts as a rotation.
+    """
+    with transaction.atomic():
+        credential, previous = _credential_for_update(account)
+        credential.storage = storage
+        credential.ciphertext = None
+        credential.encryption_key_id = ""
+        credential.safe_location = safe_location
+        credential.envelope_number = envelope_number
+        if password is not None:
+            secrets.seal_root_password(credential=credential, plaintext=password)
+        if storage != CredentialStorage.NONE:
+            credential.last_rotated_at = timezone.now()
+        credential.rotation_required = False
+        credential.save()
+        facts: dict[str, Any] = {"account_id": account.account_id, "previous_storage": previous}
+        if storage == CredentialStorage.PORTAL:
+            facts["key_id"] = credential.encryption_key_id
+        elif storage == CredentialStorage.PHYSICAL:
+            facts.update(safe_location=safe_location, envelope_number=envelope_number)
+        ledger.record(
+            actor=actor,
+            action=f"root_credential.{_CREDENTIAL_ACTIONS[storage]}",
+            target=credential,
+            data=facts,
+        )
+    return credential
+
+
+_CREDENTIAL_ACTIONS = {
+    CredentialStorage.PORTAL: "stored_in_portal",
+    CredentialStorage.PHYSICAL: "recorded_physical",
+    CredentialStorage.NONE: "recorded_none",
+}
+
+
 def root_credential_store_in_portal(*, actor: User, account: AwsAccount, password: str) -> RootCredential:
     """Keep the root password encrypted in the portal (a new password counts as a rotation)."""
     _require_admin(actor)
@@ -194,26 +242,9 @@ def root_credential_store_in_portal(*, actor: User, account: AwsAccount, passwor
         raise DomainError(
             {"password": "A root password must be at least 20 characters (AWS allows up to 128)."}
         )
-    with transaction.atomic():
-        credential, previous = _credential_for_update(account)
-        credential.storage = CredentialStorage.PORTAL
-        credential.safe_location = ""
-        credential.envelope_number = ""
-        secrets.seal_root_password(credential=credential, plaintext=password)
-        credential.last_rotated_at = timezone.now()
-        credential.rotation_required = False
-        credential.save()
-        ledger.record(
-            actor=actor,
-            action="root_credential.stored_in_portal",
-            target=credential,
-            data={
-                "account_id": account.account_id,
-                "previous_storage": previous,
-                "key_id": credential.encryption_key_id,
-            },
-        )
-    return credential
+    return _replace_credential(
+        actor=actor, account=account, storage=CredentialStorage.PORTAL, password=password
+    )
 
 
 def root_credential_record_physical(
@@ -230,50 +261,19 @@ def root_credential_record_physical(
         errors["envelope_number"] = "Give the number printed on the sealed envelope."
     if errors:
         raise DomainError(errors)
-    with transaction.atomic():
-        credential, previous = _credential_for_update(account)
-        credential.storage = CredentialStorage.PHYSICAL
-        # Moving a password out of the portal destroys the portal's copy.
-        credential.ciphertext = None
-        credential.encryption_key_id = ""
-        credential.safe_location = safe_location.strip()
-        credential.envelope_number = envelope_number.strip()
-        credential.last_rotated_at = timezone.now()
-        credential.rotation_required = False
-        credential.save()
-        ledger.record(
-            actor=actor,
-            action="root_credential.recorded_physical",
-            target=credential,
-            data={
-                "account_id": account.account_id,
-                "previous_storage": previous,
-                "safe_location": credential.safe_location,
-                "envelope_number": credential.envelope_number,
-            },
-        )
-    return credential
+    return _replace_credential(
+        actor=actor,
+        account=account,
+        storage=CredentialStorage.PHYSICAL,
+        safe_location=safe_location.strip(),
+        envelope_number=envelope_number.strip(),
+    )
 
 
 def root_credential_record_none(*, actor: User, account: AwsAccount) -> RootCredential:
     """Record that the root user has no password (centralised root access deleted it)."""
     _require_admin(actor)
-    with transaction.atomic():
-        credential, previous = _credential_for_update(account)
-        credential.storage = CredentialStorage.NONE
-        credential.ciphertext = None
-        credential.encryption_key_id = ""
-        credential.safe_location = ""
-        credential.envelope_number = ""
-        credential.rotation_required = False
-        credential.save()
-        ledger.record(
-            actor=actor,
-            action="root_credential.recorded_none",
-            target=credential,
-            data={"account_id": account.account_id, "previous_storage": previous},
-        )
-    return credential
+    return _replace_credential(actor=actor, account=account, storage=CredentialStorage.NONE)
 
 
 # --- MFA devices -------------------------------------------------------------------------------
