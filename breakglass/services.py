@@ -226,7 +226,7 @@ def _replace_credential(
     return credential
 
 
-_CREDENTIAL_ACTIONS = {
+_CREDENTIAL_ACTIONS: dict[str, str] = {
     CredentialStorage.PORTAL: "stored_in_portal",
     CredentialStorage.PHYSICAL: "recorded_physical",
     CredentialStorage.NONE: "recorded_none",
