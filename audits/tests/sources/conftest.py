@@ -1,0 +1,10 @@
+"""The AWS fixtures (moto in-process, moto's server, LookupEvents) for the source adapter tests."""
+
+from __future__ import annotations
+
+from audits.tests.aws_support import (  # noqa: F401 - fixtures are found by name
+    aws_credentials,
+    lookup_events,
+    mocked_aws,
+    moto_server,
+)
