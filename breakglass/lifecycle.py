@@ -263,7 +263,7 @@ def access_request_decide(*, request: AccessRequest, approver: User, decision: s
 def access_request_cancel(*, request: AccessRequest, requester: User) -> AccessRequest:
     with transaction.atomic():
         locked = _lock(request)
-        if locked.requester_id != requester.pk:
+        if locked.requester_id != requester.pk or not policy.may_use_portal(requester):
             raise DomainError("Only the requester can cancel a request.")
         if locked.status not in (S.PENDING, S.APPROVED):
             raise _wrong_status(locked, "it can no longer be cancelled.")
@@ -334,6 +334,38 @@ def access_request_self_authorise(*, request: AccessRequest, requester: User, re
             ) from None
         notifications.queue(event="request.emergency", request=locked, actor=requester, note=reason.strip())
     return locked
+
+
+def access_request_create_emergency(
+    *,
+    requester: User,
+    account: AwsAccount,
+    reason: str,
+    root_task: str,
+    justification: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    ticket_reference: str = "",
+    other_task: str = "",
+) -> AccessRequest:
+    """Break glass in one step: file the request and self-authorise it, or do neither.
+
+    One transaction around both services, so a refused self-authorisation (no emergency grant,
+    another session active, a too-short reason) leaves no pending request behind and sends
+    nothing: notifications are queued for after the commit. The services notify everyone.
+    """
+    with transaction.atomic():
+        created = access_request_create(
+            requester=requester,
+            account=account,
+            root_task=root_task,
+            justification=justification,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            ticket_reference=ticket_reference,
+            other_task=other_task,
+        )
+        return access_request_self_authorise(request=created, requester=requester, reason=reason)
 
 
 # --- Check-out and check-in ------------------------------------------------------------------
@@ -414,6 +446,7 @@ def access_request_hand_over(
             device.holder_id = locked.requester_id
             device.save(update_fields=["custody_state", "holder", "updated_at"])
         locked.handed_over_by = custodian
+        locked.handed_over_at = timezone.now()
         locked.save()
         locked.devices.add(*locked_devices)
         ledger.record(
@@ -438,6 +471,12 @@ def access_request_reveal_password(*, request: AccessRequest, user: User) -> str
             raise DomainError("Only the holder of the check-out can reveal the password.")
         if locked.status != S.ACTIVE:
             raise _wrong_status(locked, "the password is shown only during an active check-out.")
+        task = ROOT_TASKS.get(locked.root_task)
+        if task is not None and task.is_assume_root:
+            raise DomainError(
+                "This is an AssumeRoot task: it runs with temporary credentials from sts:AssumeRoot, "
+                "so no root password is handed out."
+            )
         credential = RootCredential.objects.filter(account=locked.account).first()
         if credential is None or credential.storage != CredentialStorage.PORTAL:
             raise DomainError("This account's root password is not kept in the portal.")

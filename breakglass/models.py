@@ -261,6 +261,7 @@ class AccessRequest(TimeStamped):
         related_name="handovers",
         editable=False,
     )
+    handed_over_at = models.DateTimeField(null=True, blank=True, editable=False)
     devices = models.ManyToManyField(MfaDevice, blank=True, related_name="sessions", editable=False)
     checked_out_at = models.DateTimeField(null=True, blank=True, editable=False)
     due_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from breakglass import views
 
@@ -24,4 +24,5 @@ urlpatterns = [
     path("devices/", views.device_list, name="device_list"),
     path("devices/new/", views.device_create, name="device_create"),
     path("devices/<uuid:uuid>/edit/", views.device_edit, name="device_edit"),
+    path("", include("breakglass.request_urls")),
 ]

@@ -15,7 +15,7 @@ from breakglass import forms, selectors, services
 from breakglass.choices import CredentialStorage
 from portal import policy
 from portal.decorators import acting_user, allowed_if, portal_user_required
-from portal.identity import step_up_required
+from portal.identity import step_up_before_secrets, step_up_required
 
 manage_only = allowed_if(policy.may_manage_inventory)
 
@@ -84,7 +84,7 @@ def account_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 
 @manage_only
-@step_up_required
+@step_up_before_secrets
 def credential_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
     account = selectors.account_for(user=request.user, uuid=uuid)
     current = getattr(account, "root_credential", None)

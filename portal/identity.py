@@ -17,6 +17,8 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect
 
 from portal import policy
 
@@ -64,6 +66,30 @@ def step_up_required(view: ViewFunc) -> ViewFunc:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not recently_stepped_up(request):
+            raise ReauthenticationRequired()
+        return view(request, *args, **kwargs)
+
+    return cast(ViewFunc, wrapper)
+
+
+def step_up_before_secrets(view: ViewFunc) -> ViewFunc:
+    """Step-up for a form that carries a secret (a new root password).
+
+    ``step_up_required`` lets allauth keep a suspended POST, body included, in the session until
+    the person has re-authenticated. A root password must not sit in the session table, so a POST
+    arriving without a fresh step-up is dropped and the person sent to the form (whose GET asks
+    for the re-authentication) to type it again.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not recently_stepped_up(request):
+            if request.method == "POST":
+                messages.error(
+                    request,
+                    "Confirm it is you first. What you typed was not kept; enter it again afterwards.",
+                )
+                return redirect(request.path)
             raise ReauthenticationRequired()
         return view(request, *args, **kwargs)
 

@@ -10,7 +10,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from breakglass.tests.factories import GrantFactory
 from conftest import PASSWORD
-from portal.testing import totp_code
+from portal.testing import settled_totp_code, totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +22,7 @@ def sign_in(page: Page, base_url: str, user: Any) -> None:
     page.locator("form button[type=submit]").first.click()
     if user.totp_secret:
         page.wait_for_url("**/accounts/2fa/authenticate/")
-        page.fill("input[name=code]", totp_code(user.totp_secret))
+        page.fill("input[name=code]", settled_totp_code(user.totp_secret))
         page.locator("form button[type=submit]").first.click()
 
 

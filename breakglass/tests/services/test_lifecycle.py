@@ -511,3 +511,39 @@ def test_the_beat_tasks_run_the_time_services(requester: Any, account: Any, appr
 
     assert tasks.remind_overdue_checkouts() == 1
     assert tasks.expire_access_requests() == 1
+
+
+def test_an_assume_root_task_never_hands_out_the_password(
+    requester: Any, portal_account: Any, approver: Any
+) -> None:
+    request = active(
+        make_request(requester, portal_account, root_task="assume_root_audit_credentials"), approver
+    )
+    with pytest.raises(DomainError, match="no root password is handed out"):
+        lifecycle.access_request_reveal_password(request=request, user=requester)
+    assert not SecretReveal.objects.exists()
+
+
+def test_emergency_in_one_step_leaves_nothing_behind_when_refused(requester: Any, account: Any) -> None:
+    GrantFactory(user=requester, account=account, emergency=False)
+    with pytest.raises(DomainError, match="no emergency grant"):
+        lifecycle.access_request_create_emergency(
+            requester=requester,
+            account=account,
+            reason="Approvers unreachable during the outage at 3 a.m.",
+            root_task="close_account",
+            justification=JUSTIFICATION,
+            ticket_reference="INC-9",
+            starts_at=timezone.now(),
+            duration_minutes=30,
+        )
+    assert not AccessRequest.objects.exists()
+
+
+def test_the_hand_over_time_is_recorded(
+    requester: Any, account: Any, approver: Any, custodian: Any, device: Any
+) -> None:
+    request = active(make_request(requester, account), approver)
+    lifecycle.access_request_hand_over(request=request, custodian=custodian, devices=[device])
+    request.refresh_from_db()
+    assert request.handed_over_at is not None

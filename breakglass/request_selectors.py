@@ -1,0 +1,361 @@
+"""Permission-aware reads of break-glass requests: lists, the request page, the custody board.
+
+List pages and detail pages share these, so what a person sees in a list is exactly what they may
+open. Every selector fetches what its page shows up front: the number of queries does not grow
+with the number of requests, approvals, devices or timeline events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from breakglass.choices import CredentialStorage, CustodyState, Decision, RequestStatus
+from breakglass.models import (
+    AccessRequest,
+    Approval,
+    AwsAccount,
+    MfaDevice,
+    MfaDeviceAssignment,
+    Notification,
+    RootCredential,
+    SecretReveal,
+    Transition,
+)
+from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from portal import policy
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+S = RequestStatus
+
+# Emergency sessions take their approvals afterwards in these states (as the decide service does).
+_COLLECTING_AFTERWARDS = (S.ACTIVE, S.RETURNED, S.CLOSED)
+
+
+def _for_lists(requests: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
+    """What every request list shows: account, requester and how many approvals are in."""
+    return requests.select_related("account", "requester").annotate(
+        approval_count=Count("approvals", filter=Q(approvals__decision=Decision.APPROVE))
+    )
+
+
+def visible_requests(*, user: AnyUser) -> QuerySet[AccessRequest]:
+    """Every request the person may open, newest first."""
+    # A subquery, because the OR over approvers and custodians joins many-to-many tables and
+    # would otherwise repeat a request once per matching row.
+    ids = AccessRequest.objects.filter(policy.visible_requests_filter(user)).values("pk")
+    return _for_lists(AccessRequest.objects.filter(pk__in=ids)).order_by("-created_at")
+
+
+def requests_of(*, user: AnyUser) -> QuerySet[AccessRequest]:
+    """The person's own requests, newest first."""
+    if not policy.may_use_portal(user):
+        return AccessRequest.objects.none()
+    return _for_lists(AccessRequest.objects.filter(requester_id=user.pk)).order_by("-created_at")
+
+
+def requests_awaiting_decision(*, user: AnyUser) -> QuerySet[AccessRequest]:
+    """Requests this approver still has to decide: pending ones of the accounts they approve for
+    (never their own, never one they decided), and emergency sessions still collecting approvals
+    afterwards. Oldest first: the longest wait comes first."""
+    if not policy.may_use_portal(user):
+        return AccessRequest.objects.none()
+    return _for_lists(
+        AccessRequest.objects.filter(account__approvers=user.pk)
+        .exclude(requester_id=user.pk)
+        .exclude(approvals__approver=user.pk)
+        .filter(
+            Q(status=S.PENDING)
+            | Q(emergency=True, emergency_approved_at__isnull=True, status__in=_COLLECTING_AFTERWARDS)
+        )
+    ).order_by("created_at")
+
+
+def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
+    """Checked-out sessions, soonest due first: everyone sees their own, custodians those of the
+    accounts they keep, administrators and auditors all."""
+    if not policy.may_use_portal(user):
+        return AccessRequest.objects.none()
+    active = AccessRequest.objects.filter(status=S.ACTIVE)
+    if not policy.sees_every_account(user):
+        active = active.filter(
+            pk__in=active.filter(Q(requester_id=user.pk) | Q(account__custodians=user.pk)).values("pk")
+        )
+    return _for_lists(active).prefetch_related("devices").order_by("due_at")
+
+
+def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
+    """One request with everything its page shows, or 404 when the person may not see it
+    (whether it exists is not disclosed)."""
+    visible = AccessRequest.objects.filter(policy.visible_requests_filter(user)).values("pk")
+    found = (
+        AccessRequest.objects.filter(pk__in=visible, uuid=uuid)
+        .select_related(
+            "account",
+            "account__root_credential",
+            "requester",
+            "handed_over_by",
+            "checked_in_by",
+            "rotation_confirmed_by",
+        )
+        .prefetch_related(
+            "account__approvers",
+            "account__custodians",
+            Prefetch("approvals", queryset=Approval.objects.select_related("approver")),
+            Prefetch("transitions", queryset=Transition.objects.select_related("actor")),
+            Prefetch("reveals", queryset=SecretReveal.objects.select_related("user")),
+            Prefetch("notifications", queryset=Notification.objects.select_related("recipient", "channel")),
+            Prefetch("devices", queryset=MfaDevice.objects.select_related("holder").order_by("label")),
+        )
+        .first()
+    )
+    if found is None:
+        raise Http404("No such request.")
+    return found
+
+
+def with_task_titles(requests: Iterable[AccessRequest]) -> list[AccessRequest]:
+    """Evaluate a list and put each root task's title on ``task_title`` (tasks live in code, not
+    in a table the query could join)."""
+    rows = list(requests)
+    for row in rows:
+        row.task_title = task_title(row)  # type: ignore[attr-defined]
+    return rows
+
+
+def task_title(request: AccessRequest) -> str:
+    task = ROOT_TASKS.get(request.root_task)
+    title = task.title if task is not None else request.root_task
+    return f"{title}: {request.other_task}" if request.other_task else title
+
+
+def approvals_of(request: AccessRequest) -> int:
+    """Approving decisions so far (from the prefetched approvals)."""
+    return sum(1 for approval in request.approvals.all() if approval.decision == Decision.APPROVE)
+
+
+# --- For the forms ---------------------------------------------------------------------------
+
+
+def requestable_accounts(*, user: AnyUser) -> QuerySet[AwsAccount]:
+    """Accounts the person holds a live (unrevoked, unexpired) grant for."""
+    if not policy.may_use_portal(user):
+        return AwsAccount.objects.none()
+    ids = AwsAccount.objects.filter(
+        grants__user=user.pk, grants__revoked_at__isnull=True, grants__expires_at__gt=timezone.now()
+    ).values("pk")
+    return AwsAccount.objects.filter(pk__in=ids).order_by("name")
+
+
+def emergency_accounts(*, user: AnyUser) -> QuerySet[AwsAccount]:
+    """Accounts the person may self-authorise for (a live emergency grant)."""
+    if not policy.may_use_portal(user):
+        return AwsAccount.objects.none()
+    ids = AwsAccount.objects.filter(
+        grants__user=user.pk,
+        grants__emergency=True,
+        grants__revoked_at__isnull=True,
+        grants__expires_at__gt=timezone.now(),
+    ).values("pk")
+    return AwsAccount.objects.filter(pk__in=ids).order_by("name")
+
+
+def devices_to_hand_over(*, request: AccessRequest) -> QuerySet[MfaDevice]:
+    """The account's MFA devices that are in the safe, ready to be handed to the holder."""
+    return MfaDevice.objects.filter(
+        assignments__account_id=request.account_id, custody_state=CustodyState.IN_SAFE
+    ).order_by("label")
+
+
+# --- Custody board ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustodyBoard:
+    """Where every MFA device and root password of the accounts a person keeps is right now.
+
+    Each device carries ``kept_assignments`` (the accounts on this board it protects) and
+    ``active_sessions`` (the check-out holding it, if any); each credential's account carries
+    ``awaiting_rotation`` (returned sessions waiting for the rotation to be confirmed).
+    """
+
+    devices: list[MfaDevice]
+    credentials: list[RootCredential]
+
+
+def custody_board(*, user: AnyUser) -> CustodyBoard:
+    """Custodians see the accounts they keep; administrators and auditors see every account."""
+    if not policy.may_view_devices(user):
+        return CustodyBoard(devices=[], credentials=[])
+    accounts = AwsAccount.objects.all()
+    if not policy.sees_every_account(user):
+        accounts = accounts.filter(custodians=user.pk)
+    account_ids = accounts.values("pk")
+    devices = (
+        MfaDevice.objects.filter(
+            pk__in=MfaDevice.objects.filter(assignments__account__in=account_ids).values("pk")
+        )
+        .select_related("holder")
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                # Only the accounts on this board: a custodian need not learn what else a shared
+                # FIDO key protects.
+                queryset=MfaDeviceAssignment.objects.filter(account__in=account_ids)
+                .select_related("account")
+                .order_by("account__name"),
+                to_attr="kept_assignments",
+            ),
+            Prefetch(
+                "sessions",
+                queryset=AccessRequest.objects.filter(status=S.ACTIVE).select_related("requester", "account"),
+                to_attr="active_sessions",
+            ),
+        )
+        .order_by("custody_state", "label")
+    )
+    credentials = (
+        RootCredential.objects.filter(account__in=account_ids)
+        .exclude(storage=CredentialStorage.NONE)
+        .select_related("account")
+        .prefetch_related(
+            Prefetch(
+                "account__access_requests",
+                queryset=AccessRequest.objects.filter(status=S.RETURNED).order_by("checked_in_at"),
+                to_attr="awaiting_rotation",
+            )
+        )
+        .order_by("-rotation_required", "account__name")
+    )
+    return CustodyBoard(devices=list(devices), credentials=list(credentials))
+
+
+# --- Timeline --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One line of a request's history, whatever it came from."""
+
+    at: datetime
+    kind: str  # "transition", "decision", "handover", "reveal", "return", "notification"
+    who: str
+    summary: str
+    note: str = ""
+    # A value the template turns into a badge: a status, a decision or a delivery status.
+    state: str = ""
+
+
+def _name(user: object | None) -> str:
+    if user is None:
+        return "system"
+    get_username = getattr(user, "get_username", None)
+    return str(get_username()) if get_username else str(user)
+
+
+def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
+    """Transitions, decisions (with comments), reveals and notifications, oldest first.
+
+    Built from the prefetched relations of :func:`request_for`, so it costs no queries.
+    """
+    events: list[TimelineEvent] = []
+    for transition in request.transitions.all():
+        if not transition.from_status:
+            summary = "Requested"
+        else:
+            summary = f"{S(transition.from_status).label} → {S(transition.to_status).label}"
+            # Only self-authorisation goes straight from pending to active; say so.
+            if (transition.from_status, transition.to_status) == (S.PENDING, S.ACTIVE):
+                summary = f"Self-authorised in an emergency: {summary}"
+        events.append(
+            TimelineEvent(
+                at=transition.created_at,
+                kind="transition",
+                who=_name(transition.actor),
+                summary=summary,
+                note=transition.note,
+                state=transition.to_status,
+            )
+        )
+    for approval in request.approvals.all():
+        events.append(
+            TimelineEvent(
+                at=approval.created_at,
+                kind="decision",
+                who=_name(approval.approver),
+                summary=approval.get_decision_display(),
+                note=approval.comment,
+                state=approval.decision,
+            )
+        )
+    for reveal in request.reveals.all():
+        events.append(
+            TimelineEvent(
+                at=reveal.created_at,
+                kind="reveal",
+                who=_name(reveal.user),
+                summary="Revealed the root password",
+                note=f"HTTP request {reveal.http_request_id}",
+            )
+        )
+    if request.handed_over_at is not None:
+        events.append(
+            TimelineEvent(
+                at=request.handed_over_at,
+                kind="handover",
+                who=_name(request.handed_over_by),
+                summary="Handed over the MFA devices",
+                note=", ".join(device.label for device in request.devices.all()),
+            )
+        )
+    # A revoked session returns its devices without a status change; it has no transition row.
+    if request.status == S.REVOKED and request.checked_in_at is not None:
+        events.append(
+            TimelineEvent(
+                at=request.checked_in_at,
+                kind="return",
+                who=_name(request.checked_in_by),
+                summary="Returned after revocation",
+                note=request.work_done,
+            )
+        )
+    if request.emergency_approved_at is not None:
+        events.append(
+            TimelineEvent(
+                at=request.emergency_approved_at,
+                kind="decision",
+                who="system",
+                summary="Emergency approvals complete",
+                state=Decision.APPROVE,
+            )
+        )
+    for notification in request.notifications.all():
+        recipient = (
+            _name(notification.recipient)
+            if notification.recipient is not None
+            else str(notification.channel or "deleted channel")
+        )
+        events.append(
+            TimelineEvent(
+                at=notification.created_at,
+                kind="notification",
+                who=recipient,
+                summary=notification.event,
+                note=notification.last_error,
+                state=notification.status,
+            )
+        )
+    # Stable sort: events of one transaction keep the order they were added in above
+    # (the change first, then the notifications it caused).
+    return sorted(events, key=lambda event: event.at)

@@ -1,0 +1,456 @@
+"""Pages of the break-glass workflow: request, decide, check out, hand over, reveal, check in,
+confirm the rotation, revoke; and the lists each role works from.
+
+Each view: decorators (login and role, step-up for the dangerous actions), a selector, a form, one
+lifecycle service, a redirect. The services check every rule under a row lock; the buttons a page
+shows (``portal.policy.may_*``) only spare people actions that would be refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from allauth.core.exceptions import ReauthenticationRequired
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from breakglass import lifecycle, request_forms, request_selectors
+from breakglass.choices import CredentialStorage
+from breakglass.errors import DomainError
+from breakglass.models import AccessRequest
+from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from portal import policy
+from portal.decorators import acting_user, allowed_if, portal_user_required
+from portal.identity import recently_stepped_up, step_up_before_secrets, step_up_required
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+
+# --- A service this module adds to the lifecycle ----------------------------------------------
+
+
+# --- Decorators ------------------------------------------------------------------------------
+
+
+# --- Lists -----------------------------------------------------------------------------------
+
+
+@portal_user_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    """My requests."""
+    user = acting_user(request)
+    return render(
+        request,
+        "breakglass/request_list.html",
+        {
+            "title": "My requests",
+            "requests": request_selectors.with_task_titles(request_selectors.requests_of(user=user)),
+            "can_request": request_selectors.requestable_accounts(user=user).exists(),
+            "now": timezone.now(),
+            "empty": "You have not asked for root access yet.",
+        },
+    )
+
+
+@portal_user_required
+def request_approvals(request: HttpRequest) -> HttpResponse:
+    """Waiting for my approval."""
+    return render(
+        request,
+        "breakglass/request_list.html",
+        {
+            "title": "Waiting for my approval",
+            "requests": request_selectors.with_task_titles(
+                request_selectors.requests_awaiting_decision(user=request.user)
+            ),
+            "show_requester": True,
+            "now": timezone.now(),
+            "empty": "Nothing is waiting for your decision.",
+        },
+    )
+
+
+@portal_user_required
+def request_active(request: HttpRequest) -> HttpResponse:
+    """Active sessions with the time left."""
+    return render(
+        request,
+        "breakglass/request_active.html",
+        {
+            "sessions": request_selectors.with_task_titles(
+                request_selectors.active_sessions(user=request.user)
+            ),
+            "now": timezone.now(),
+        },
+    )
+
+
+@allowed_if(policy.may_view_devices)
+def custody_board(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "breakglass/request_custody.html",
+        {"board": request_selectors.custody_board(user=request.user), "now": timezone.now()},
+    )
+
+
+# --- Request ---------------------------------------------------------------------------------
+
+
+@portal_user_required
+def request_create(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    initial: dict[str, Any] = {}
+    # "Request root" links from an account page preselect that account.
+    wanted = _uuid_or_none(request.GET.get("account", ""))
+    if wanted is not None:
+        initial["account"] = request_selectors.requestable_accounts(user=user).filter(uuid=wanted).first()
+    form = request_forms.AccessRequestForm(request.POST or None, user=user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        emergency = data.pop("emergency", False)
+        reason = data.pop("emergency_reason", "")
+        # Self-authorising starts a session: it needs the same fresh proof of identity as a
+        # check-out. allauth keeps this POST (no secret in it) and replays it afterwards.
+        if emergency and not recently_stepped_up(request):
+            raise ReauthenticationRequired()
+        try:
+            if emergency:
+                created = lifecycle.access_request_create_emergency(requester=user, reason=reason, **data)
+            else:
+                created = lifecycle.access_request_create(requester=user, **data)
+        except DomainError as error:
+            request_forms.add_domain_error(form, error, rename={"reason": "emergency_reason"})
+        else:
+            if emergency:
+                messages.warning(
+                    request,
+                    f"{created.code} is active as an emergency session. Everyone has been told; "
+                    "approvals are collected afterwards.",
+                )
+            else:
+                messages.success(request, f"{created.code} is waiting for approval.")
+            return redirect("breakglass:request_detail", uuid=created.uuid)
+    return render(
+        request,
+        "breakglass/request_form.html",
+        {"form": form, "steered": request_forms.steered_tasks()},
+    )
+
+
+def _uuid_or_none(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+# --- The request page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What this person may try on this request, for the buttons the page shows."""
+
+    decide: bool
+    cancel: bool
+    self_authorise: bool
+    check_out: bool
+    hand_over: bool
+    reveal: bool
+    check_in: bool
+    confirm_rotation: bool
+    revoke: bool
+
+    @property
+    def any(self) -> bool:
+        return any(vars(self).values())
+
+
+def _actions(user: Any, access_request: AccessRequest) -> Actions:
+    task = ROOT_TASKS.get(access_request.root_task)
+    return Actions(
+        decide=policy.may_decide_request(user, access_request),
+        cancel=policy.may_cancel_request(user, access_request),
+        self_authorise=(
+            access_request.status == "pending"
+            and access_request.requester_id == user.pk
+            and request_selectors.emergency_accounts(user=user).filter(pk=access_request.account_id).exists()
+        ),
+        check_out=policy.may_check_out_request(user, access_request),
+        hand_over=policy.may_hand_over_devices(user, access_request),
+        # An AssumeRoot task is done with short-lived credentials: the password stays sealed.
+        reveal=policy.may_reveal_password(user, access_request) and not (task and task.is_assume_root),
+        check_in=policy.may_check_in_request(user, access_request),
+        confirm_rotation=policy.may_confirm_rotation(user, access_request),
+        revoke=policy.may_revoke_request(user, access_request),
+    )
+
+
+def _storage(access_request: AccessRequest) -> str | None:
+    credential = access_request.account.root_credential_or_none
+    return credential.storage if credential is not None else None
+
+
+def _render_detail(
+    request: HttpRequest, access_request: AccessRequest, *, status: int = 200, **bound: Any
+) -> HttpResponse:
+    """The request page; ``bound`` replaces a blank form with one that failed, to show its errors."""
+    user = request.user
+    actions = _actions(user, access_request)
+    storage = _storage(access_request)
+    forms: dict[str, Any] = {
+        "decision_form": request_forms.DecisionForm() if actions.decide else None,
+        "self_authorise_form": request_forms.SelfAuthoriseForm() if actions.self_authorise else None,
+        "hand_over_form": (
+            request_forms.HandOverForm(devices=request_selectors.devices_to_hand_over(request=access_request))
+            if actions.hand_over
+            else None
+        ),
+        "check_in_form": request_forms.CheckInForm(storage=storage) if actions.check_in else None,
+        "revoke_form": request_forms.RevokeForm() if actions.revoke else None,
+    }
+    forms.update(bound)
+    account = access_request.account
+    return render(
+        request,
+        "breakglass/request_detail.html",
+        {
+            "r": access_request,
+            "account": account,
+            "task": ROOT_TASKS.get(access_request.root_task),
+            "credential": account.root_credential_or_none,
+            "approvals": request_selectors.approvals_of(access_request),
+            "timeline": request_selectors.request_timeline(access_request),
+            "actions": actions,
+            # A form that failed is shown even when the person may no longer act (to say why).
+            "show_actions": actions.any or any(form is not None for form in forms.values()),
+            "is_holder": access_request.requester_id == user.pk,
+            "now": timezone.now(),
+            "reveal_seconds": settings.PORTAL_REVEAL_SECONDS,
+            **forms,
+        },
+        status=status,
+    )
+
+
+@portal_user_required
+def request_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    return _render_detail(request, access_request)
+
+
+def _done(request: HttpRequest, access_request: AccessRequest, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("breakglass:request_detail", uuid=access_request.uuid)
+
+
+def _refused(request: HttpRequest, access_request: AccessRequest, error: DomainError) -> HttpResponse:
+    messages.error(request, " ".join(error.messages))
+    return redirect("breakglass:request_detail", uuid=access_request.uuid)
+
+
+@require_POST
+@portal_user_required
+@step_up_required
+def request_decide(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    form = request_forms.DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            lifecycle.access_request_decide(
+                request=access_request,
+                approver=acting_user(request),
+                decision=form.cleaned_data["decision"],
+                comment=form.cleaned_data["comment"],
+            )
+        except DomainError as error:
+            request_forms.add_domain_error(form, error)
+        else:
+            verb = "approved" if form.cleaned_data["decision"] == "approve" else "denied"
+            return _done(request, access_request, f"You {verb} {access_request.code}.")
+    # Nothing changed (the form was invalid or the service refused and rolled back).
+    return _render_detail(request, access_request, decision_form=form)
+
+
+@require_POST
+@portal_user_required
+def request_cancel(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    try:
+        lifecycle.access_request_cancel(request=access_request, requester=acting_user(request))
+    except DomainError as error:
+        return _refused(request, access_request, error)
+    return _done(request, access_request, f"{access_request.code} is cancelled.")
+
+
+@require_POST
+@portal_user_required
+@step_up_required
+def request_self_authorise(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    form = request_forms.SelfAuthoriseForm(request.POST)
+    if form.is_valid():
+        try:
+            lifecycle.access_request_self_authorise(
+                request=access_request, requester=acting_user(request), reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            request_forms.add_domain_error(form, error)
+        else:
+            messages.warning(
+                request,
+                f"{access_request.code} is active as an emergency session. Everyone has been told.",
+            )
+            return redirect("breakglass:request_detail", uuid=access_request.uuid)
+    # Nothing changed (the form was invalid or the service refused and rolled back).
+    return _render_detail(request, access_request, self_authorise_form=form)
+
+
+@require_POST
+@portal_user_required
+@step_up_required
+def request_check_out(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    try:
+        lifecycle.access_request_check_out(request=access_request, requester=acting_user(request))
+    except DomainError as error:
+        return _refused(request, access_request, error)
+    return _done(
+        request, access_request, f"{access_request.code} is checked out. A custodian hands you the device."
+    )
+
+
+@require_POST
+@portal_user_required
+@step_up_required
+def request_hand_over(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    form = request_forms.HandOverForm(
+        request.POST, devices=request_selectors.devices_to_hand_over(request=access_request)
+    )
+    if form.is_valid():
+        devices = list(form.cleaned_data["devices"])
+        try:
+            lifecycle.access_request_hand_over(
+                request=access_request, custodian=acting_user(request), devices=devices
+            )
+        except DomainError as error:
+            request_forms.add_domain_error(form, error)
+        else:
+            names = ", ".join(device.label for device in devices)
+            return _done(
+                request, access_request, f"Handed {names} to {access_request.requester.get_username()}."
+            )
+    # Nothing changed (the form was invalid or the service refused and rolled back).
+    return _render_detail(request, access_request, hand_over_form=form)
+
+
+@require_POST
+@never_cache
+@portal_user_required
+@step_up_required
+def request_reveal(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    """Show the root password once, in the response to this POST only.
+
+    ``never_cache`` sends ``Cache-Control: no-store``: the page must not come back from a cache
+    or the back button. The request page itself never contains the password; ``reveal.js`` clears
+    it from this page after ``PORTAL_REVEAL_SECONDS``.
+    """
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    try:
+        password = lifecycle.access_request_reveal_password(request=access_request, user=acting_user(request))
+    except DomainError as error:
+        return _refused(request, access_request, error)
+    return render(
+        request,
+        "breakglass/request_reveal.html",
+        {"r": access_request, "password": password, "reveal_seconds": settings.PORTAL_REVEAL_SECONDS},
+    )
+
+
+@require_POST
+@portal_user_required
+def request_check_in(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    form = request_forms.CheckInForm(request.POST, storage=_storage(access_request))
+    if form.is_valid():
+        try:
+            lifecycle.access_request_check_in(
+                request=access_request,
+                actor=acting_user(request),
+                work_done=form.cleaned_data["work_done"],
+                envelope_number=form.cleaned_data.get("envelope_number", ""),
+            )
+        except DomainError as error:
+            request_forms.add_domain_error(form, error)
+        else:
+            return _done(
+                request,
+                access_request,
+                f"{access_request.code} is checked in. A custodian confirms the password rotation next.",
+            )
+    # Nothing changed (the form was invalid or the service refused and rolled back).
+    return _render_detail(request, access_request, check_in_form=form)
+
+
+@portal_user_required
+@step_up_before_secrets
+def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    """Its own page, not a form on the request page: the step-up happens before the new password
+    is typed (see :func:`step_up_before_secrets`)."""
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    storage = _storage(access_request)
+    form = request_forms.RotationForm(request.POST or None, storage=storage)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.access_request_confirm_rotation(
+                request=access_request,
+                actor=acting_user(request),
+                review_note=form.cleaned_data["review_note"],
+                new_password=form.cleaned_data.get("new_password", ""),
+                new_envelope_number=form.cleaned_data.get("new_envelope_number", ""),
+            )
+        except DomainError as error:
+            request_forms.add_domain_error(form, error)
+        else:
+            return _done(request, access_request, f"Rotation confirmed; {access_request.code} is closed.")
+    return render(
+        request,
+        "breakglass/request_rotation.html",
+        {
+            "r": access_request,
+            "form": form,
+            "credential": access_request.account.root_credential_or_none,
+            "allowed": policy.may_confirm_rotation(request.user, access_request),
+            "portal_storage": storage == CredentialStorage.PORTAL,
+        },
+    )
+
+
+@require_POST
+@portal_user_required
+def request_revoke(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    form = request_forms.RevokeForm(request.POST)
+    if form.is_valid():
+        try:
+            lifecycle.access_request_revoke(
+                request=access_request, administrator=acting_user(request), reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            request_forms.add_domain_error(form, error)
+        else:
+            return _done(
+                request, access_request, f"{access_request.code} is revoked; everyone has been told."
+            )
+    # Nothing changed (the form was invalid or the service refused and rolled back).
+    return _render_detail(request, access_request, revoke_form=form)
