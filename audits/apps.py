@@ -7,3 +7,7 @@ class AuditsConfig(AppConfig):
     name = "audits"
     verbose_name = "Audit and evidence"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Connects the receivers that keep findings in step with check-out windows.
+        from audits import signals  # noqa: F401

@@ -1,15 +1,29 @@
-"""Permission-aware reads of the evidence side."""
+"""Permission-aware reads of the evidence side. Pages, exports and commands share them.
+
+``user=None`` means the system itself (a management command run by an operator on the server), which
+reads everything; views always pass ``request.user``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
+from uuid import UUID
 
-from audits.models import LedgerEntry
+from django.db.models import Prefetch, Q
+from django.http import Http404
+
+from audits.models import Finding, IngestionRun, LedgerEntry, RootEvent
 from portal import policy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.db.models import QuerySet
+
+    from breakglass.models import AccessRequest
+
+    AnyUser = AbstractBaseUser | AnonymousUser
 
 
 def ledger_entries(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[LedgerEntry]:
@@ -17,3 +31,124 @@ def ledger_entries(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ledger
     if not policy.may_view_ledger(user):
         return LedgerEntry.objects.none()
     return LedgerEntry.objects.order_by("-sequence")
+
+
+# --- Findings ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    """What the findings page (and its export) narrows the list to; empty fields do not filter."""
+
+    kind: str = ""
+    severity: str = ""
+    status: str = ""
+    # The 12-digit AWS account id (findings of unknown accounts have no inventory account).
+    account_id: str = ""
+    # Findings whose events fall (at least partly) in [since, until].
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def as_q(self) -> Q:
+        q = Q()
+        if self.kind:
+            q &= Q(kind=self.kind)
+        if self.severity:
+            q &= Q(severity=self.severity)
+        if self.status:
+            q &= Q(status=self.status)
+        if self.account_id:
+            q &= Q(aws_account_id=self.account_id)
+        if self.since is not None:
+            q &= Q(last_seen__gte=self.since)
+        if self.until is not None:
+            q &= Q(first_seen__lte=self.until)
+        return q
+
+    def as_dict(self) -> dict[str, str]:
+        """The filters in force, for the ledger entry of an export."""
+        found = {
+            "kind": self.kind,
+            "severity": self.severity,
+            "status": self.status,
+            "account_id": self.account_id,
+            "since": self.since.isoformat() if self.since else "",
+            "until": self.until.isoformat() if self.until else "",
+        }
+        return {key: value for key, value in found.items() if value}
+
+
+def findings_visible_to(*, user: AnyUser | None, filters: FindingFilter | None = None) -> QuerySet[Finding]:
+    """Findings newest first, with account, session and event ids loaded for lists and exports.
+
+    Auditors and administrators see all; approvers and custodians those of their accounts (never
+    those of unknown accounts); nobody else any.
+    """
+    findings = Finding.objects.all()
+    if user is not None:
+        findings = findings.filter(policy.visible_findings_filter(user))
+        if not policy.may_view_all_findings(user):
+            findings = findings.distinct()  # joined through approvers and custodians
+    if filters is not None:
+        findings = findings.filter(filters.as_q())
+    return (
+        findings.select_related("account", "session", "triaged_by")
+        .prefetch_related(
+            Prefetch(
+                "events", queryset=RootEvent.objects.only("id", "event_id", "event_time").order_by("event_id")
+            )
+        )
+        .order_by("-last_seen", "-pk")
+    )
+
+
+def finding_for(*, user: AnyUser | None, uuid: UUID) -> Finding:
+    """One finding the person may see, or 404."""
+    try:
+        return findings_visible_to(user=user).get(uuid=uuid)
+    except Finding.DoesNotExist:
+        raise Http404("No such finding.") from None
+
+
+def finding_events(*, finding: Finding) -> QuerySet[RootEvent]:
+    """The root events of a finding the caller already obtained through a selector, oldest first."""
+    return finding.events.select_related("session").order_by("event_time", "pk")
+
+
+# --- Root events and runs ------------------------------------------------------------------------
+
+
+def root_events_visible_to(*, user: AnyUser | None) -> QuerySet[RootEvent]:
+    """Root events newest first, raw records deferred: all for auditors and administrators (unknown
+    accounts included), those of their accounts for approvers and custodians."""
+    events = RootEvent.objects.defer("raw").select_related("session")
+    if user is not None and not policy.may_view_all_findings(user):
+        if not policy.may_use_portal(user):
+            return RootEvent.objects.none()
+        from breakglass.models import AwsAccount
+
+        # The same people as for findings: those who answer for the account.
+        visible = AwsAccount.objects.filter(Q(approvers=user) | Q(custodians=user)).values("account_id")
+        events = events.filter(aws_account_id__in=visible)
+    return events.order_by("-event_time", "-pk")
+
+
+def session_root_events(*, user: AnyUser | None, request: AccessRequest) -> QuerySet[RootEvent]:
+    """The root events matched to one check-out, oldest first, for the session's page."""
+    if user is not None and not policy.may_view_request(user, request):
+        return RootEvent.objects.none()
+    return RootEvent.objects.defer("raw").filter(session=request).order_by("event_time", "pk")
+
+
+def ingestion_runs_visible_to(*, user: AnyUser | None) -> QuerySet[IngestionRun]:
+    """Ingestion runs newest first: auditors and administrators only."""
+    if user is not None and not policy.may_view_ingestion(user):
+        return IngestionRun.objects.none()
+    return IngestionRun.objects.select_related("source", "triggered_by").order_by("-started_at", "-pk")
+
+
+def ingestion_run_for(*, user: AnyUser | None, uuid: UUID) -> IngestionRun:
+    try:
+        return ingestion_runs_visible_to(user=user).get(uuid=uuid)
+    except IngestionRun.DoesNotExist:
+        raise Http404("No such ingestion run.") from None

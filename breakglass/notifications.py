@@ -232,6 +232,75 @@ def _save_and_deliver_on_commit(rows: list[Notification]) -> list[Notification]:
     return created
 
 
+#: The event name of finding alerts (``queue_alert``); such notifications belong to no request.
+ALERT_EVENT = "finding.alert"
+
+
+def queue_alert(
+    *, finding_summary: str, subject: str, account: AwsAccount | None, payload: dict[str, Any]
+) -> list[Notification]:
+    """Announce a finding (root used without approval, say) at once, delivered after commit.
+
+    Call it inside the transaction that records the finding. A known account's alert goes to its
+    notification channels and to its approvers and custodians by email; an account the inventory does
+    not know has nobody of its own, so its alert goes to the global (security) channels. When that
+    leaves nobody to tell, the global channels and then the administrators hear it: an alert must
+    never go nowhere. ``payload`` (JSON-safe, no secrets) is the webhook body's ``finding``.
+    """
+    line = _one_line(f"{_SUBJECT_PREFIX} ALERT {subject}")
+    url = str(payload.get("url") or "")
+    lines = [finding_summary.strip(), ""]
+    if url:
+        lines.append(f"Open the finding: {url}")
+    lines.append("Triage it in the portal (acknowledge, resolve or mark a false positive) with a note.")
+    body = "\n".join(lines) + "\n"
+    webhook = {
+        "event": ALERT_EVENT,
+        "finding": payload,
+        "request": None,
+        "actor": None,
+        "note": "",
+        "subject": line,
+        "text": body,
+    }
+    people: list[User] = []
+    if account is not None:
+        people = list(
+            _active_people()
+            .filter(Q(approver_for=account) | Q(custodian_for=account))
+            .distinct()
+            .order_by("username")
+        )
+        where = Q(account=account)
+    else:
+        where = Q(account__isnull=True)
+    targets = list(NotificationChannel.objects.filter(where, enabled=True).order_by("name", "pk"))
+    if not people and not targets and account is not None:
+        targets = list(
+            NotificationChannel.objects.filter(account__isnull=True, enabled=True).order_by("name", "pk")
+        )
+    if not people and not targets:
+        people = list(
+            _active_people()
+            .filter(Q(groups__name=Role.ADMINISTRATOR.value) | Q(is_superuser=True))
+            .distinct()
+            .order_by("username")
+        )
+    if not people and not targets:
+        logger.warning("alert %r has nobody to go to: add a global notification channel", line)
+    rows = [Notification(event=ALERT_EVENT, recipient=person, subject=line, body=body) for person in people]
+    rows += [
+        Notification(
+            event=ALERT_EVENT,
+            channel=channel,
+            subject=line,
+            body=_channel_body(channel, body=body, payload=webhook),
+        )
+        for channel in targets
+    ]
+    return _save_and_deliver_on_commit(rows)
+
+
 def _hand_to_worker(notification_id: int) -> None:
     from breakglass.tasks import deliver_notification
 
@@ -782,6 +851,7 @@ def notification_channel_secrets_reencrypt(*, actor: User | None = None) -> int:
 
 
 __all__ = [
+    "ALERT_EVENT",
     "EVENTS",
     "MAX_ATTEMPTS",
     "TEST_EVENT",
@@ -795,6 +865,7 @@ __all__ = [
     "notification_deliver",
     "notifications_requeue_stale",
     "queue",
+    "queue_alert",
     "recent_notifications",
     "request_link",
 ]

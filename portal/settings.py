@@ -285,4 +285,14 @@ PORTAL_PENDING_EXPIRY_HOURS = env.int("PORTAL_PENDING_EXPIRY_HOURS", 24, minimum
 PORTAL_REVEAL_SECONDS = env.int("PORTAL_REVEAL_SECONDS", 60, minimum=10)
 # Overdue check-outs are announced again at this interval until they are returned.
 PORTAL_OVERDUE_REMINDER_MINUTES = env.int("PORTAL_OVERDUE_REMINDER_MINUTES", 30, minimum=5)
+# Reconciliation of root events with check-outs: a check-out's window opens this long before the
+# check-out (clocks differ, people start a minute early) and closes this long after the check-in
+# (CloudTrail delivers late: about 5 minutes on average, not guaranteed).
+PORTAL_RECONCILE_GRACE_BEFORE_MINUTES = env.int("PORTAL_RECONCILE_GRACE_BEFORE_MINUTES", 5, minimum=0)
+PORTAL_RECONCILE_GRACE_AFTER_MINUTES = env.int("PORTAL_RECONCILE_GRACE_AFTER_MINUTES", 30, minimum=0)
+# A returned root password not confirmed rotated this long after check-in is a finding.
+PORTAL_ROTATION_OVERDUE_HOURS = env.int("PORTAL_ROTATION_OVERDUE_HOURS", 24, minimum=1)
+# An emergency (self-authorised) session without its approvals this long after check-out is a finding
+# (0: at once; everyone is already notified when the glass is broken).
+PORTAL_EMERGENCY_REVIEW_HOURS = env.int("PORTAL_EMERGENCY_REVIEW_HOURS", 24, minimum=0)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
