@@ -1,4 +1,4 @@
-"""The AWS fixtures (moto in-process, moto's server, LookupEvents) for the source adapter tests."""
+"""The AWS fixtures (moto in-process, moto's server, LookupEvents) for every evidence test."""
 
 from __future__ import annotations
 
