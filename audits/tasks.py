@@ -1,14 +1,35 @@
-"""Celery tasks of the evidence side: thin wrappers over services."""
+"""Celery tasks of the evidence side: thin wrappers over services that own only retries and fan-out.
+
+Ingestion fans out as one task per unit of a source (an account/region prefix of an organization
+trail, a region of LookupEvents, a queue, a folder), so adding workers adds throughput; the unit's
+lock in ``audits.ingest.ingest_unit`` keeps two workers off one unit. Beat runs
+``ingest_enabled_sources`` every minute (each source on its own ``schedule_seconds``) and
+``reconcile_all`` every five minutes, because overdue, rotation and emergency findings become true
+with the mere passing of time.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
+from django.core.cache import cache
+from django.db.models import Max
+from django.utils import timezone
 
 from audits import ledger
 
 logger = logging.getLogger(__name__)
+
+#: Retries of one unit after an unexpected failure (AWS throttling beyond botocore's own retries, a
+#: database restart...). The cursor only moves after stored data, so a retry resumes where it stopped.
+UNIT_MAX_RETRIES = 5
+UNIT_BACKOFF_MAX_SECONDS = 600
+#: How often beat runs ``ingest_enabled_sources`` (``portal.celery``). A source counts as due this much
+#: early, so a five-minute schedule runs every five minutes and not every six.
+SCHEDULE_SLACK = timedelta(seconds=30)
 
 
 @shared_task(name="audits.tasks.verify_ledger")
@@ -21,3 +42,120 @@ def verify_ledger() -> bool:
         assert result.first_break is not None
         logger.critical("LEDGER BROKEN at #%d: %s", result.first_break.sequence, result.first_break.reason)
     return result.intact
+
+
+@shared_task(
+    name="audits.tasks.ingest_source",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=UNIT_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=UNIT_MAX_RETRIES,
+)
+def ingest_source(source_id: int) -> int:
+    """Queue one ``ingest_unit_task`` per unit of an enabled source; returns how many.
+
+    Listing the units may itself call AWS (an organization trail's accounts and regions), hence the
+    retries. A source that was disabled or deleted since it was queued is left alone.
+    """
+    from audits.ingest import SourceNotAvailable, build_source
+    from audits.models import IngestionSource
+
+    source = IngestionSource.objects.filter(pk=source_id, enabled=True).first()
+    if source is None:
+        return 0
+    try:
+        units = build_source(source).units()
+    except SourceNotAvailable:
+        # Retrying cannot install an adapter: say so once and stop.
+        logger.exception("source %s (%s) cannot be read", source.name, source.kind)
+        return 0
+    for unit in units:
+        ingest_unit_task.delay(source_id, unit)
+    return len(units)
+
+
+@shared_task(
+    name="audits.tasks.ingest_unit",
+    bind=True,
+    acks_late=True,
+    # A worker killed mid-read must give the unit back: the cursor makes the second read resume.
+    reject_on_worker_lost=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=UNIT_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=UNIT_MAX_RETRIES,
+)
+def ingest_unit_task(self: Any, source_id: int, unit: str) -> str | None:
+    """Read one unit of a source from its cursor; the run's uuid, or None when there was nothing to do
+    (source gone or disabled, or another worker reading the unit right now)."""
+    from audits.ingest import SourceNotAvailable, ingest_unit
+    from audits.models import IngestionSource
+
+    source = IngestionSource.objects.filter(pk=source_id, enabled=True).first()
+    if source is None:
+        return None
+    try:
+        run = ingest_unit(source=source, unit=unit)
+    except SourceNotAvailable:
+        logger.exception("source %s (%s) cannot be read", source.name, source.kind)
+        return None
+    return str(run.uuid) if run is not None else None
+
+
+@shared_task(
+    name="audits.tasks.reconcile_accounts",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def reconcile_accounts(account_ids: list[str] | None = None) -> int:
+    """Reconcile these AWS accounts (all when None); returns the number of findings raised."""
+    from audits.reconcile import reconcile
+
+    return reconcile(account_ids=account_ids)
+
+
+@shared_task(name="audits.tasks.reconcile_all", acks_late=True)
+def reconcile_all() -> int:
+    """Every five minutes (beat): time alone makes check-outs overdue and rotations late."""
+    from audits.reconcile import reconcile
+
+    return reconcile(account_ids=None)
+
+
+def _queued_key(source_id: int) -> str:
+    return f"audits:ingest-queued:{source_id}"
+
+
+@shared_task(name="audits.tasks.ingest_enabled_sources", acks_late=True)
+def ingest_enabled_sources() -> list[int]:
+    """Every minute (beat): queue ``ingest_source`` for each enabled source that is due.
+
+    A source is due when no run of it started within its ``schedule_seconds``. The cache remembers
+    when a source was queued, so a backlog of workers (queued, nothing started yet) does not make
+    the next minute queue it again; with a per-process cache that guard is only local, and the unit
+    lock still keeps duplicates harmless.
+    """
+    from audits.models import IngestionSource
+
+    now = timezone.now()
+    sources = IngestionSource.objects.filter(enabled=True).annotate(last_run=Max("runs__started_at"))
+    queued: list[int] = []
+    for source in sources.order_by("pk"):
+        period = timedelta(seconds=source.schedule_seconds) - SCHEDULE_SLACK
+        last_run = getattr(source, "last_run", None)
+        if last_run is not None and now - last_run < period:
+            continue
+        # ``add`` is atomic where the cache is shared (Redis): one beat tick queues a source once.
+        guard = max(int(period.total_seconds()), 1)
+        if not cache.add(_queued_key(source.pk), now.isoformat(), timeout=guard):
+            continue
+        ingest_source.delay(source.pk)
+        queued.append(source.pk)
+    return queued

@@ -1,17 +1,167 @@
-"""Pages of the evidence side."""
+"""Pages of the evidence side: the ledger, findings (list, detail, triage), ingestion runs and the
+log upload. Each view: a policy decorator, a selector, a form, at most one service, a redirect."""
 
 from __future__ import annotations
 
+import json
+import logging
+from typing import Any
+from uuid import UUID
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from audits import selectors
+from audits import forms, selectors, services, uploads
+from audits.choices import FindingStatus
+from audits.models import Finding, RootEvent
 from portal import policy
-from portal.decorators import allowed_if
+from portal.decorators import acting_user, allowed_if
+
+logger = logging.getLogger(__name__)
+
+FINDINGS_PER_PAGE = 50
+RUNS_PER_PAGE = 50
+#: Events shown with their raw records on a finding's page; a finding about a burst can hold many.
+EVENTS_SHOWN = 100
 
 
 @allowed_if(policy.may_view_ledger)
 def ledger_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.ledger_entries(user=request.user), 50).get_page(request.GET.get("page"))
     return render(request, "audits/ledger_list.html", {"page": page})
+
+
+# --- Findings ------------------------------------------------------------------------------------
+
+
+@allowed_if(policy.may_view_findings)
+def finding_list(request: HttpRequest) -> HttpResponse:
+    form = forms.FindingFilterForm(request.GET or None)
+    findings = selectors.findings_visible_to(user=request.user, filters=form.filters())
+    page = Paginator(findings, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "audits/finding_list.html",
+        {"form": form, "page": page, "filtered": any(form.filters().as_dict().values())},
+    )
+
+
+def _raw_json(event: RootEvent) -> str:
+    # Autoescaping in the template makes whatever the record holds inert. PostgreSQL's jsonb keeps no
+    # key order, so sorted keys are the one order a reader can rely on.
+    return json.dumps(event.raw, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _finding_page(
+    request: HttpRequest, finding: Finding, *, triage_form: forms.TriageForm | None = None
+) -> HttpResponse:
+    # finding_for prefetches only the events' ids (enough for lists); the raw records need whole rows,
+    # and a prefetched relation would hand finding_events those deferred rows.
+    getattr(finding, "_prefetched_objects_cache", {}).pop("events", None)
+    events = list(selectors.finding_events(finding=finding)[: EVENTS_SHOWN + 1])
+    more = len(events) > EVENTS_SHOWN
+    events = events[:EVENTS_SHOWN]
+    may_triage = policy.may_triage_findings(request.user)
+    if triage_form is None and may_triage:
+        triage_form = forms.TriageForm()
+    context: dict[str, Any] = {
+        "finding": finding,
+        "events": [(event, _raw_json(event)) for event in events],
+        "more_events": more,
+        "event_total": finding.events.count() if more else len(events),
+        "triage_form": triage_form if may_triage else None,
+    }
+    return render(request, "audits/finding_detail.html", context)
+
+
+@allowed_if(policy.may_view_findings)
+def finding_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    finding = selectors.finding_for(user=request.user, uuid=uuid)
+    return _finding_page(request, finding)
+
+
+@require_POST
+@allowed_if(policy.may_triage_findings)
+def finding_triage(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    finding = selectors.finding_for(user=request.user, uuid=uuid)
+    form = forms.TriageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.finding_triage(
+                finding=finding,
+                actor=acting_user(request),
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, f"{finding.code} is now {_status_label(form.cleaned_data['status'])}.")
+            return redirect("audits:finding_detail", uuid=finding.uuid)
+    return _finding_page(request, finding, triage_form=form)
+
+
+def _status_label(status: str) -> str:
+    return str(FindingStatus(status).label).lower()
+
+
+def _add_service_error(form: django_forms.Form, error: ValidationError) -> None:
+    """A service's keyed messages on their field, the rest on top of the form."""
+    if hasattr(error, "error_dict"):
+        for key, found in error.message_dict.items():
+            form.add_error(key if key in form.fields else None, found)
+    else:
+        form.add_error(None, error.messages)
+
+
+# --- Ingestion runs ------------------------------------------------------------------------------
+
+
+@allowed_if(policy.may_view_ingestion)
+def run_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.ingestion_runs_visible_to(user=request.user), RUNS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "audits/run_list.html",
+        {"page": page, "may_upload": policy.may_upload_logs(request.user)},
+    )
+
+
+@allowed_if(policy.may_view_ingestion)
+def run_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+    run = selectors.ingestion_run_for(user=request.user, uuid=uuid)
+    return render(request, "audits/run_detail.html", {"run": run})
+
+
+@allowed_if(policy.may_upload_logs)
+def log_upload(request: HttpRequest) -> HttpResponse:
+    form = forms.LogUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = uploads.logs_upload(actor=acting_user(request), uploaded=form.cleaned_data["log_file"])
+        except ValidationError as error:
+            _add_service_error(form, error)
+        except Exception:
+            # Bad files end as rejected files on the run; this is the database or a bug. The run
+            # row, if one was made, says where it stopped.
+            logger.exception("upload by %s could not be ingested", request.user)
+            form.add_error(None, "The file could not be ingested; the runs page shows what was stored.")
+        else:
+            if run.files_rejected:
+                messages.warning(request, "The file was not read in full; the reasons are below.")
+            else:
+                messages.success(
+                    request,
+                    f"Read {run.records_read:,} record{'' if run.records_read == 1 else 's'}: "
+                    f"{run.root_records} by root, {run.findings_raised} new "
+                    f"finding{'' if run.findings_raised == 1 else 's'}.",
+                )
+            return redirect("audits:run_detail", uuid=run.uuid)
+    return render(request, "audits/log_upload.html", {"form": form})

@@ -46,7 +46,6 @@ from typing import Any
 
 from .classify import Classification, classify
 from .reader import (
-    CHUNK_SIZE,
     RECORD_KEYS,
     DecompressedChunks,
     LogFileError,
@@ -69,10 +68,19 @@ _ESCAPED_ROOT_LETTER = re.compile(rb"\\u00(?:52|6[fF]|74)")
 # found. One less than the longest marker: no whole marker fits in it, so nothing is counted twice.
 _SEAM = len(RECORD_MARKER) - 1
 # Context decoded around a hit to find its record: a small window first (almost every record is < 4 KB),
-# then a large one; a record that does not fit in the large one sends the file to a full parse.
-_WINDOWS = (16 << 10, 2 << 20)
+# then a large one; a record that does not fit in the large one sends the file to a full parse (exact,
+# only slower). CloudTrail caps requestParameters at 100 KB and additionalEventData at 28 KB, so its
+# records fit; keeping more context would cost every file (see CHUNK_SIZE) to speed up a rare giant.
+_WINDOWS = (16 << 10, 256 << 10)
 _RETAIN = _WINDOWS[-1]
 _WHITESPACE = " \t\r\n"
+# Decompressed bytes searched at a time, and compressed bytes read at a time. Small on purpose: glibc
+# serves blocks this size from its heap, while blocks of 256 KiB and more (and several retained 1 MiB
+# chunks) go through mmap and munmap, and the page faults of that churn cost more than the two searches
+# themselves (measured: 68,000 faults and 2.7x zlib's time on 187 MB with 1 MiB chunks and 2 MiB kept,
+# none and 1.8x with these sizes; bench/ingest_benchmark.py). The per-chunk Python work is small.
+CHUNK_SIZE = 128 << 10
+READ_SIZE = 64 << 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +187,7 @@ class _FastScan:
         self.name = name
         self.escapes = escapes
         self.count_records = count_records
-        self.chunks = DecompressedChunks(open_stream, name=name, chunk_size=CHUNK_SIZE)
+        self.chunks = DecompressedChunks(open_stream, name=name, chunk_size=CHUNK_SIZE, read_size=READ_SIZE)
         self.result = ScanResult(path=name, records_read=0 if count_records else None)
         self.counted = 0
         self.layout: str | None = None

@@ -1,0 +1,101 @@
+"""Forms of the evidence pages. They check shape only; ``audits.services`` checks the rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from audits.choices import FindingKind, FindingStatus, Severity
+from audits.selectors import FindingFilter
+
+#: The largest log file the upload form takes. The screen reads a 1 GB file in a few seconds in
+#: constant memory; past this, copy the file to the server and use ``manage.py ingest_cloudtrail``.
+UPLOAD_MAX_BYTES = 1 << 30
+
+_ANY = [("", "Any")]
+
+
+class FindingFilterForm(forms.Form):
+    """The filters of the findings list, from the query string (all optional)."""
+
+    kind = forms.ChoiceField(choices=_ANY + list(FindingKind.choices), required=False)
+    severity = forms.ChoiceField(choices=_ANY + list(Severity.choices), required=False)
+    status = forms.ChoiceField(choices=_ANY + list(FindingStatus.choices), required=False)
+    account = forms.RegexField(
+        regex=r"^\d{12}$",
+        required=False,
+        label="AWS account",
+        max_length=12,
+        error_messages={"invalid": "An AWS account id is 12 digits."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "111122223333"}),
+    )
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}), help_text="UTC"
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}), help_text="UTC, inclusive"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise ValidationError("'From' is after 'To'.")
+        return cleaned
+
+    def filters(self) -> FindingFilter:
+        """The valid part of the query as a selector filter (an invalid field filters nothing)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        since, until = data.get("since"), data.get("until")
+        return FindingFilter(
+            kind=data.get("kind") or "",
+            severity=data.get("severity") or "",
+            status=data.get("status") or "",
+            account_id=data.get("account") or "",
+            # Whole days in UTC, as the page says: "To" includes its day.
+            since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+            until=datetime.combine(until, time.max, tzinfo=UTC) if until else None,
+        )
+
+
+class TriageForm(forms.Form):
+    """An auditor's decision on a finding. The service checks who may and how long the note is."""
+
+    status = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            (FindingStatus.ACKNOWLEDGED, "Acknowledge: seen, being looked into"),
+            (FindingStatus.RESOLVED, "Resolve: dealt with"),
+            (FindingStatus.FALSE_POSITIVE, "False positive: nothing wrong happened"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        help_text="What you found and did. It is kept in the audit ledger as evidence.",
+    )
+
+
+class LogUploadForm(forms.Form):
+    """One CloudTrail log file: a delivery file (``{"Records": [...]}``) or JSON Lines, plain or gzip."""
+
+    log_file = forms.FileField(
+        label="CloudTrail log file",
+        help_text="A CloudTrail delivery file (.json or .json.gz) or JSON Lines; at most 1 GiB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,.gz,.jsonl,.ndjson,application/json"}),
+    )
+
+    def clean_log_file(self) -> Any:
+        uploaded = self.cleaned_data["log_file"]
+        if uploaded.size is not None and uploaded.size > UPLOAD_MAX_BYTES:
+            raise ValidationError(
+                "The file is larger than 1 GiB; copy it to the server and run manage.py ingest_cloudtrail."
+            )
+        if not uploaded.size:
+            raise ValidationError("The file is empty.")
+        return uploaded

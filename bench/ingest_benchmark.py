@@ -1,0 +1,707 @@
+#!/usr/bin/env python3
+"""How fast the portal ingests an organization trail, against plain zlib and a naive ``json.load``.
+
+    .venv/bin/python bench/ingest_benchmark.py [--records N] [--files F] [--root-every K] [--dir DIR]
+
+1. Generates (once; cached under ``--dir``) a synthetic organization trail of N records in F files laid
+   out as CloudTrail delivers them (``AWSLogs/o-…/<account>/CloudTrail/<region>/YYYY/MM/DD/…json.gz``),
+   built from the real records in ``../shared/fixtures/cloudtrail/logs`` with fresh ids and times, and
+   one root record (from ``../shared/fixtures/cloudtrail/events``) every K records.
+2. Measures, each in a fresh process on one core, over the same files:
+   * ``zlib``: plain streaming decompression (``zlib.decompressobj``), the floor any reader pays;
+   * ``screen``: the project's byte screen, ``audits.cloudtrail.screen.scan_file`` on every file;
+   * ``ingest``: ``audits.ingest.ingest_paths`` into a throwaway SQLite database (when that service
+     exists): the screen plus storage, reconciliation and the run row;
+   * ``json``: the naive ``json.load(gzip.open(path))`` loop, what the screen exists to avoid;
+   then the screen (and ingestion) over two processes, for records/s on two cores.
+
+Figures: records/s, MB/s of uncompressed JSON, wall and CPU seconds, peak memory (tracemalloc's peak in
+a second, untimed pass, and the process's maximum RSS), the ratio to zlib, and the machine. The ratio
+is taken on CPU seconds: on a shared machine wall time also counts other people's work.
+
+A benchmark prints figures; it is not a test and asserts only that the screen found every root record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "cloudtrail"
+# The project's packages, for this process and for the spawned ones (which import this module first).
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+FORMAT_VERSION = 1  # bump when the generated data changes shape, to invalidate caches
+ORG_ID = "o-a1b2c3d4e5"
+REGIONS = ("us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2")
+# Delivery files cover about five minutes each.
+FILE_SPAN = timedelta(minutes=5)
+# The plain-zlib baseline reads and inflates in blocks small enough for glibc to serve from its heap:
+# 1 MiB blocks go through mmap/munmap and their page faults make zlib itself look ~1.5x slower, which
+# would flatter every ratio to it. This is the fastest plain loop measured here.
+READ_SIZE = 64 << 10
+OUT_CHUNK = 256 << 10
+TARGET_RATIO = 1.5
+TARGET_TWO_CORES = 500_000
+TARGET_PEAK_MB = 200
+
+
+# --- generation -----------------------------------------------------------------------------------
+
+_SLOT = re.compile(r"@@(EID|TIME|ACCT|REGION|RID)@@")
+
+
+def _template(record: dict[str, Any]) -> list[str]:
+    """A record serialised once, split around the slots filled per copy (fast: no json.dumps per record)."""
+    record = json.loads(json.dumps(record))
+    account = str(record.get("recipientAccountId") or record.get("userIdentity", {}).get("accountId") or "")
+    record["eventID"] = "@@EID@@"
+    record["eventTime"] = "@@TIME@@"
+    record["awsRegion"] = "@@REGION@@"
+    record["recipientAccountId"] = "@@ACCT@@"
+    if "requestID" in record:
+        record["requestID"] = "@@RID@@"
+    # CloudTrail's own serialiser is compact.
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    if re.fullmatch(r"\d{12}", account):
+        text = text.replace(account, "@@ACCT@@")  # ARNs, accountId, hostnames: one account throughout
+    return _SLOT.split(text)
+
+
+def _render(parts: list[str], values: dict[str, str]) -> str:
+    # _SLOT.split alternates literal text and slot names.
+    return "".join(values[part] if index % 2 else part for index, part in enumerate(parts))
+
+
+def _load_templates() -> tuple[list[list[str]], list[list[str]]]:
+    background: list[list[str]] = []
+    for log in sorted((FIXTURES / "logs").glob("*.json")):
+        background += [_template(record) for record in json.loads(log.read_text())["Records"]]
+    root: list[list[str]] = []
+    for case in sorted((FIXTURES / "events").glob("*.json")):
+        data = json.loads(case.read_text())
+        if data["label"].get("is_root"):
+            root.append(_template(data["event"]))
+    if not background or not root:
+        raise SystemExit(f"no CloudTrail fixtures under {FIXTURES}")
+    return background, root
+
+
+@dataclass
+class Trail:
+    """A generated trail: its files and what is in them."""
+
+    directory: Path
+    files: list[Path]
+    records: int
+    root_records: int
+    bytes_compressed: int
+    bytes_uncompressed: int
+
+
+def _event_id(rng: random.Random) -> str:
+    value = f"{rng.getrandbits(128):032x}"
+    return f"{value[:8]}-{value[8:12]}-4{value[13:16]}-a{value[17:20]}-{value[20:]}"
+
+
+def generate(directory: Path, *, records: int, files: int, root_every: int, seed: int = 7) -> Trail:
+    """Write the trail under ``directory`` unless a complete one is there already (manifest last)."""
+    manifest = directory / "manifest.json"
+    if manifest.exists():
+        data = json.loads(manifest.read_text())
+        if data.get("version") == FORMAT_VERSION:
+            return Trail(
+                directory,
+                [directory / name for name in data["files"]],
+                data["records"],
+                data["root_records"],
+                data["bytes_compressed"],
+                data["bytes_uncompressed"],
+            )
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    rng = random.Random(seed)
+    background, root = _load_templates()
+    accounts = [f"{rng.randrange(10**11, 10**12):012d}" for _ in range(12)]
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    per_file, extra = divmod(records, files)
+    written: list[Path] = []
+    total = root_count = size_in = size_out = 0
+    started = time.perf_counter()
+    for index in range(files):
+        count = per_file + (1 if index < extra else 0)
+        account = accounts[index % len(accounts)]
+        region = REGIONS[(index // len(accounts)) % len(REGIONS)]
+        # Files of one account/region follow each other in time, as deliveries do.
+        delivered = start + FILE_SPAN * (index // (len(accounts) * len(REGIONS)))
+        stamp = delivered.strftime("%Y%m%dT%H%MZ")
+        name = f"{account}_CloudTrail_{region}_{stamp}_{rng.getrandbits(64):016X}.json.gz"
+        path = (
+            directory
+            / "AWSLogs"
+            / ORG_ID
+            / account
+            / "CloudTrail"
+            / region
+            / delivered.strftime("%Y/%m/%d")
+            / name
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        order = rng.sample(range(len(background)), len(background))
+        body: list[str] = []
+        for offset in range(count):
+            number = total + offset
+            if root_every and number % root_every == root_every // 2:
+                parts = root[root_count % len(root)]
+                root_count += 1
+            else:
+                parts = background[order[offset % len(order)]]
+            moment = delivered - FILE_SPAN + FILE_SPAN * offset / max(count, 1)
+            body.append(
+                _render(
+                    parts,
+                    {
+                        "EID": _event_id(rng),
+                        "TIME": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "ACCT": account,
+                        "REGION": region,
+                        "RID": f"{rng.getrandbits(64):016X}",
+                    },
+                )
+            )
+        total += count
+        data = ('{"Records":[' + ",".join(body) + "]}").encode()
+        # Level 6, gzip framing: what Java's GZIPOutputStream (CloudTrail's writer) uses by default.
+        packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+        packed = packer.compress(data) + packer.flush()
+        path.write_bytes(packed)
+        written.append(path)
+        size_in += len(packed)
+        size_out += len(data)
+        if index % 50 == 49:
+            print(f"  generated {index + 1}/{files} files, {total:,} records", file=sys.stderr, flush=True)
+    manifest.write_text(
+        json.dumps(
+            {
+                "version": FORMAT_VERSION,
+                "files": [str(path.relative_to(directory)) for path in written],
+                "records": total,
+                "root_records": root_count,
+                "bytes_compressed": size_in,
+                "bytes_uncompressed": size_out,
+                "generated_in_seconds": round(time.perf_counter() - started, 1),
+            }
+        )
+    )
+    return Trail(directory, written, total, root_count, size_in, size_out)
+
+
+# --- the readers measured --------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    records: int = 0
+    root: int = 0
+    bytes_uncompressed: int = 0
+
+
+def read_zlib(paths: list[str]) -> Counts:
+    """Plain streaming decompression (bounded output per call, as any reader of a 1 GB file must)."""
+    counts = Counts()
+    for path in paths:
+        with open(path, "rb") as stream:
+            inflater = zlib.decompressobj(47)
+            while data := stream.read(READ_SIZE):
+                while data:
+                    counts.bytes_uncompressed += len(inflater.decompress(data, OUT_CHUNK))
+                    data = inflater.unconsumed_tail
+    return counts
+
+
+def read_zlib_1m(paths: list[str]) -> Counts:
+    """The same with 1 MiB blocks (the screen's old chunk size): for comparison only, since glibc
+    serves such blocks through mmap/munmap and their page faults slow zlib itself down."""
+    counts = Counts()
+    for path in paths:
+        with open(path, "rb") as stream:
+            inflater = zlib.decompressobj(47)
+            while data := stream.read(256 << 10):
+                while data:
+                    counts.bytes_uncompressed += len(inflater.decompress(data, 1 << 20))
+                    data = inflater.unconsumed_tail
+    return counts
+
+
+def read_screen(paths: list[str]) -> Counts:
+    from audits.cloudtrail.screen import scan_file
+
+    counts = Counts()
+    for path in paths:
+        result = scan_file(path)
+        if not result.ok:
+            raise SystemExit(f"the screen rejected {path}: {result.reasons}")
+        counts.records += result.records_read or 0
+        counts.root += len(result.root_records)
+        counts.bytes_uncompressed += result.bytes_uncompressed
+    return counts
+
+
+def read_json(paths: list[str]) -> Counts:
+    counts = Counts()
+    for path in paths:
+        with gzip.open(path, "rb") as stream:
+            document = json.load(stream)
+        for record in document["Records"]:
+            counts.records += 1
+            identity = record.get("userIdentity")
+            if isinstance(identity, dict) and identity.get("type") == "Root":
+                counts.root += 1
+    return counts
+
+
+_DJANGO_READY = False
+
+
+def _setup_django(database: str) -> None:
+    global _DJANGO_READY
+    if _DJANGO_READY:
+        return
+    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["DJANGO_DEBUG"] = "true"  # no secret key or hosts needed; DEBUG itself is turned off below
+    os.environ.setdefault("PORTAL_VAR_DIR", str(Path(database).parent / "var"))
+    # Alerts and follow-up tasks run in-process instead of needing a broker.
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    if not os.environ.get("PORTAL_ENCRYPTION_KEYS"):
+        import base64
+
+        os.environ["PORTAL_ENCRYPTION_KEYS"] = "bench:" + base64.b64encode(os.urandom(32)).decode()
+    import django
+    from django.conf import settings
+
+    django.setup()
+    # DEBUG keeps every SQL statement in memory; a benchmark must not pay for that.
+    settings.DEBUG = False
+    # Start-up, not ingestion: the URL configuration (imported by the first alert's link) and the
+    # warnings that alerts about unknown accounts have nobody to go to in an empty database.
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+    logging.disable(logging.WARNING)
+    if os.environ.get(SQLITE_MODE_VARIABLE) == "wal":
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(_wal, weak=False)
+    _DJANGO_READY = True
+
+
+SQLITE_MODE_VARIABLE = "PORTAL_BENCH_SQLITE"
+
+
+def _wal(sender: Any, connection: Any, **_: Any) -> None:
+    """SQLite in write-ahead-log mode, synchronous=NORMAL: a commit no longer waits for fsync (the
+    default rollback journal fsyncs several times per commit, and ingestion commits once per file)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+
+
+def ingest_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("audits.ingest") is not None
+
+
+def prepare_database(template: str) -> None:
+    """Migrate a throwaway SQLite database once; each ingest measurement starts from a copy."""
+    _setup_django(template)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from django.db import connection
+
+    # Everything into the main file (a WAL journal would otherwise keep it in template.sqlite3-wal,
+    # which the copies made from the template do not include).
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+
+
+def read_ingest(paths: list[str], database: str) -> Counts:
+    _setup_django(database)
+    from audits.choices import SourceKind
+    from audits.ingest import ingest_paths
+
+    run = ingest_paths(paths=[Path(path) for path in paths], kind=SourceKind.FILES)
+    if run.files_rejected or run.errors:
+        raise SystemExit(f"ingestion rejected files: {run.errors[:3]}")
+    return Counts(records=run.records_read, root=run.root_records)
+
+
+# --- measuring -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    name: str
+    records: int = 0
+    root: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    maxrss_mb: float = 0.0
+    tracemalloc_mb: float | None = None
+    repeats: list[float] = field(default_factory=list)
+
+
+def _readers() -> dict[str, Callable[..., Counts]]:
+    return {
+        "zlib": read_zlib,
+        "zlib-1m": read_zlib_1m,
+        "screen": read_screen,
+        "json": read_json,
+        "ingest": read_ingest,
+    }
+
+
+NG = "-ng"
+
+
+def zlib_ng_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("zlib_ng") is not None
+
+
+def _use_zlib_ng() -> None:
+    """The proposed change to ``audits/cloudtrail/reader.py``: zlib-ng's drop-in ``zlib`` module (same
+    API, ``copy()`` included, about twice as fast to inflate) in place of Python's zlib."""
+    from zlib_ng import zlib_ng
+
+    import audits.cloudtrail.reader as reader
+
+    reader.zlib = zlib_ng
+
+
+def _prepare(name: str, database: str | None) -> Callable[[], Counts]:
+    """Imports and set-up of one reader (start-up, not measured); the call that does the work."""
+    base = name.removesuffix(NG)
+    if name.endswith(NG):
+        _use_zlib_ng()
+    reader = _readers()[base]
+    if base == "ingest":
+        assert database is not None
+        _setup_django(database)
+        return lambda: reader(_PATHS, database)
+    if base == "screen":
+        import audits.cloudtrail.screen  # noqa: F401
+    return lambda: reader(_PATHS)
+
+
+_PATHS: list[str] = []
+
+
+def _measure_child(name: str, paths: list[str], database: str | None, trace: bool) -> dict[str, Any]:
+    """Runs in a fresh process: one timed pass, then (optionally) an untimed pass under tracemalloc."""
+    _PATHS[:] = paths
+    work = _prepare(name, database)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    counts = work()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    traced: float | None = None
+    # A second ingestion into the same database would be an idempotent no-op, not the same work:
+    # ingestion gets its own traced run on a fresh database (``_traced_child``).
+    if trace and not name.startswith("ingest"):
+        tracemalloc.start()
+        work()
+        traced = tracemalloc.get_traced_memory()[1] / (1 << 20)
+        tracemalloc.stop()
+    return {"counts": asdict(counts), "wall": wall, "cpu": cpu, "maxrss_mb": maxrss_mb, "traced": traced}
+
+
+def _traced_child(name: str, paths: list[str], database: str) -> float:
+    _PATHS[:] = paths
+    work = _prepare(name, database)
+    tracemalloc.start()
+    work()
+    peak = tracemalloc.get_traced_memory()[1] / (1 << 20)
+    tracemalloc.stop()
+    return peak
+
+
+def _many(name: str, paths: list[str], database: str | None) -> int:
+    _PATHS[:] = paths
+    return _prepare(name, database)().records
+
+
+def _batches(paths: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(paths), size):
+        yield paths[start : start + size]
+
+
+def two_cores(name: str, paths: list[str], *, database: str | None) -> float:
+    """Records/s (wall) of one reader over two processes.
+
+    The screen takes files in small batches from a shared queue; ingestion gives each process every
+    other file, as two Celery workers each take their own units, both writing to one database.
+    """
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2, initializer=_warm, initargs=(name, database)) as pool:
+        pool.map(_noop, range(2))  # both workers up and imported before the clock starts
+        started = time.perf_counter()
+        if name.startswith("ingest"):
+            parts = [(name, paths[0::2], database), (name, paths[1::2], database)]
+            records = sum(pool.starmap(_many, parts))
+        else:
+            jobs = ((name, batch, None) for batch in _batches(paths, 4))
+            records = sum(pool.starmap(_many, jobs))
+        return records / (time.perf_counter() - started)
+
+
+def _warm(name: str, database: str | None) -> None:
+    _prepare(name, database)
+
+
+def _noop(_: int) -> None:
+    time.sleep(0.2)
+
+
+# --- report --------------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mhz = ""
+    try:
+        speeds = [
+            float(line.split(":", 1)[1])
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("cpu MHz")
+        ]
+        mhz = f" @ {max(speeds):.0f} MHz" if speeds else ""
+    except (OSError, ValueError):
+        pass
+    return {
+        "cpu": model + mhz,
+        "cores": os.cpu_count(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "zlib": zlib.ZLIB_RUNTIME_VERSION,
+        "os": f"{platform.system()} {platform.release()}",
+        "load_before": os.getloadavg(),
+    }
+
+
+def _verdicts(
+    results: dict[str, Measurement], two: dict[str, float], names: list[str], baseline: float | None
+) -> list[str]:
+    lines = []
+    for key in names:
+        if key.removesuffix(NG) not in ("screen", "ingest") or not baseline:
+            continue
+        result = results[key]
+        ratio = result.cpu / baseline
+        parts = [
+            f"{ratio:.2f} x zlib ({'met' if ratio <= TARGET_RATIO else 'missed'}, target <= {TARGET_RATIO})"
+        ]
+        if key in two:
+            met = "met" if two[key] >= TARGET_TWO_CORES else "missed"
+            parts.append(f"{two[key]:,.0f} records/s on two cores ({met}, target >= {TARGET_TWO_CORES:,})")
+        peak = max(result.tracemalloc_mb or 0.0, result.maxrss_mb)
+        parts.append(
+            f"peak {peak:.0f} MB ({'met' if peak < TARGET_PEAK_MB else 'missed'}, target < {TARGET_PEAK_MB})"
+        )
+        lines.append(f"{key}: " + "; ".join(parts))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=1_000_000, help="records in the trail (1,000,000)")
+    parser.add_argument("--files", type=int, default=400, help="delivery files (400, ~2,500 records each)")
+    parser.add_argument("--root-every", type=int, default=100_000, help="one root record every K (100,000)")
+    parser.add_argument("--dir", type=Path, default=None, help="where the generated trail is cached")
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes per reader; the best counts")
+    every = sorted([*_readers(), "screen" + NG, "ingest" + NG])
+    parser.add_argument("--only", nargs="*", choices=every, help="measure only these readers")
+    parser.add_argument("--no-zlib-ng", action="store_true", help="skip the zlib-ng variants")
+    parser.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc passes")
+    parser.add_argument("--no-two-cores", action="store_true", help="skip the two-process runs")
+    parser.add_argument(
+        "--sqlite",
+        choices=["default", "wal"],
+        default="default",
+        help="the throwaway database's journal: SQLite's default (what `make run` has) or WAL",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    os.environ[SQLITE_MODE_VARIABLE] = args.sqlite  # read by the spawned processes
+
+    directory = args.dir or Path(tempfile.gettempdir()) / (
+        f"portal-bench-trail-v{FORMAT_VERSION}-{args.records}-{args.files}-{args.root_every}"
+    )
+    print(f"trail: {directory}", flush=True)
+    started = time.perf_counter()
+    trail = generate(directory, records=args.records, files=args.files, root_every=args.root_every)
+    print(
+        f"  {trail.records:,} records ({trail.root_records} root) in {len(trail.files)} files, "
+        f"{trail.bytes_compressed / 1e6:,.1f} MB gzip, {trail.bytes_uncompressed / 1e6:,.1f} MB JSON, "
+        f"{trail.bytes_uncompressed / max(trail.records, 1):,.0f} bytes/record "
+        f"(ready in {time.perf_counter() - started:.1f} s)",
+        flush=True,
+    )
+    paths = [str(path) for path in trail.files]
+    for path in paths:  # into the page cache, so the first reader measured is not charged the disk
+        Path(path).read_bytes()
+    load_before = os.getloadavg()
+
+    names = args.only or ["zlib", "screen", "ingest", "json", "screen" + NG, "ingest" + NG]
+    if not zlib_ng_available() or args.no_zlib_ng:
+        if any(name.endswith(NG) for name in names) and not args.no_zlib_ng:
+            print("  zlib-ng variants: the zlib-ng package is not installed; skipped", flush=True)
+        names = [name for name in names if not name.endswith(NG)]
+    if not ingest_available():
+        print("  ingest: audits.ingest does not exist yet; skipped", flush=True)
+        names = [name for name in names if not name.startswith("ingest")]
+    workdir = Path(tempfile.mkdtemp(prefix="portal-bench-db-"))
+    template_db = str(workdir / "template.sqlite3")
+    context = multiprocessing.get_context("spawn")
+    if any(name.startswith("ingest") for name in names):
+        with context.Pool(1) as pool:
+            pool.apply(prepare_database, (template_db,))
+
+    def fresh_db(label: str) -> str:
+        target = workdir / f"{label}.sqlite3"
+        shutil.copyfile(template_db, target)
+        return str(target)
+
+    results: dict[str, Measurement] = {name: Measurement(name) for name in names}
+    two: dict[str, float] = {}
+    try:
+        # Readers interleaved pass by pass, so a burst of load elsewhere does not hit one reader only.
+        for attempt in range(args.repeat):
+            for name in names:
+                database = fresh_db(f"{name}-{attempt}") if name.startswith("ingest") else None
+                trace = attempt == 0 and not args.no_tracemalloc
+                with context.Pool(1) as pool:
+                    found = pool.apply(_measure_child, (name, paths, database, trace))
+                result = results[name]
+                result.repeats.append(round(found["cpu"], 3))
+                if not result.cpu or found["cpu"] < result.cpu:
+                    result.wall, result.cpu = found["wall"], found["cpu"]
+                result.records = found["counts"]["records"] or trail.records
+                result.root = found["counts"]["root"]
+                result.maxrss_mb = max(result.maxrss_mb, found["maxrss_mb"])
+                if found["traced"] is not None:
+                    result.tracemalloc_mb = found["traced"]
+                print(
+                    f"  pass {attempt + 1}/{args.repeat} {name:<10} wall {found['wall']:7.2f} s  "
+                    f"cpu {found['cpu']:7.2f} s",
+                    flush=True,
+                )
+        for name in names:
+            if name.startswith("ingest") and not args.no_tracemalloc:
+                with context.Pool(1) as pool:
+                    results[name].tracemalloc_mb = pool.apply(
+                        _traced_child, (name, paths, fresh_db(f"traced-{name}"))
+                    )
+        if not args.no_two_cores and (os.cpu_count() or 1) >= 2:
+            for name in names:
+                if name.removesuffix(NG) in ("screen", "ingest"):
+                    database = fresh_db(f"two-{name}") if name.startswith("ingest") else None
+                    two[name] = two_cores(name, paths, database=database)
+                    print(f"  two processes {name:<10} {two[name]:,.0f} records/s", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    for name in names:
+        if not name.startswith("zlib") and results[name].root != trail.root_records:
+            print(f"!! {name} found {results[name].root} root records; the trail has {trail.root_records}")
+
+    info = machine()
+    info["load_before"] = load_before
+    info["load_after"] = os.getloadavg()
+    megabytes = trail.bytes_uncompressed / 1e6
+    baseline = results["zlib"].cpu if "zlib" in results else None
+    print()
+    print(
+        f"Machine: {info['cpu']}, {info['cores']} cores; {info['python']}; zlib {info['zlib']}; {info['os']}"
+    )
+    print(
+        "Load average (1, 5, 15 min) before / after: "
+        + " / ".join(", ".join(f"{x:.2f}" for x in info[key]) for key in ("load_before", "load_after"))
+    )
+    print(
+        f"Trail: {trail.records:,} records ({trail.root_records} by root) in {len(trail.files)} files, "
+        f"{megabytes:,.0f} MB of JSON, {trail.bytes_compressed / 1e6:,.0f} MB gzip"
+    )
+    if any(name.startswith("ingest") for name in names):
+        print(f"Ingestion into a throwaway SQLite database, journal: {args.sqlite}")
+    print(f"One process each, best of {args.repeat} passes by CPU time (records/s and MB/s per CPU second):")
+    header = f"{'reader':<11}{'records/s':>11}{'MB/s':>7}{'wall s':>8}{'CPU s':>8}{'x zlib':>8}"
+    header += f"{'tracemalloc MB':>16}{'max RSS MB':>12}"
+    print(header)
+    table: list[dict[str, Any]] = []
+    for name in names:
+        result = results[name]
+        rate = trail.records / result.cpu if result.cpu else 0.0
+        ratio = result.cpu / baseline if baseline else None
+        traced = f"{result.tracemalloc_mb:.1f}" if result.tracemalloc_mb is not None else "-"
+        print(
+            f"{name:<11}{rate:>11,.0f}{megabytes / result.cpu:>7,.0f}{result.wall:>8.2f}{result.cpu:>8.2f}"
+            f"{(f'{ratio:.2f}' if ratio else '-'):>8}{traced:>16}{result.maxrss_mb:>12.1f}"
+        )
+        table.append({**asdict(result), "records_per_s": rate, "ratio_to_zlib": ratio})
+    if two:
+        print("Two processes (records/s by wall time, start-up excluded):")
+        for name, rate in two.items():
+            print(f"  {name:<11}{rate:>11,.0f}")
+    print("Targets:")
+    for line in _verdicts(results, two, names, baseline):
+        print(f"  {line}")
+    if args.json:
+        report = {
+            "machine": info,
+            "trail": {**asdict(trail), "files": len(trail.files), "directory": str(trail.directory)},
+            "readers": table,
+            "two_cores": two,
+            "sqlite": args.sqlite,
+        }
+        args.json.write_text(json.dumps(report, default=str, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
