@@ -14,11 +14,17 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {}}
+    # Each link is shown exactly when the policy lets its page open.
+    uses_portal = policy.may_use_portal(user)
     return {
         "nav": {
             "roles": sorted(role.value for role in policy.roles(user)),
-            "inventory": policy.may_use_portal(user),
+            "inventory": uses_portal,
+            "approvals": uses_portal and policy.has_role(user, policy.Role.APPROVER),
+            "custody": policy.may_view_devices(user),
             "manage": policy.may_manage_inventory(user),
+            "findings": policy.may_view_findings(user),
+            "runs": policy.may_view_ingestion(user),
             "ledger": policy.may_view_ledger(user),
         }
     }
