@@ -353,6 +353,8 @@ def ingest_chunks(
     way, the accounts touched are reconciled and the run is finished.
     """
     accounts: set[str] = set()
+    reconciled: set[str] = set()
+    raised = 0
     skipped_records = 0
     failure: BaseException | None = None
     origin = unit
@@ -381,11 +383,25 @@ def ingest_chunks(
                 raise
             accounts |= stored.accounts
             skipped_records += stored.skipped
+            if chunk.acknowledge is not None and stored.accounts:
+                # A queue is the near-real-time path: alert on this batch now, not when the
+                # queue runs dry (the last receive may wait seconds for nothing).
+                raised += _reconcile(stored.accounts)
+                reconciled |= stored.accounts
     except Exception as error:
         failure = error
         logger.exception("ingestion run %s failed at %s", run.uuid, origin)
         _add_errors(run, [{"file": origin, "reason": f"ingestion stopped: {_describe(error)}"}])
 
+    try:
+        raised += _reconcile(accounts - reconciled)
+    except Exception as error:
+        logger.exception("reconciliation after run %s failed", run.uuid)
+        _add_errors(run, [{"file": "", "reason": f"reconciliation failed: {_describe(error)}"}])
+        # The run's own error, if any, is the one to retry on; a later run reconciles again.
+        failure = failure or error
+    # Finished only now, so a run never looks done before its findings are counted.
+    run.findings_raised = raised
     run.finished_at = timezone.now()
     if failure is not None:
         run.status = RunStatus.FAILED
@@ -393,28 +409,18 @@ def ingest_chunks(
         run.status = RunStatus.PARTIAL
     else:
         run.status = RunStatus.SUCCEEDED
-    run.save(update_fields=["status", "finished_at", "errors", "updated_at"])
-    _reconcile_after(run, accounts, quiet=failure is not None)
+    run.save(update_fields=["status", "finished_at", "errors", "findings_raised", "updated_at"])
     if failure is not None:
         raise failure
     return run
 
 
-def _reconcile_after(run: IngestionRun, accounts: set[str], *, quiet: bool) -> None:
+def _reconcile(accounts: set[str]) -> int:
     if not accounts:
-        return
+        return 0
     from audits.reconcile import reconcile
 
-    try:
-        raised = reconcile(account_ids=sorted(accounts))
-    except Exception:
-        if not quiet:
-            raise
-        # The run already failed; its own error is the one to retry on. A later run reconciles.
-        logger.exception("reconciliation after failed run %s also failed", run.uuid)
-        return
-    run.findings_raised = raised
-    run.save(update_fields=["findings_raised", "updated_at"])
+    return reconcile(account_ids=sorted(accounts))
 
 
 def _describe(error: BaseException) -> str:

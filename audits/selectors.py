@@ -111,8 +111,12 @@ def finding_for(*, user: AnyUser | None, uuid: UUID) -> Finding:
 
 
 def finding_events(*, finding: Finding) -> QuerySet[RootEvent]:
-    """The root events of a finding the caller already obtained through a selector, oldest first."""
-    return finding.events.select_related("session").order_by("event_time", "pk")
+    """The root events of a finding the caller already obtained through a selector, oldest first.
+
+    Queried afresh (not through ``finding.events``): list selectors prefetch only the events' ids,
+    and the detail page needs whole rows.
+    """
+    return RootEvent.objects.filter(findings=finding).select_related("session").order_by("event_time", "pk")
 
 
 # --- Root events and runs ------------------------------------------------------------------------

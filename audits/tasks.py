@@ -27,9 +27,11 @@ logger = logging.getLogger(__name__)
 #: database restart...). The cursor only moves after stored data, so a retry resumes where it stopped.
 UNIT_MAX_RETRIES = 5
 UNIT_BACKOFF_MAX_SECONDS = 600
-#: How often beat runs ``ingest_enabled_sources`` (``portal.celery``). A source counts as due this much
-#: early, so a five-minute schedule runs every five minutes and not every six.
-SCHEDULE_SLACK = timedelta(seconds=30)
+#: How often beat runs ``ingest_enabled_sources`` (``portal.celery``): often, so a queue source with a
+#: short schedule alerts within seconds. A source counts as due half a tick early, so a five-minute
+#: schedule runs every five minutes and not every five and a bit.
+SCHEDULE_TICK_SECONDS = 10.0
+SCHEDULE_SLACK = timedelta(seconds=SCHEDULE_TICK_SECONDS / 2)
 
 
 @shared_task(name="audits.tasks.verify_ledger")
@@ -135,11 +137,11 @@ def _queued_key(source_id: int) -> str:
 
 @shared_task(name="audits.tasks.ingest_enabled_sources", acks_late=True)
 def ingest_enabled_sources() -> list[int]:
-    """Every minute (beat): queue ``ingest_source`` for each enabled source that is due.
+    """Every ten seconds (beat): queue ``ingest_source`` for each enabled source that is due.
 
     A source is due when no run of it started within its ``schedule_seconds``. The cache remembers
     when a source was queued, so a backlog of workers (queued, nothing started yet) does not make
-    the next minute queue it again; with a per-process cache that guard is only local, and the unit
+    the next tick queue it again; with a per-process cache that guard is only local, and the unit
     lock still keeps duplicates harmless.
     """
     from audits.models import IngestionSource

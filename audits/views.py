@@ -60,9 +60,6 @@ def _raw_json(event: RootEvent) -> str:
 def _finding_page(
     request: HttpRequest, finding: Finding, *, triage_form: forms.TriageForm | None = None
 ) -> HttpResponse:
-    # finding_for prefetches only the events' ids (enough for lists); the raw records need whole rows,
-    # and a prefetched relation would hand finding_events those deferred rows.
-    getattr(finding, "_prefetched_objects_cache", {}).pop("events", None)
     events = list(selectors.finding_events(finding=finding)[: EVENTS_SHOWN + 1])
     more = len(events) > EVENTS_SHOWN
     events = events[:EVENTS_SHOWN]

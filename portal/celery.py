@@ -17,10 +17,10 @@ app.conf.beat_schedule = {
     "verify-ledger-hourly": {"task": "audits.tasks.verify_ledger", "schedule": 3600.0},
     "expire-access-requests": {"task": "breakglass.tasks.expire_access_requests", "schedule": 60.0},
     "remind-overdue-checkouts": {"task": "breakglass.tasks.remind_overdue_checkouts", "schedule": 60.0},
-    # CloudTrail ingestion: every minute, queue each enabled source whose own schedule_seconds has
+    # CloudTrail ingestion: every ten seconds, queue each enabled source whose own schedule_seconds has
     # passed (it fans out one task per unit); reconciliation every five minutes, because overdue
     # check-outs, late rotations and unreviewed emergencies become findings with time alone.
-    "ingest-enabled-sources": {"task": "audits.tasks.ingest_enabled_sources", "schedule": 60.0},
+    "ingest-enabled-sources": {"task": "audits.tasks.ingest_enabled_sources", "schedule": 10.0},
     "reconcile-all-accounts": {"task": "audits.tasks.reconcile_all", "schedule": 300.0},
     # Notifications whose hand-over to the broker failed at commit time (outbox sweep).
     "requeue-stale-notifications": {
