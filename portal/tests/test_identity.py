@@ -114,3 +114,18 @@ def test_re_authentication_offers_only_mfa_to_people_who_have_it(approver: Any, 
 def test_nobody_can_sign_up_on_their_own(client: Client) -> None:
     response = client.get(reverse("account_signup"))
     assert b"Sign Up Closed" in response.content or response.status_code == 403
+
+
+def test_a_forgotten_password_is_reset_by_email(client: Client, requester: Any, mailoutbox: Any) -> None:
+    response = client.post(reverse("account_reset_password"), {"email": requester.email})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == [requester.email]
+    assert "/accounts/password/reset/key/" in mailoutbox[0].body
+
+
+def test_security_keys_and_recovery_codes_are_offered_next_to_totp(client: Client, approver: Any) -> None:
+    client.force_login(approver)
+    page = client.get(reverse("mfa_index")).content.decode()
+    assert reverse("mfa_add_webauthn") in page
+    assert "Recovery Codes" in page
