@@ -342,6 +342,48 @@ class NamedChunk(Chunk):
 _COUNTERS = ("files_read", "files_rejected", "records_read", "root_records", "errors")
 
 
+#: How many chunks without records are counted in memory before their counts and cursor are written.
+QUIET_BATCH = 200
+
+
+@dataclass
+class _QuietChunks:
+    """Counts of chunks read that had nothing to store, not yet written."""
+
+    count: int = 0
+    files_read: int = 0
+    records_read: int = 0
+    position: str = ""
+
+    def add(self, chunk: Chunk) -> None:
+        self.count += 1
+        self.files_read += chunk.files_read
+        self.records_read += chunk.records_read
+        self.position = chunk.position or self.position
+
+    def fold_into(self, run: IngestionRun) -> None:
+        run.files_read += self.files_read
+        run.records_read += self.records_read
+
+    def clear(self) -> None:
+        self.count = self.files_read = self.records_read = 0
+        self.position = ""
+
+
+def _write_counts(run: IngestionRun, source_id: int | None, unit: str, quiet: _QuietChunks) -> None:
+    """Write the counts (and cursor advance) of quiet chunks read so far, in one transaction."""
+    if not quiet.count:
+        return
+    with transaction.atomic():
+        if source_id is not None and quiet.position:
+            IngestionCursor.objects.update_or_create(
+                source_id=source_id, unit=unit, defaults={"position": quiet.position}
+            )
+        quiet.fold_into(run)
+        run.save(update_fields=[*_COUNTERS, "updated_at"])
+    quiet.clear()
+
+
 def ingest_chunks(
     *, run: IngestionRun, source_id: int | None, unit: str, chunks: Iterator[Chunk]
 ) -> IngestionRun:
@@ -358,13 +400,24 @@ def ingest_chunks(
     skipped_records = 0
     failure: BaseException | None = None
     origin = unit
+    # Chunks with nothing to store (the vast majority: root records are rare) are only counted, and
+    # written with the next chunk that has something, or every QUIET_BATCH chunks: a transaction per
+    # empty file would cost more than reading it. Their cursor advance waits with them; after a
+    # crash they are read again, which stores nothing twice.
+    quiet = _QuietChunks()
     try:
         for chunk in chunks:
             origin = getattr(chunk, "name", "") or chunk.position or unit
+            if not chunk.records and not chunk.problems and chunk.acknowledge is None:
+                quiet.add(chunk)
+                if quiet.count >= QUIET_BATCH:
+                    _write_counts(run, source_id, unit, quiet)
+                continue
             before = {name: getattr(run, name) for name in _COUNTERS}
             try:
                 with transaction.atomic():
                     stored = store_records(run=run, records=chunk.records, origin=origin)
+                    quiet.fold_into(run)
                     if source_id is not None and chunk.position:
                         IngestionCursor.objects.update_or_create(
                             source_id=source_id, unit=unit, defaults={"position": chunk.position}
@@ -381,6 +434,7 @@ def ingest_chunks(
                 for name, value in before.items():
                     setattr(run, name, value)
                 raise
+            quiet.clear()
             accounts |= stored.accounts
             skipped_records += stored.skipped
             if chunk.acknowledge is not None and stored.accounts:
@@ -388,10 +442,16 @@ def ingest_chunks(
                 # queue runs dry (the last receive may wait seconds for nothing).
                 raised += _reconcile(stored.accounts)
                 reconciled |= stored.accounts
+        _write_counts(run, source_id, unit, quiet)
     except Exception as error:
         failure = error
         logger.exception("ingestion run %s failed at %s", run.uuid, origin)
         _add_errors(run, [{"file": origin, "reason": f"ingestion stopped: {_describe(error)}"}])
+        try:
+            # The quiet chunks before the failure were read whole; keep their counts and cursor.
+            _write_counts(run, source_id, unit, quiet)
+        except Exception:
+            logger.exception("could not write the counts of run %s", run.uuid)
 
     try:
         raised += _reconcile(accounts - reconciled)

@@ -447,3 +447,38 @@ def test_a_run_is_attributed_to_the_person_who_started_it(tmp_path: Path, audito
 
     assert (run.kind, run.triggered_by, run.unit) == (SourceKind.UPLOAD, auditor, "my-log.json")
     assert ACCOUNT_ID in Finding.objects.get().summary
+
+
+def quiet_chunks(count: int, *, fail_after: int | None = None) -> Iterator[Chunk]:
+    for index in range(count):
+        if fail_after is not None and index == fail_after:
+            raise RuntimeError("worker killed")
+        yield Chunk(position=f"file-{index:04d}", files_read=1, records_read=100)
+
+
+def test_files_without_root_records_are_counted_in_batches_and_the_cursor_ends_at_the_last(
+    django_assert_max_num_queries: Any,
+) -> None:
+    source = IngestionSource.objects.create(name="quiet", kind=SourceKind.FILES, config={"paths": ["/x"]})
+    run = IngestionRun.objects.create(source=source, kind=SourceKind.FILES, unit="u")
+
+    # 450 files cost a handful of writes, not 450 transactions.
+    with django_assert_max_num_queries(30):
+        ingest.ingest_chunks(run=run, source_id=source.pk, unit="u", chunks=quiet_chunks(450))
+
+    run.refresh_from_db()
+    assert (run.files_read, run.records_read, run.status) == (450, 45_000, RunStatus.SUCCEEDED)
+    assert IngestionCursor.objects.get(source=source, unit="u").position == "file-0449"
+
+
+def test_a_run_killed_among_quiet_files_keeps_what_it_read_and_resumes_after_it() -> None:
+    source = IngestionSource.objects.create(name="quiet", kind=SourceKind.FILES, config={"paths": ["/x"]})
+    run = IngestionRun.objects.create(source=source, kind=SourceKind.FILES, unit="u")
+
+    with pytest.raises(RuntimeError):
+        ingest.ingest_chunks(run=run, source_id=source.pk, unit="u", chunks=quiet_chunks(450, fail_after=250))
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert run.files_read == 250
+    assert IngestionCursor.objects.get(source=source, unit="u").position == "file-0249"
