@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from allauth.mfa.models import Authenticator
@@ -51,3 +53,37 @@ def settled_totp_code(secret: str, *, margin: float = 4.0) -> str:
     if left < margin:
         time.sleep(left + 0.2)
     return totp_code(secret)
+
+
+def race(*actions: Callable[[], Any], timeout: float = 120) -> tuple[list[Any], list[BaseException]]:
+    """Run ``actions`` in threads released at the same moment; return their results and errors.
+
+    Each thread closes its own database connection, so concurrency tests on PostgreSQL leave none
+    behind for the test database's teardown.
+    """
+    from django.db import connection
+
+    barrier = threading.Barrier(len(actions))
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(action: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            outcome = action()
+            with lock:
+                results.append(outcome)
+        except BaseException as error:
+            with lock:
+                errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racing thread did not finish"
+    return results, errors

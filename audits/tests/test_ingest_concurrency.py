@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from audits.sources.base import Chunk
 from audits.tests.cloudtrail.support import assume_root_call, member_root_action, write_delivery
 from audits.tests.findings_support import canonical_findings, hours_ago, root_call, root_login
 from portal.celery import app as celery_app
+from portal.testing import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -36,34 +37,6 @@ def eager_celery() -> Iterator[None]:
         yield
     finally:
         celery_app.conf.task_always_eager = previous
-
-
-def race(*actions: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
-    """Run the actions in threads released at the same moment; collect results and errors."""
-    barrier = threading.Barrier(len(actions))
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(action: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            outcome = action()
-            with lock:
-                results.append(outcome)
-        except BaseException as error:
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results, errors
 
 
 def write_logs(folder: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,38 +11,12 @@ from breakglass import lifecycle
 from breakglass.errors import DomainError
 from breakglass.models import AccessRequest, Transition
 from breakglass.tests.lifecycle_helpers import approve, make_request
+from portal.testing import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
-
-
-def race(*actions: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
-    """Run the actions in threads released at the same moment; collect results and errors."""
-    barrier = threading.Barrier(len(actions))
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(action: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            outcome = action()
-            with lock:
-                results.append(outcome)
-        except BaseException as error:
-            with lock:
-                errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results, errors
 
 
 @pytest.mark.parametrize("attempt", range(3))
