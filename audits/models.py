@@ -1,123 +1,17 @@
-"""Models of the evidence side. The audit ledger lives here; its logic is in ``audits.ledger``."""
+"""Models of the evidence side: CloudTrail sources, runs, root events, AssumeRoot calls and findings.
+
+The audit ledger has its own app, ``ledger``."""
 
 from __future__ import annotations
-
-import uuid
-from collections.abc import Collection, Iterable
-from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
 
 from audits.choices import FindingKind, FindingStatus, RunStatus, Severity, SourceKind
+from portal.models import TimeStamped
 
 
-class LedgerImmutableError(RuntimeError):
-    """Raised on any attempt to change or remove a ledger entry."""
-
-
-class LedgerEntryQuerySet(models.QuerySet["LedgerEntry"]):
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise LedgerImmutableError("ledger entries cannot be updated")
-
-    def delete(self) -> NoReturn:
-        raise LedgerImmutableError("ledger entries cannot be deleted")
-
-    def bulk_create(
-        self,
-        objs: Iterable[LedgerEntry],
-        batch_size: int | None = None,
-        ignore_conflicts: bool = False,
-        update_conflicts: bool = False,
-        update_fields: Collection[str] | None = None,
-        unique_fields: Collection[str] | None = None,
-    ) -> list[LedgerEntry]:
-        # An upsert (ON CONFLICT DO UPDATE) would rewrite existing entries behind save()'s back.
-        if update_conflicts:
-            raise LedgerImmutableError("ledger entries cannot be updated")
-        return super().bulk_create(objs, batch_size=batch_size, ignore_conflicts=ignore_conflicts)
-
-
-class LedgerEntry(models.Model):
-    """One append-only, hash-chained record of something a person or the system did.
-
-    ``hash`` covers every other field and the previous entry's hash, so editing, deleting or
-    reordering any entry breaks the chain from that point on (``manage.py verify_ledger``).
-    """
-
-    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
-    created_at = models.DateTimeField(editable=False)
-    # Not a real foreign key: removing a user must never rewrite (and so break) the ledger.
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-        editable=False,
-    )
-    actor_name = models.CharField(max_length=300, editable=False)
-    request_id = models.CharField(max_length=64, editable=False)
-    action = models.CharField(max_length=100, db_index=True, editable=False)
-    target_type = models.CharField(max_length=100, editable=False)
-    target_id = models.CharField(max_length=100, db_index=True, editable=False)
-    target_repr = models.CharField(max_length=300, editable=False)
-    data = models.JSONField(default=dict, editable=False)
-    previous_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
-
-    objects = LedgerEntryQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["sequence"]
-        verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["target_type", "target_id"])]
-
-    def __str__(self) -> str:
-        return f"#{self.sequence} {self.action} {self.target_repr}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise LedgerImmutableError("ledger entries cannot be updated")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise LedgerImmutableError("ledger entries cannot be deleted")
-
-
-class LedgerHead(models.Model):
-    """The single row that serialises appends and remembers the newest entry.
-
-    Locking this row orders concurrent writers; its copy of the last sequence and hash lets
-    verification notice entries cut from the end of the chain.
-    """
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    last_sequence = models.PositiveBigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="ledger_head_singleton")]
-
-    def __str__(self) -> str:
-        return f"ledger head at #{self.last_sequence}"
-
-
-# --- CloudTrail evidence -----------------------------------------------------------------------
-
-
-class Stamped(models.Model):
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True
-
-
-class IngestionSource(Stamped):
+class IngestionSource(TimeStamped):
     """A configured place CloudTrail records come from, read by Celery beat on its schedule.
 
     ``config`` holds the adapter's settings (bucket, prefix, organization id, regions, accounts,
@@ -156,7 +50,7 @@ class IngestionCursor(models.Model):
         return f"{self.source.name}:{self.unit} at {self.position or 'start'}"
 
 
-class IngestionRun(Stamped):
+class IngestionRun(TimeStamped):
     """One ingestion (a beat-scheduled unit, a command, an upload): what was read and what went wrong."""
 
     source = models.ForeignKey(
@@ -185,7 +79,7 @@ class IngestionRun(Stamped):
         return f"run {self.uuid} ({self.get_kind_display()}, {self.status})"
 
 
-class RootEvent(Stamped):
+class RootEvent(TimeStamped):
     """A CloudTrail record made by a root user (``userIdentity.type == "Root"``), stored once.
 
     Keyed by ``eventID`` and account: logs repeat records, and some sources reuse ids across
@@ -232,7 +126,7 @@ class RootEvent(Stamped):
         return f"{self.event_name} by root in {self.aws_account_id} at {self.event_time:%Y-%m-%d %H:%M:%S}"
 
 
-class AssumeRootCall(Stamped):
+class AssumeRootCall(TimeStamped):
     """An ``sts:AssumeRoot`` call in the management account: who asked for root credentials of which
     member account, for which task. Its access key id ties the member account's Root events to the
     person (the only link there is)."""
@@ -253,7 +147,7 @@ class AssumeRootCall(Stamped):
         return f"AssumeRoot {self.task_policy_arn.rsplit('/', 1)[-1]} on {self.target_account_id}"
 
 
-class Finding(Stamped):
+class Finding(TimeStamped):
     """Something an auditor must see: root used without approval, a sign-in without MFA, a
     check-out overdue. ``dedupe_key`` is stable, so re-running reconciliation never duplicates."""
 

@@ -45,13 +45,13 @@ from django.db.models import OuterRef, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from audits import ledger
 from audits.choices import FindingKind, FindingStatus, Severity
 from audits.models import Finding, RootEvent
 from breakglass import notifications
 from breakglass.choices import CredentialStorage, RequestStatus
 from breakglass.models import AccessRequest, AwsAccount, RootCredential, Transition
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from ledger import services as ledger
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import transaction
 
-from audits import ledger
 from audits.models import Finding
 from audits.selectors import FindingFilter, findings_visible_to
+from ledger import services as ledger
 
 if TYPE_CHECKING:
     from audits.selectors import AnyUser

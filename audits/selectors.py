@@ -14,7 +14,7 @@ from uuid import UUID
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
-from audits.models import Finding, IngestionRun, LedgerEntry, RootEvent
+from audits.models import Finding, IngestionRun, RootEvent
 from portal import policy
 
 if TYPE_CHECKING:
@@ -24,13 +24,6 @@ if TYPE_CHECKING:
     from breakglass.models import AccessRequest
 
     AnyUser = AbstractBaseUser | AnonymousUser
-
-
-def ledger_entries(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[LedgerEntry]:
-    """Newest first; empty for anyone who may not read the ledger."""
-    if not policy.may_view_ledger(user):
-        return LedgerEntry.objects.none()
-    return LedgerEntry.objects.order_by("-sequence")
 
 
 # --- Findings ------------------------------------------------------------------------------------

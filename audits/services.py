@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from audits import ledger
 from audits.choices import FindingStatus
 from audits.models import Finding
-from breakglass.errors import DomainError
+from ledger import services as ledger
 from portal import policy
+from portal.errors import DomainError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser

@@ -19,8 +19,6 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
-from audits import ledger
-
 logger = logging.getLogger(__name__)
 
 #: Retries of one unit after an unexpected failure (AWS throttling beyond botocore's own retries, a
@@ -32,18 +30,6 @@ UNIT_BACKOFF_MAX_SECONDS = 600
 #: schedule runs every five minutes and not every five and a bit.
 SCHEDULE_TICK_SECONDS = 10.0
 SCHEDULE_SLACK = timedelta(seconds=SCHEDULE_TICK_SECONDS / 2)
-
-
-@shared_task(name="audits.tasks.verify_ledger")
-def verify_ledger() -> bool:
-    """Hourly: walk the chain and log loudly if it is broken (monitoring alerts on the log line)."""
-    result = ledger.verify()
-    if result.intact:
-        logger.info("ledger intact: %d entries checked", result.entries_checked)
-    else:
-        assert result.first_break is not None
-        logger.critical("LEDGER BROKEN at #%d: %s", result.first_break.sequence, result.first_break.reason)
-    return result.intact
 
 
 @shared_task(

@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
-from audits import ledger
 from audits.choices import SourceKind
 from audits.ingest import ingest_paths
-from breakglass.errors import DomainError
+from ledger import services as ledger
 from portal import policy
+from portal.errors import DomainError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -7,7 +7,6 @@ from audits import views
 app_name = "audits"
 
 urlpatterns = [
-    path("ledger/", views.ledger_list, name="ledger_list"),
     path("findings/", views.finding_list, name="finding_list"),
     path("findings/<uuid:uuid>/", views.finding_detail, name="finding_detail"),
     path("findings/<uuid:uuid>/triage/", views.finding_triage, name="finding_triage"),

@@ -1,5 +1,6 @@
-"""Pages of the evidence side: the ledger, findings (list, detail, triage), ingestion runs and the
-log upload. Each view: a policy decorator, a selector, a form, at most one service, a redirect."""
+"""Pages of the evidence side: findings (list, detail, triage), ingestion runs and the log upload (the
+ledger's page is in ``ledger.views``). Each view: a policy decorator, a selector, a form, at most one
+service, a redirect."""
 
 from __future__ import annotations
 
@@ -28,12 +29,6 @@ FINDINGS_PER_PAGE = 50
 RUNS_PER_PAGE = 50
 #: Events shown with their raw records on a finding's page; a finding about a burst can hold many.
 EVENTS_SHOWN = 100
-
-
-@allowed_if(policy.may_view_ledger)
-def ledger_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.ledger_entries(user=request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "audits/ledger_list.html", {"page": page})
 
 
 # --- Findings ------------------------------------------------------------------------------------

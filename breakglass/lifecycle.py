@@ -25,11 +25,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audits import ledger
 from breakglass import notifications
 from breakglass import secrets as sealed
 from breakglass.choices import CredentialStorage, CustodyState, Decision, GovernanceMode, RequestStatus
-from breakglass.errors import DomainError
 from breakglass.models import (
     AccessRequest,
     Approval,
@@ -41,7 +39,9 @@ from breakglass.models import (
     Transition,
 )
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from ledger import services as ledger
 from portal import policy
+from portal.errors import DomainError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

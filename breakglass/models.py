@@ -3,7 +3,6 @@ break-glass workflow (requests, approvals, transitions, reveals)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -23,19 +22,11 @@ from breakglass.choices import (
     MfaDeviceKind,
     RequestStatus,
 )
+from portal.models import TimeStamped
 
 account_id_validator = RegexValidator(
     r"^\d{12}$", "An AWS account id is exactly 12 digits, for example 123456789012."
 )
-
-
-class TimeStamped(models.Model):
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True
 
 
 class AwsAccount(TimeStamped):

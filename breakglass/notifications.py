@@ -32,16 +32,16 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from audits import ledger
 from breakglass import channels
 from breakglass import secrets as sealed
 from breakglass.channels import DeliveryError, Message, PermanentDeliveryError
 from breakglass.choices import ChannelKind, DeliveryStatus
 from breakglass.crypto import CryptoError
-from breakglass.errors import DomainError
 from breakglass.models import AccessRequest, AwsAccount, Notification, NotificationChannel
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from ledger import services as ledger
 from portal import policy
+from portal.errors import DomainError
 from portal.policy import Role
 
 if TYPE_CHECKING:

@@ -24,11 +24,11 @@ from django.views.decorators.http import require_POST
 
 from breakglass import lifecycle, request_forms, request_selectors
 from breakglass.choices import CredentialStorage
-from breakglass.errors import DomainError
 from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
 from portal.decorators import acting_user, allowed_if, portal_user_required
+from portal.errors import DomainError
 from portal.identity import recently_stepped_up, step_up_before_secrets, step_up_required
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 
-from audits import ledger
 from breakglass.choices import CredentialStorage
 from breakglass.crypto import DecryptionError, KeyConfigurationError, Keyring
 from breakglass.models import RootCredential
+from ledger import services as ledger
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser

@@ -14,12 +14,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audits import ledger
 from breakglass import secrets
 from breakglass.choices import CredentialStorage, CustodyState, GovernanceMode, MfaDeviceKind
-from breakglass.errors import DomainError
 from breakglass.models import AwsAccount, Grant, MfaDevice, MfaDeviceAssignment, RootCredential
+from ledger import services as ledger
 from portal import policy
+from portal.errors import DomainError
 from portal.policy import Role
 
 if TYPE_CHECKING:

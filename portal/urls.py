@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("inventory/", include("breakglass.urls")),
     path("inventory/", include("breakglass.channel_urls")),
+    path("audit/ledger/", include("ledger.urls")),
     path("audit/", include("audits.urls")),
     path("admin/", admin.site.urls),
 ]

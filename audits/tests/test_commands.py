@@ -13,7 +13,6 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from audits.models import LedgerEntry
 from audits.reports import FINDING_COLUMNS
 from audits.tests.cloudtrail.support import write_delivery
 from audits.tests.findings_support import (
@@ -24,6 +23,7 @@ from audits.tests.findings_support import (
     root_call,
     root_login,
 )
+from ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 

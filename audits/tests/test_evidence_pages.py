@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audits.choices import FindingKind, FindingStatus, RunStatus, Severity, SourceKind
-from audits.models import Finding, IngestionRun, IngestionSource, LedgerEntry, RootEvent
+from audits.models import Finding, IngestionRun, IngestionSource, RootEvent
 from audits.tests.findings_support import (
     ACCOUNT_ID,
     UNKNOWN_ACCOUNT_ID,
@@ -33,6 +33,7 @@ from audits.tests.findings_support import (
     root_login,
 )
 from breakglass.tests.factories import AwsAccountFactory
+from ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 

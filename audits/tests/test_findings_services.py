@@ -9,7 +9,7 @@ import pytest
 from django.http import Http404
 
 from audits.choices import FindingKind, FindingStatus
-from audits.models import Finding, LedgerEntry
+from audits.models import Finding
 from audits.reconcile import reconcile
 from audits.selectors import FindingFilter, finding_for, findings_visible_to, ingestion_runs_visible_to
 from audits.services import finding_triage
@@ -21,7 +21,8 @@ from audits.tests.findings_support import (
     root_call,
     root_login,
 )
-from breakglass.errors import DomainError
+from ledger.models import LedgerEntry
+from portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audits.choices import FindingKind, FindingStatus, Severity
-from audits.models import Finding, LedgerEntry, RootEvent
+from audits.models import Finding, RootEvent
 from audits.reconcile import reconcile
 from audits.selectors import session_root_events
 from audits.tests.findings_support import (
@@ -33,6 +33,7 @@ from breakglass.models import AccessRequest, Notification, NotificationChannel
 from breakglass.notifications import ALERT_EVENT
 from breakglass.tests.factories import AwsAccountFactory, PhysicalCredentialFactory
 from breakglass.tests.lifecycle_helpers import active, make_request
+from ledger.models import LedgerEntry
 from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db

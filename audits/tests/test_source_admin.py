@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from audits.models import IngestionSource, LedgerEntry
+from audits.models import IngestionSource
+from ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 

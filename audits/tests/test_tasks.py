@@ -50,7 +50,6 @@ def folder_source(tmp_path: Path, *folders: str, **fields: Any) -> IngestionSour
 
 def test_the_tasks_have_stable_names() -> None:
     names = {
-        tasks.verify_ledger.name,
         tasks.ingest_source.name,
         tasks.ingest_unit_task.name,
         tasks.reconcile_accounts.name,
@@ -59,7 +58,6 @@ def test_the_tasks_have_stable_names() -> None:
     }
 
     assert names == {
-        "audits.tasks.verify_ledger",
         "audits.tasks.ingest_source",
         "audits.tasks.ingest_unit",
         "audits.tasks.reconcile_accounts",
@@ -244,6 +242,5 @@ def test_the_beat_schedule_checks_sources_every_tick_and_reconciles_every_five_m
 
     assert schedule["audits.tasks.ingest_enabled_sources"] == tasks.SCHEDULE_TICK_SECONDS
     assert schedule["audits.tasks.reconcile_all"] == 300.0
-    assert schedule["audits.tasks.verify_ledger"] == 3600.0
     ours = {name for name in schedule if name.startswith("audits.")}
     assert ours <= set(celery_app.tasks)

@@ -14,12 +14,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from audits import ledger
-from audits.models import LedgerEntry
 from breakglass import services
 from breakglass.models import AccessRequest
 from breakglass.tests.factories import AwsAccountFactory, GrantFactory, MfaDeviceFactory
 from conftest import PASSWORD
+from ledger import chain
+from ledger.models import LedgerEntry
 from portal.testing import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -276,7 +276,7 @@ def test_a_request_goes_from_filing_to_closed_through_every_persona(
         "root_credential.rotated",
         "access_request.closed",
     ]
-    assert ledger.verify().intact
+    assert chain.verify().intact
 
 
 def test_a_requester_with_an_emergency_grant_breaks_glass_at_once(
@@ -305,4 +305,4 @@ def test_a_requester_with_an_emergency_grant_breaks_glass_at_once(
     assert request.emergency
     actions = set(LedgerEntry.objects.filter(target_id=str(request.uuid)).values_list("action", flat=True))
     assert {"access_request.created", "access_request.active"} <= actions
-    assert ledger.verify().intact
+    assert chain.verify().intact

@@ -9,9 +9,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, include, path, reverse
 
-from audits.models import LedgerEntry
 from breakglass import channels, notifications
 from breakglass.models import Notification, NotificationChannel
+from ledger.models import LedgerEntry
 from portal import urls as portal_urls
 from portal.celery import app as celery_app
 from portal.testing import step_up

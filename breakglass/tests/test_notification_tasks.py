@@ -13,12 +13,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audits.models import LedgerEntry
 from breakglass import notifications
 from breakglass.channels import DeliveryError, verify_signature
 from breakglass.models import AccessRequest, Notification, NotificationChannel
 from breakglass.tasks import deliver_notification, requeue_stale_notifications
 from breakglass.tests.test_channels import SLACK_TOKEN_PATH, Receiver, closed_port_url, receiver  # noqa: F401
+from ledger.models import LedgerEntry
 from portal.celery import app as celery_app
 
 

@@ -12,10 +12,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from audits.models import LedgerEntry
 from breakglass import notifications, secrets
 from breakglass.models import AccessRequest, Approval, Notification, NotificationChannel, RootCredential
 from breakglass.tests.factories import AwsAccountFactory, UserFactory
+from ledger.models import LedgerEntry
 from portal.celery import app as celery_app
 from portal.policy import Role
 

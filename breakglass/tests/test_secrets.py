@@ -12,8 +12,6 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import override_settings
 
-from audits.ledger import verify
-from audits.models import LedgerEntry
 from breakglass import secrets
 from breakglass.choices import CredentialStorage
 from breakglass.crypto import DecryptionError, KeyConfigurationError, Keyring, generate_key_entry
@@ -25,6 +23,8 @@ from breakglass.secrets import (
     seal_root_password,
 )
 from breakglass.tests.factories import AwsAccountFactory
+from ledger.chain import verify
+from ledger.models import LedgerEntry
 
 # Non-ASCII on purpose: the UTF-8 form differs from other encodings, and all must stay hidden.
 PASSWORD = "Zebra-Øresund-7#kV!q2"

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
-from audits import ledger
 from breakglass.models import AwsAccount, Grant, MfaDevice, RootCredential
+from ledger import chain
 from portal import policy
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def test_the_demo_has_eight_accounts_in_both_modes_and_every_device_kind() -> No
     assert set(AwsAccount.objects.values_list("governance_mode", flat=True)) == {"classic", "centralised"}
     assert set(MfaDevice.objects.values_list("kind", flat=True)) == {"fido", "hardware_totp", "virtual"}
     assert set(RootCredential.objects.values_list("storage", flat=True)) == {"portal", "physical", "none"}
-    assert ledger.verify().intact
+    assert chain.verify().intact
 
 
 def test_seeding_twice_changes_nothing_but_the_printed_passwords() -> None:

@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from audits.models import LedgerEntry
 from breakglass import services
-from breakglass.errors import DomainError
 from breakglass.models import AwsAccount
+from ledger.models import LedgerEntry
+from portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +95,7 @@ def test_it_fails_closed_when_the_ledger_cannot_be_written(
     def broken(**kwargs: Any) -> None:
         raise RuntimeError("ledger unavailable")
 
-    monkeypatch.setattr("audits.ledger.record", broken)
+    monkeypatch.setattr("ledger.services.record", broken)
     with pytest.raises(RuntimeError):
         create(administrator, [approver], [])
     assert not AwsAccount.objects.exists()

@@ -7,11 +7,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from audits.models import LedgerEntry
 from breakglass import secrets, services
-from breakglass.errors import DomainError
 from breakglass.models import Grant, RootCredential
 from breakglass.tests.factories import AwsAccountFactory
+from ledger.models import LedgerEntry
+from portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

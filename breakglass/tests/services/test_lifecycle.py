@@ -9,13 +9,13 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audits import ledger
-from audits.models import LedgerEntry
 from breakglass import lifecycle, secrets, services
-from breakglass.errors import DomainError
 from breakglass.models import AccessRequest, Approval, RootCredential, SecretReveal
 from breakglass.tests.factories import AwsAccountFactory, GrantFactory, MfaDeviceFactory
 from breakglass.tests.lifecycle_helpers import JUSTIFICATION, active, approve, make_request, returned
+from ledger import chain
+from ledger.models import LedgerEntry
+from portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -498,7 +498,7 @@ def test_the_ledger_holds_every_step_of_a_whole_session(
         "root_credential.rotated",
         "access_request.closed",
     ]
-    assert ledger.verify().intact
+    assert chain.verify().intact
 
 
 def test_the_beat_tasks_run_the_time_services(requester: Any, account: Any, approver: Any) -> None:

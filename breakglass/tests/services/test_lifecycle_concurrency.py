@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 
 from breakglass import lifecycle
-from breakglass.errors import DomainError
 from breakglass.models import AccessRequest, Transition
 from breakglass.tests.lifecycle_helpers import approve, make_request
+from portal.errors import DomainError
 from portal.testing import race
 
 pytestmark = [

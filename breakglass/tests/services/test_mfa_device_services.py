@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 
-from audits.models import LedgerEntry
 from breakglass import services
-from breakglass.errors import DomainError
 from breakglass.models import MfaDevice, MfaDeviceAssignment
 from breakglass.tests.factories import AwsAccountFactory, MfaDeviceFactory
+from ledger.models import LedgerEntry
+from portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from breakglass import lifecycle
-from breakglass.errors import DomainError
 from breakglass.models import AccessRequest
 from breakglass.tests.lifecycle_helpers import active, approve, make_request, returned
+from portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ PAGES = [
     ("breakglass:device_list", None, "get"),
     ("breakglass:device_create", None, "get"),
     ("breakglass:device_edit", "device", "get"),
-    ("audits:ledger_list", None, "get"),
+    ("ledger:ledger_list", None, "get"),
 ]
 
 
@@ -73,7 +73,7 @@ def test_people_without_a_role_are_refused(
             "breakglass:account_list",
             "breakglass:account_detail",
             "breakglass:device_list",
-            "audits:ledger_list",
+            "ledger:ledger_list",
         }
     ],
 )

@@ -8,10 +8,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from audits.models import LedgerEntry
 from breakglass import services
 from breakglass.models import AwsAccount, RootCredential
 from breakglass.tests.factories import AwsAccountFactory, GrantFactory, MfaDeviceFactory
+from ledger.models import LedgerEntry
 from portal.testing import step_up
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audits.models import LedgerEntry
 from breakglass import lifecycle, secrets, services
 from breakglass.models import AccessRequest, Approval, RootCredential, SecretReveal
 from breakglass.tests.factories import (
@@ -24,6 +23,7 @@ from breakglass.tests.factories import (
     PhysicalCredentialFactory,
 )
 from breakglass.tests.lifecycle_helpers import JUSTIFICATION, active, approve, make_request, returned
+from ledger.models import LedgerEntry
 from portal.policy import Role
 from portal.testing import step_up
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audits import ledger
+from ledger import chain
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = ledger.verify()
+        result = chain.verify()
         if result.first_break is not None:
             # CommandError prints to stderr and exits 1, which is what cron and CI alert on.
             raise CommandError(

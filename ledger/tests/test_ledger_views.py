@@ -8,17 +8,17 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from audits import ledger
-from audits.models import LedgerEntry
+from ledger import services
+from ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
-URL = reverse("audits:ledger_list")
+URL = reverse("ledger:ledger_list")
 
 
 @pytest.fixture
 def entry() -> LedgerEntry:
-    return ledger.record(
+    return services.record(
         actor=None,
         action="test.visible_action",
         target_type="test",
@@ -73,7 +73,7 @@ def test_auditors_and_administrators_see_the_entries(
 
 def test_newest_entries_come_first_and_older_ones_are_on_later_pages(client: Client, auditor: Any) -> None:
     for n in range(1, 53):
-        ledger.record(actor=None, action=f"test.step_{n:02d}")
+        services.record(actor=None, action=f"test.step_{n:02d}")
     client.force_login(auditor)
 
     first = client.get(URL)

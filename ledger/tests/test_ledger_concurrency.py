@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connection
 
-from audits import ledger
-from audits.models import LedgerEntry
+from ledger import chain, services
+from ledger.models import LedgerEntry
 
 THREADS = 8
 ENTRIES_PER_THREAD = 10
@@ -31,7 +31,7 @@ def test_concurrent_writers_leave_an_intact_chain_without_gaps() -> None:
             # Start together so the writers really contend for the head row.
             start.wait()
             for n in range(ENTRIES_PER_THREAD):
-                ledger.record(actor=None, action="test.concurrent", data={"thread": thread, "n": n})
+                services.record(actor=None, action="test.concurrent", data={"thread": thread, "n": n})
         except BaseException as error:
             errors.append(error)
         finally:
@@ -46,7 +46,7 @@ def test_concurrent_writers_leave_an_intact_chain_without_gaps() -> None:
 
     assert not errors
     assert not any(worker.is_alive() for worker in workers)
-    result = ledger.verify()
+    result = chain.verify()
     assert result.intact, result.first_break
     assert result.entries_checked == THREADS * ENTRIES_PER_THREAD
     assert list(LedgerEntry.objects.values_list("sequence", flat=True)) == list(range(1, 81))
@@ -59,12 +59,12 @@ def test_concurrent_writers_leave_an_intact_chain_without_gaps() -> None:
 def test_verifying_while_others_write_never_reports_a_false_break() -> None:
     done = threading.Event()
     errors: list[BaseException] = []
-    results: list[ledger.LedgerVerification] = []
+    results: list[chain.LedgerVerification] = []
 
     def write() -> None:
         try:
             for n in range(40):
-                ledger.record(actor=None, action="test.during_verify", data={"n": n})
+                services.record(actor=None, action="test.during_verify", data={"n": n})
         except BaseException as error:
             errors.append(error)
         finally:
@@ -75,7 +75,7 @@ def test_verifying_while_others_write_never_reports_a_false_break() -> None:
         try:
             # The head moves on while the chain is walked; that must not look like a cut.
             while not done.is_set():
-                results.append(ledger.verify(batch_size=5))
+                results.append(chain.verify(batch_size=5))
         except BaseException as error:
             errors.append(error)
         finally:
@@ -90,4 +90,4 @@ def test_verifying_while_others_write_never_reports_a_false_break() -> None:
     assert not errors
     assert results
     assert [r.first_break for r in results if not r.intact] == []
-    assert ledger.verify().entries_checked == 40
+    assert chain.verify().entries_checked == 40

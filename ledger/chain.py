@@ -1,8 +1,7 @@
-"""The append-only, hash-chained audit ledger.
+"""The ledger's hash chain: how an entry's hash is taken, and the walk that proves the chain intact.
 
-Every service that changes something calls :func:`record` inside the same transaction as the
-change. If the entry cannot be written the exception propagates and the change rolls back: no
-action without evidence.
+Appends are in ``ledger.services.record``; both sides take hashes here, so an entry hashed when it
+is written is hashed the same way when it is verified.
 """
 
 from __future__ import annotations
@@ -11,20 +10,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Model
-from django.utils import timezone
-
-from audits.models import LedgerEntry, LedgerHead
-from portal.middleware import current_request_id
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from ledger.models import LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
-SYSTEM_ACTOR_NAME = "system"
 
 
 def _canonical(value: Any) -> str:
@@ -35,7 +25,7 @@ def _canonical(value: Any) -> str:
     )
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """``value`` as the database will give it back, so a hash taken now still matches later.
 
     jsonb stores numbers as ``numeric`` and prints a large float such as ``1e16`` as
@@ -81,14 +71,15 @@ def entry_hash(
             "target_type": target_type,
             "target_id": target_id,
             "target_repr": target_repr,
-            "data": _jsonable(data),
+            "data": jsonable(data),
             "previous_hash": previous_hash,
         }
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _hash_of(entry: LedgerEntry) -> str:
+def hash_of(entry: LedgerEntry) -> str:
+    """The hash ``entry`` should carry, from its own fields (equal to ``entry.hash`` unless it was edited)."""
     return entry_hash(
         sequence=entry.sequence,
         created_at=entry.created_at,
@@ -102,60 +93,6 @@ def _hash_of(entry: LedgerEntry) -> str:
         data=entry.data,
         previous_hash=entry.previous_hash,
     )
-
-
-def _actor_name(actor: AbstractBaseUser | AnonymousUser | None) -> str:
-    if actor is None or not actor.is_authenticated:
-        return SYSTEM_ACTOR_NAME
-    full_name = getattr(actor, "get_full_name", lambda: "")()
-    username = actor.get_username()
-    # Cut to the column: an over-long display name must not make the action itself fail.
-    return (f"{full_name} ({username})" if full_name else username)[:300]
-
-
-def record(
-    *,
-    actor: AbstractBaseUser | AnonymousUser | None,
-    action: str,
-    target: Model | None = None,
-    target_type: str = "",
-    target_id: str = "",
-    target_repr: str = "",
-    data: dict[str, Any] | None = None,
-) -> LedgerEntry:
-    """Append one entry. Call it inside the transaction of the change it records.
-
-    ``data`` must never hold a secret: it is shown to auditors and exported.
-    """
-    if target is not None:
-        target_type = target._meta.label
-        target_id = str(getattr(target, "uuid", None) or target.pk)
-        target_repr = str(target)
-    target_repr = target_repr[:300]
-    with transaction.atomic():
-        head, _ = LedgerHead.objects.select_for_update().get_or_create(id=1)
-        sequence = head.last_sequence + 1
-        created_at = timezone.now()
-        actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-        entry = LedgerEntry(
-            sequence=sequence,
-            created_at=created_at,
-            actor_id=actor_id,
-            actor_name=_actor_name(actor),
-            request_id=current_request_id(),
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            target_repr=target_repr,
-            data=_jsonable(data or {}),
-            previous_hash=head.last_hash,
-        )
-        entry.hash = _hash_of(entry)
-        entry.save(force_insert=True)
-        head.last_sequence = sequence
-        head.last_hash = entry.hash
-        head.save(update_fields=["last_sequence", "last_hash", "updated_at"])
-    return entry
 
 
 @dataclass(frozen=True)
@@ -210,7 +147,7 @@ def verify(*, batch_size: int = 2000) -> LedgerVerification:
                     "(reordered, or its predecessor was replaced)",
                 ),
             )
-        if _hash_of(entry) != entry.hash:
+        if hash_of(entry) != entry.hash:
             return LedgerVerification(
                 checked,
                 LedgerBreak(

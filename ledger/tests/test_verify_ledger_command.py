@@ -10,16 +10,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from audits import ledger, tasks
-from audits.management.commands.verify_ledger import Command
-from audits.models import LedgerEntry
+from ledger import services, tasks
+from ledger.management.commands.verify_ledger import Command
+from ledger.models import LedgerEntry
+from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
 
 def record_several(count: int) -> None:
     for n in range(1, count + 1):
-        ledger.record(actor=None, action=f"test.step_{n}", data={"n": n})
+        services.record(actor=None, action=f"test.step_{n}", data={"n": n})
 
 
 def break_entry(sequence: int) -> None:
@@ -96,7 +97,15 @@ def test_the_task_returns_false_and_logs_critically_for_a_broken_ledger(
     record_several(3)
     break_entry(1)
 
-    with caplog.at_level(logging.CRITICAL, logger="audits.tasks"):
+    with caplog.at_level(logging.CRITICAL, logger="ledger.tasks"):
         assert tasks.verify_ledger() is False
 
     assert any(r.levelno == logging.CRITICAL and "#1" in r.getMessage() for r in caplog.records)
+
+
+def test_the_task_has_a_stable_name_and_beat_runs_it_hourly() -> None:
+    schedule = {entry["task"]: entry["schedule"] for entry in celery_app.conf.beat_schedule.values()}
+
+    assert tasks.verify_ledger.name == "ledger.tasks.verify_ledger"
+    assert schedule[tasks.verify_ledger.name] == 3600.0
+    assert tasks.verify_ledger.name in celery_app.tasks

@@ -11,9 +11,9 @@ from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 
-from audits import ledger
-from audits.models import LedgerEntry, LedgerHead, LedgerImmutableError
 from breakglass.tests.factories import AwsAccountFactory
+from ledger import chain, services
+from ledger.models import LedgerEntry, LedgerHead, LedgerImmutableError
 from portal.middleware import set_request_id
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def tampering() -> Iterator[CursorWrapper]:
 
 def record_several(count: int) -> list[LedgerEntry]:
     return [
-        ledger.record(
+        services.record(
             actor=None, action=f"test.step_{n}", target_type="test", target_id=str(n), data={"n": n}
         )
         for n in range(1, count + 1)
@@ -68,7 +68,7 @@ def rehashed(entry: LedgerEntry, **changes: Any) -> str:
             "previous_hash",
         )
     }
-    return ledger.entry_hash(**{**fields, **changes})
+    return chain.entry_hash(**{**fields, **changes})
 
 
 @pytest.fixture
@@ -82,10 +82,10 @@ def request_id() -> Iterator[str]:
 
 
 def test_the_first_entry_links_to_the_genesis_hash_of_64_zeros() -> None:
-    first = ledger.record(actor=None, action="test.first")
+    first = services.record(actor=None, action="test.first")
 
     assert first.sequence == 1
-    assert first.previous_hash == "0" * 64 == ledger.GENESIS_HASH
+    assert first.previous_hash == "0" * 64 == chain.GENESIS_HASH
 
 
 def test_each_entry_holds_the_hash_of_the_one_before() -> None:
@@ -105,11 +105,11 @@ def test_the_head_remembers_the_newest_entry() -> None:
 
 
 def test_the_stored_hash_is_the_hash_of_the_stored_fields() -> None:
-    recorded = ledger.record(actor=None, action="test.hash", data={"nested": {"b": [1, 2], "a": "x"}})
+    recorded = services.record(actor=None, action="test.hash", data={"nested": {"b": [1, 2], "a": "x"}})
 
     stored = LedgerEntry.objects.get(sequence=recorded.sequence)
     assert stored.hash == recorded.hash
-    assert stored.hash == ledger.entry_hash(
+    assert stored.hash == chain.entry_hash(
         sequence=stored.sequence,
         created_at=stored.created_at,
         actor_id=stored.actor_id,
@@ -127,7 +127,7 @@ def test_the_stored_hash_is_the_hash_of_the_stored_fields() -> None:
 def test_it_snapshots_the_actor_and_describes_a_target_model(auditor: Any) -> None:
     account = AwsAccountFactory(name="payments-prod")
 
-    entry = ledger.record(actor=auditor, action="account.viewed", target=account)
+    entry = services.record(actor=auditor, action="account.viewed", target=account)
 
     assert entry.actor_id == auditor.pk
     assert auditor.get_username() in entry.actor_name
@@ -137,28 +137,28 @@ def test_it_snapshots_the_actor_and_describes_a_target_model(auditor: Any) -> No
 
 
 def test_an_action_without_a_person_is_recorded_as_the_system() -> None:
-    entry = ledger.record(actor=None, action="test.system")
+    entry = services.record(actor=None, action="test.system")
 
     assert entry.actor_id is None
-    assert entry.actor_name == ledger.SYSTEM_ACTOR_NAME
+    assert entry.actor_name == services.SYSTEM_ACTOR_NAME
 
 
 def test_the_request_id_of_the_current_request_lands_on_the_entry(request_id: str) -> None:
-    entry = ledger.record(actor=None, action="test.request")
+    entry = services.record(actor=None, action="test.request")
 
     assert LedgerEntry.objects.get(pk=entry.pk).request_id == request_id
 
 
 def test_large_floats_in_data_still_verify_after_postgresql_rewrites_them() -> None:
     # jsonb gives 1e16 back as the integer 10000000000000000; the hash must not depend on that.
-    ledger.record(actor=None, action="test.numbers", data={"big": 1e16, "huge": 1.5e300, "small": 0.1})
+    services.record(actor=None, action="test.numbers", data={"big": 1e16, "huge": 1.5e300, "small": 0.1})
 
-    assert ledger.verify().intact
+    assert chain.verify().intact
 
 
 def test_it_refuses_data_that_is_not_json() -> None:
     with pytest.raises(ValueError):
-        ledger.record(actor=None, action="test.nan", data={"ratio": float("nan")})
+        services.record(actor=None, action="test.nan", data={"ratio": float("nan")})
 
     assert not LedgerEntry.objects.exists()
 
@@ -175,7 +175,7 @@ def test_a_change_is_rolled_back_when_its_ledger_entry_cannot_be_written(
         # How every service writes: the change and its entry in one transaction.
         with transaction.atomic():
             Group.objects.create(name="changed without evidence")
-            ledger.record(actor=None, action="test.fail_closed")
+            services.record(actor=None, action="test.fail_closed")
 
     with pytest.raises(DatabaseError, match="cannot be written"):
         change_with_evidence()
@@ -189,7 +189,7 @@ def test_a_change_is_rolled_back_when_its_ledger_entry_cannot_be_written(
 
 
 def test_an_empty_ledger_is_intact() -> None:
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.intact
     assert result.entries_checked == 0
@@ -199,7 +199,7 @@ def test_an_empty_ledger_is_intact() -> None:
 def test_a_ledger_written_only_by_record_is_intact() -> None:
     record_several(5)
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.intact
     assert result.entries_checked == 5
@@ -208,7 +208,7 @@ def test_a_ledger_written_only_by_record_is_intact() -> None:
 def test_it_verifies_across_batches() -> None:
     record_several(7)
 
-    assert ledger.verify(batch_size=2).intact
+    assert chain.verify(batch_size=2).intact
 
 
 def test_it_names_an_entry_whose_data_was_edited() -> None:
@@ -216,7 +216,7 @@ def test_it_names_an_entry_whose_data_was_edited() -> None:
     with tampering() as cursor:
         cursor.execute(f"UPDATE {TABLE} SET data = %s WHERE sequence = 3", ['{"n": 999}'])
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.first_break is not None
     assert result.first_break.sequence == 3
@@ -228,7 +228,7 @@ def test_it_names_an_entry_whose_action_was_edited() -> None:
     with tampering() as cursor:
         cursor.execute(f"UPDATE {TABLE} SET action = 'test.harmless' WHERE sequence = 2")
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.first_break is not None
     assert result.first_break.sequence == 2
@@ -243,7 +243,7 @@ def test_it_names_the_successor_of_an_entry_edited_and_rehashed() -> None:
             [rehashed(entries[1], action="test.innocent")],
         )
 
-    result = ledger.verify()
+    result = chain.verify()
 
     # Entry 2 is consistent with itself now; entry 3 still points at its real predecessor.
     assert result.first_break is not None
@@ -256,7 +256,7 @@ def test_it_names_the_missing_sequence_when_an_entry_in_the_middle_was_deleted()
     with tampering() as cursor:
         cursor.execute(f"DELETE FROM {TABLE} WHERE sequence = 3")
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.first_break is not None
     assert result.first_break.sequence == 3
@@ -271,7 +271,7 @@ def test_it_names_the_first_of_two_entries_whose_order_was_swapped() -> None:
         cursor.execute(f"UPDATE {TABLE} SET sequence = 2 WHERE sequence = 4")
         cursor.execute(f"UPDATE {TABLE} SET sequence = 4 WHERE sequence = 1000000")
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.first_break is not None
     assert result.first_break.sequence == 2
@@ -283,7 +283,7 @@ def test_it_notices_entries_cut_from_the_end_through_the_head() -> None:
     with tampering() as cursor:
         cursor.execute(f"DELETE FROM {TABLE} WHERE sequence >= 4")
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.entries_checked == 3
     assert result.first_break is not None
@@ -299,7 +299,7 @@ def test_it_notices_the_newest_entry_replaced_with_a_rehashed_one() -> None:
             [rehashed(last, action="test.innocent")],
         )
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.first_break is not None
     assert result.first_break.sequence == 3
@@ -310,7 +310,7 @@ def test_it_notices_a_deleted_head() -> None:
     record_several(2)
     LedgerHead.objects.all().delete()
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert not result.intact
 
@@ -329,7 +329,7 @@ def test_it_notices_an_entry_appended_without_going_through_record() -> None:
     forged.hash = rehashed(forged)
     forged.save(force_insert=True)
 
-    result = ledger.verify()
+    result = chain.verify()
 
     assert result.first_break is not None
     assert result.first_break.sequence == 3
@@ -340,7 +340,7 @@ def test_it_notices_an_entry_appended_without_going_through_record() -> None:
 
 
 def test_saving_an_existing_entry_is_refused() -> None:
-    entry = ledger.record(actor=None, action="test.original")
+    entry = services.record(actor=None, action="test.original")
     entry.action = "test.rewritten"
 
     with pytest.raises(LedgerImmutableError):
@@ -350,7 +350,7 @@ def test_saving_an_existing_entry_is_refused() -> None:
 
 
 def test_deleting_an_entry_is_refused() -> None:
-    entry = ledger.record(actor=None, action="test.kept")
+    entry = services.record(actor=None, action="test.kept")
 
     with pytest.raises(LedgerImmutableError):
         entry.delete()
@@ -377,7 +377,7 @@ def test_deleting_entries_through_a_queryset_is_refused() -> None:
 
 
 def test_an_upsert_through_bulk_create_is_refused() -> None:
-    entry = ledger.record(actor=None, action="test.original")
+    entry = services.record(actor=None, action="test.original")
     entry.pk = None
     entry.action = "test.rewritten"
 
@@ -408,11 +408,11 @@ def test_the_database_refuses_raw_sql_that_changes_entries(statement: str) -> No
         cursor.execute(statement)
 
     assert LedgerEntry.objects.count() == 2
-    assert ledger.verify().intact
+    assert chain.verify().intact
 
 
 @on_postgresql
 def test_the_database_still_accepts_new_entries() -> None:
     record_several(3)
 
-    assert ledger.verify().intact
+    assert chain.verify().intact

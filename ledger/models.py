@@ -1,0 +1,113 @@
+"""The audit ledger's two tables. Its logic is in ``ledger.services`` (appends) and ``ledger.chain``
+(hashing and verification).
+
+The tables keep the names they had when the ledger lived in ``audits`` (``audits_ledgerentry``,
+``audits_ledgerhead``): existing databases keep their entries, their indexes and the append-only
+triggers on them without any data being moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+
+
+class LedgerImmutableError(RuntimeError):
+    """Raised on any attempt to change or remove a ledger entry."""
+
+
+class LedgerEntryQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise LedgerImmutableError("ledger entries cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise LedgerImmutableError("ledger entries cannot be deleted")
+
+    def bulk_create(
+        self,
+        objs: Iterable[LedgerEntry],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Collection[str] | None = None,
+        unique_fields: Collection[str] | None = None,
+    ) -> list[LedgerEntry]:
+        # An upsert (ON CONFLICT DO UPDATE) would rewrite existing entries behind save()'s back.
+        if update_conflicts:
+            raise LedgerImmutableError("ledger entries cannot be updated")
+        return super().bulk_create(objs, batch_size=batch_size, ignore_conflicts=ignore_conflicts)
+
+
+class LedgerEntry(models.Model):
+    """One append-only, hash-chained record of something a person or the system did.
+
+    ``hash`` covers every other field and the previous entry's hash, so editing, deleting or
+    reordering any entry breaks the chain from that point on (``manage.py verify_ledger``).
+    """
+
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    # Not a real foreign key: removing a user must never rewrite (and so break) the ledger.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        editable=False,
+    )
+    actor_name = models.CharField(max_length=300, editable=False)
+    request_id = models.CharField(max_length=64, editable=False)
+    action = models.CharField(max_length=100, db_index=True, editable=False)
+    target_type = models.CharField(max_length=100, editable=False)
+    target_id = models.CharField(max_length=100, db_index=True, editable=False)
+    target_repr = models.CharField(max_length=300, editable=False)
+    data = models.JSONField(default=dict, editable=False)
+    previous_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        # The table the ledger was created with in ``audits``: renaming it would mean re-creating
+        # the append-only triggers, and for a while a table nobody guards.
+        db_table = "audits_ledgerentry"
+        ordering = ["sequence"]
+        verbose_name_plural = "ledger entries"
+        # Named as Django named it under ``audits``, so the existing index is the model's index.
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audits_ledg_target__9b5bc3_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.target_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise LedgerImmutableError("ledger entries cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise LedgerImmutableError("ledger entries cannot be deleted")
+
+
+class LedgerHead(models.Model):
+    """The single row that serialises appends and remembers the newest entry.
+
+    Locking this row orders concurrent writers; its copy of the last sequence and hash lets
+    verification notice entries cut from the end of the chain.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "audits_ledgerhead"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="ledger_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"ledger head at #{self.last_sequence}"
