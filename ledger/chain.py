@@ -105,6 +105,8 @@ class LedgerBreak:
 
 @dataclass(frozen=True)
 class LedgerVerification:
+    """What a walk of the chain found: how many entries it read and the first break, if any."""
+
     entries_checked: int
     first_break: LedgerBreak | None
 
