@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audits.models import LedgerEntry
@@ -257,3 +257,13 @@ def test_the_sweep_stops_quietly_while_the_broker_is_down(
     assert "hunter2" not in caplog.text
     stale.refresh_from_db()
     assert stale.updated_at == long_ago
+
+
+def test_the_sweep_reads_the_partial_outbox_index(access_request: AccessRequest, approver: Any) -> None:
+    queued(access_request, recipient=approver)
+    with connection.cursor() as cursor:
+        # Only in this test's transaction: the table is tiny, so make the planner show whether the
+        # index can serve the query at all (it cannot unless the query implies the index condition).
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = outbox.stale_notifications(cutoff=timezone.now()).explain()
+    assert "notification_to_send_idx" in plan
