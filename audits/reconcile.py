@@ -15,7 +15,7 @@ changed (``audits.signals``), on a schedule. Per account, in one transaction:
    and those that no longer apply (their events matched after a window change) resolved with an
    automatic note and a ledger entry. Findings are never deleted.
 3. Critical findings are announced at once, once per finding: ``alerted_at`` is set in the transaction
-   that queues the notifications (``breakglass.notifications.queue_alert``).
+   that queues the notifications (``breakglass.notifications.outbox.queue_alert``).
 
 Findings about lateness (``checkout_overdue``, ``rotation_overdue``, ``emergency_access_unreviewed``)
 record a fact about the past: a check-out returned late stays a finding once returned, until a person
@@ -42,16 +42,16 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from audits.choices import FindingKind, FindingStatus, Severity
 from audits.models import Finding, RootEvent
-from breakglass import notifications
 from breakglass.choices import CredentialStorage, RequestStatus
 from breakglass.models import AccessRequest, AwsAccount, RootCredential, Transition
+from breakglass.notifications import outbox
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from ledger import services as ledger
+from portal.links import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -737,7 +737,7 @@ class _AccountReconciliation:
             "url": finding_link(finding),
         }
         kind_label = FindingKind(finding.kind).label
-        notifications.queue_alert(
+        outbox.queue_alert(
             finding_summary=finding.summary,
             subject=f"{finding.code} {kind_label}: {self.short_label}",
             account=self.account,
@@ -750,13 +750,7 @@ class _AccountReconciliation:
 
 def finding_link(finding: Finding) -> str:
     """The finding's page, absolute, for alerts read outside the portal."""
-    base = str(getattr(settings, "PORTAL_BASE_URL", "") or notifications.DEFAULT_BASE_URL).rstrip("/")
-    try:
-        path = reverse("audits:finding_detail", args=[finding.uuid])
-    except NoReverseMatch:
-        # The findings pages are wired separately; this is where they live under /audit/.
-        path = f"/audit/findings/{finding.uuid}/"
-    return f"{base}{path}"
+    return absolute_url("audits:finding_detail", kwargs={"uuid": finding.uuid})
 
 
 # --- Words ---------------------------------------------------------------------------------------

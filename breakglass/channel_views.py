@@ -7,11 +7,9 @@ adding, disabling or deleting a channel asks for a fresh re-authentication.
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from allauth.core.exceptions import ReauthenticationRequired
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,43 +17,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from breakglass import channels, notifications, selectors
-from breakglass.choices import ChannelKind
+from breakglass import selectors
 from breakglass.models import AwsAccount, NotificationChannel
+from breakglass.notifications import selectors as channel_selectors
+from breakglass.notifications import senders
+from breakglass.notifications import services as channel_services
+from breakglass.notifications.forms import ChannelForm
+from breakglass.notifications.targets import masked_target
 from portal import policy
 from portal.decorators import acting_user, allowed_if
 from portal.identity import recently_stepped_up, step_up_required
 
 manage_only = allowed_if(policy.may_manage_inventory)
-
-
-class ChannelForm(forms.Form):
-    account = forms.ModelChoiceField(
-        queryset=AwsAccount.objects.order_by("name"),
-        required=False,
-        empty_label="All accounts (hears every emergency and revocation)",
-        help_text="A channel of one account hears its new requests, check-outs, returns, overdue "
-        "check-outs, emergencies and revocations.",
-    )
-    kind = forms.ChoiceField(choices=ChannelKind.choices)
-    name = forms.CharField(max_length=100)
-    target = forms.CharField(
-        max_length=500,
-        label="Email addresses or URL",
-        help_text="Email list: addresses separated by commas. Slack-compatible or JSON webhook: the "
-        "http(s) URL. Treat a webhook URL as a password: it is never shown again in full.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
-        kind, target = cleaned.get("kind"), cleaned.get("target")
-        if kind and target:
-            try:
-                cleaned["target"] = channels.validate_target(kind, target)
-            except ValidationError as error:
-                self.add_error("target", error)
-        return cleaned
 
 
 def _list_url(account: AwsAccount | None) -> str:
@@ -83,9 +56,11 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @manage_only
 def channel_list(request: HttpRequest) -> HttpResponse:
     account = _account_from_query(request)
-    channel_list = list(notifications.notification_channels_visible_to(user=request.user, account=account))
+    channel_list = list(
+        channel_selectors.notification_channels_visible_to(user=request.user, account=account)
+    )
     for channel in channel_list:
-        channel.masked_target = channels.masked_target(channel)  # type: ignore[attr-defined]
+        channel.masked_target = masked_target(channel)  # type: ignore[attr-defined]
     return render(
         request,
         "breakglass/channels.html",
@@ -95,9 +70,9 @@ def channel_list(request: HttpRequest) -> HttpResponse:
             "accounts": AwsAccount.objects.filter(policy.visible_accounts_filter(request.user))
             .distinct()
             .order_by("name"),
-            "recent": notifications.recent_notifications(user=request.user),
-            "signature_header": channels.SIGNATURE_HEADER,
-            "timestamp_header": channels.TIMESTAMP_HEADER,
+            "recent": channel_selectors.recent_notifications(user=request.user),
+            "signature_header": senders.SIGNATURE_HEADER,
+            "timestamp_header": senders.TIMESTAMP_HEADER,
         },
     )
 
@@ -110,7 +85,7 @@ def channel_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            channel, secret = notifications.notification_channel_create(
+            channel, secret = channel_services.notification_channel_create(
                 actor=acting_user(request),
                 account=data["account"],
                 kind=data["kind"],
@@ -131,8 +106,8 @@ def channel_create(request: HttpRequest) -> HttpResponse:
                             "channel": channel,
                             "secret": secret,
                             "list_url": _list_url(channel.account),
-                            "signature_header": channels.SIGNATURE_HEADER,
-                            "timestamp_header": channels.TIMESTAMP_HEADER,
+                            "signature_header": senders.SIGNATURE_HEADER,
+                            "timestamp_header": senders.TIMESTAMP_HEADER,
                         },
                     )
                 )
@@ -146,14 +121,14 @@ def channel_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @manage_only
 def channel_set_enabled(request: HttpRequest, uuid: UUID) -> HttpResponse:
-    channel = notifications.notification_channel_for(user=request.user, uuid=uuid)
+    channel = channel_selectors.notification_channel_for(user=request.user, uuid=uuid)
     enabled = request.POST.get("enabled") == "true"
     # Silencing a channel hides whatever follows (an emergency, a revocation), so switching one
     # off asks for a fresh re-authentication like adding or deleting one; switching on does not.
     if not enabled and not recently_stepped_up(request):
         raise ReauthenticationRequired()
     try:
-        notifications.notification_channel_set_enabled(
+        channel_services.notification_channel_set_enabled(
             actor=acting_user(request), channel=channel, enabled=enabled
         )
     except ValidationError as error:
@@ -166,10 +141,10 @@ def channel_set_enabled(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @manage_only
 @step_up_required
 def channel_delete(request: HttpRequest, uuid: UUID) -> HttpResponse:
-    channel = notifications.notification_channel_for(user=request.user, uuid=uuid)
+    channel = channel_selectors.notification_channel_for(user=request.user, uuid=uuid)
     if request.method == "POST":
         try:
-            notifications.notification_channel_delete(actor=acting_user(request), channel=channel)
+            channel_services.notification_channel_delete(actor=acting_user(request), channel=channel)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -180,7 +155,7 @@ def channel_delete(request: HttpRequest, uuid: UUID) -> HttpResponse:
         "breakglass/channel_confirm_delete.html",
         {
             "channel": channel,
-            "masked_target": channels.masked_target(channel),
+            "masked_target": masked_target(channel),
             "list_url": _list_url(channel.account),
         },
     )
@@ -189,9 +164,9 @@ def channel_delete(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @require_POST
 @manage_only
 def channel_test(request: HttpRequest, uuid: UUID) -> HttpResponseRedirect:
-    channel: NotificationChannel = notifications.notification_channel_for(user=request.user, uuid=uuid)
+    channel: NotificationChannel = channel_selectors.notification_channel_for(user=request.user, uuid=uuid)
     try:
-        notifications.notification_channel_send_test(actor=acting_user(request), channel=channel)
+        channel_services.notification_channel_send_test(actor=acting_user(request), channel=channel)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

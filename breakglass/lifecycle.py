@@ -25,7 +25,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from breakglass import notifications
 from breakglass import secrets as sealed
 from breakglass.choices import CredentialStorage, CustodyState, Decision, GovernanceMode, RequestStatus
 from breakglass.models import (
@@ -38,6 +37,7 @@ from breakglass.models import (
     SecretReveal,
     Transition,
 )
+from breakglass.notifications import outbox
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from ledger import services as ledger
 from portal import policy
@@ -186,7 +186,7 @@ def access_request_create(
                 "duration_minutes": duration_minutes,
             },
         )
-        notifications.queue(event="request.created", request=request, actor=requester)
+        outbox.queue(event="request.created", request=request, actor=requester)
     return request
 
 
@@ -236,9 +236,7 @@ def access_request_decide(*, request: AccessRequest, approver: User, decision: s
             target=locked,
             data={"code": locked.code, "decision": decision, "comment": approval.comment},
         )
-        notifications.queue(
-            event="request.decision", request=locked, actor=approver, note=f"{decision}: {comment}"
-        )
+        outbox.queue(event="request.decision", request=locked, actor=approver, note=f"{decision}: {comment}")
         approvals = locked.approvals.filter(decision=Decision.APPROVE).count()
         if collecting_afterwards:
             if decision == Decision.APPROVE and approvals >= locked.account.approval_quorum:
@@ -252,11 +250,11 @@ def access_request_decide(*, request: AccessRequest, approver: User, decision: s
                 )
         elif decision == Decision.DENY:
             _transition(locked, S.DENIED, actor=approver, note=comment.strip())
-            notifications.queue(event="request.denied", request=locked, actor=approver)
+            outbox.queue(event="request.denied", request=locked, actor=approver)
         elif approvals >= locked.account.approval_quorum:
             locked.approved_at = timezone.now()
             _transition(locked, S.APPROVED, actor=approver, data={"approvals": approvals})
-            notifications.queue(event="request.approved", request=locked, actor=approver)
+            outbox.queue(event="request.approved", request=locked, actor=approver)
     return approval
 
 
@@ -268,7 +266,7 @@ def access_request_cancel(*, request: AccessRequest, requester: User) -> AccessR
         if locked.status not in (S.PENDING, S.APPROVED):
             raise _wrong_status(locked, "it can no longer be cancelled.")
         _transition(locked, S.CANCELLED, actor=requester)
-        notifications.queue(event="request.cancelled", request=locked, actor=requester)
+        outbox.queue(event="request.cancelled", request=locked, actor=requester)
     return locked
 
 
@@ -289,7 +287,7 @@ def access_request_revoke(*, request: AccessRequest, administrator: User, reason
         _transition(
             locked, S.REVOKED, actor=administrator, note=reason.strip(), data={"was_active": was_active}
         )
-        notifications.queue(event="request.revoked", request=locked, actor=administrator, note=reason.strip())
+        outbox.queue(event="request.revoked", request=locked, actor=administrator, note=reason.strip())
     return locked
 
 
@@ -332,7 +330,7 @@ def access_request_self_authorise(*, request: AccessRequest, requester: User, re
             raise DomainError(
                 f"Another check-out of {locked.account} is active; it must be returned first."
             ) from None
-        notifications.queue(event="request.emergency", request=locked, actor=requester, note=reason.strip())
+        outbox.queue(event="request.emergency", request=locked, actor=requester, note=reason.strip())
     return locked
 
 
@@ -411,7 +409,7 @@ def access_request_check_out(*, request: AccessRequest, requester: User) -> Acce
             raise DomainError(
                 f"Another check-out of {locked.account} is active; it must be returned first."
             ) from None
-        notifications.queue(event="request.checked_out", request=locked, actor=requester)
+        outbox.queue(event="request.checked_out", request=locked, actor=requester)
     return locked
 
 
@@ -539,7 +537,7 @@ def access_request_check_in(
             )
         else:
             _transition(locked, S.RETURNED, actor=actor, note=locked.work_done, data=data)
-        notifications.queue(event="request.checked_in", request=locked, actor=actor)
+        outbox.queue(event="request.checked_in", request=locked, actor=actor)
     return locked
 
 
@@ -602,7 +600,7 @@ def access_request_confirm_rotation(
             data={"code": locked.code, **rotation},
         )
         _transition(locked, S.CLOSED, actor=actor, note=locked.review_note)
-        notifications.queue(event="request.closed", request=locked, actor=actor)
+        outbox.queue(event="request.closed", request=locked, actor=actor)
     return locked
 
 
@@ -639,7 +637,7 @@ def access_requests_expire(*, now: datetime | None = None) -> int:
                 actor=None,
                 note="not decided in time" if locked.status == S.PENDING else "not checked out in its window",
             )
-            notifications.queue(event="request.expired", request=locked)
+            outbox.queue(event="request.expired", request=locked)
             expired += 1
     return expired
 
@@ -670,6 +668,6 @@ def checkouts_remind_overdue(*, now: datetime | None = None) -> int:
                 target=locked,
                 data={"code": locked.code, "minutes_overdue": minutes},
             )
-            notifications.queue(event="request.overdue", request=locked, note=f"{minutes} minutes overdue")
+            outbox.queue(event="request.overdue", request=locked, note=f"{minutes} minutes overdue")
             sent += 1
     return sent

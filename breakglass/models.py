@@ -413,7 +413,16 @@ class Notification(TimeStamped):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            # Read by the outbox sweep, breakglass.notifications.outbox.stale_notifications
+            # (status QUEUED, updated_at before a cutoff). Partial: sent and failed rows, nearly the
+            # whole table, are never swept, so they stay out of the index.
+            models.Index(
+                fields=["updated_at"],
+                name="notification_to_send_idx",
+                condition=Q(status=DeliveryStatus.QUEUED),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} to {self.recipient or self.channel}"

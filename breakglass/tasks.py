@@ -1,4 +1,8 @@
-"""Celery tasks of the break-glass workflow. Each takes ids, calls one service and owns only retries."""
+"""Celery tasks of the break-glass workflow. Each takes ids, calls one service and owns only retries.
+
+The names are stable (given explicitly): the beat schedule and the notifications outbox reach the
+tasks by name, so moving a function never loses queued work.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,19 @@ from typing import Any
 
 from celery import shared_task
 
-from breakglass import lifecycle, notifications
-from breakglass.channels import DeliveryError
+from breakglass import lifecycle
+from breakglass.notifications import delivery, outbox
+from breakglass.notifications.senders import DeliveryError
 
 
 @shared_task(
     bind=True,
+    name=outbox.DELIVER_TASK,
     autoretry_for=(DeliveryError, OSError),
     retry_backoff=True,
     retry_backoff_max=600,
     retry_jitter=True,
-    max_retries=notifications.MAX_ATTEMPTS - 1,
+    max_retries=delivery.MAX_ATTEMPTS - 1,
     acks_late=True,
 )
 def deliver_notification(self: Any, notification_id: int) -> str:
@@ -25,27 +31,27 @@ def deliver_notification(self: Any, notification_id: int) -> str:
     The last retry is told it is the last, so the notification ends FAILED (with its ledger entry)
     instead of staying QUEUED when Celery gives up.
     """
-    max_retries = self.max_retries if self.max_retries is not None else notifications.MAX_ATTEMPTS - 1
-    return notifications.notification_deliver(
+    max_retries = self.max_retries if self.max_retries is not None else delivery.MAX_ATTEMPTS - 1
+    return delivery.notification_deliver(
         notification_id=notification_id, final_attempt=self.request.retries >= max_retries
     )
 
 
-@shared_task(acks_late=True)
+@shared_task(name="breakglass.tasks.requeue_stale_notifications", acks_late=True)
 def requeue_stale_notifications() -> int:
     """Every five minutes (beat): hand notifications still queued after ten minutes to the workers
     again, for when the broker was down at commit time."""
-    return notifications.notifications_requeue_stale(older_than_minutes=10)
+    return outbox.notifications_requeue_stale(older_than_minutes=10)
 
 
-@shared_task(acks_late=True)
+@shared_task(name="breakglass.tasks.expire_access_requests", acks_late=True)
 def expire_access_requests() -> int:
     """Every minute (beat): pending requests nobody decided in time and approved ones never
     checked out in their window expire."""
     return lifecycle.access_requests_expire()
 
 
-@shared_task(acks_late=True)
+@shared_task(name="breakglass.tasks.remind_overdue_checkouts", acks_late=True)
 def remind_overdue_checkouts() -> int:
     """Every minute (beat): announce check-outs past their due time, again at intervals."""
     return lifecycle.checkouts_remind_overdue()

@@ -30,7 +30,7 @@ from audits.tests.cloudtrail.support import eventbridge, write_delivery
 from audits.tests.findings_support import UNKNOWN_ACCOUNT_ID, hours_ago, make_account, root_call, root_login
 from breakglass.choices import DeliveryStatus
 from breakglass.models import Notification
-from breakglass.notifications import ALERT_EVENT
+from breakglass.notifications.messages import ALERT_EVENT
 from portal.celery import app as celery_app
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]

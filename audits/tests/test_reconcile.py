@@ -30,7 +30,7 @@ from audits.tests.findings_support import (
 )
 from breakglass import lifecycle
 from breakglass.models import AccessRequest, Notification, NotificationChannel
-from breakglass.notifications import ALERT_EVENT
+from breakglass.notifications.messages import ALERT_EVENT
 from breakglass.tests.factories import AwsAccountFactory, PhysicalCredentialFactory
 from breakglass.tests.lifecycle_helpers import active, make_request
 from ledger.models import LedgerEntry

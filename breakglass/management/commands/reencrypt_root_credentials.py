@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from breakglass.crypto import CryptoError
-from breakglass.notifications import notification_channel_secrets_reencrypt
+from breakglass.notifications.services import notification_channel_secrets_reencrypt
 from breakglass.secrets import keyring, root_credentials_reencrypt
 
 

@@ -1,5 +1,6 @@
 """Senders: how one notification leaves the portal, one function per ChannelKind plus the email to a
-person. Also the webhook signature that receivers check (:func:`verify_signature`; copy it).
+person. Also the webhook signature that receivers check (:func:`verify_signature`; copy it), and the
+sealed signing secret it is made with.
 
 Webhook URLs are secrets (a Slack incoming-webhook URL embeds the token that lets anyone post), and so
 is a channel's signing secret: neither ever appears in a log line, an exception message or
@@ -28,14 +29,13 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import EmailValidator
 
 from breakglass import secrets as sealed
 from breakglass.choices import ChannelKind
 from breakglass.crypto import CryptoError
 from breakglass.models import NotificationChannel
+from breakglass.notifications.targets import email_addresses, origin_of
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +51,15 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "DeliveryError",
+    "Message",
     "PermanentDeliveryError",
-    "email_addresses",
-    "masked_target",
     "open_signing_secret",
     "seal_signing_secret",
     "send_channel",
     "send_email",
     "sign",
     "signing_secret_aad",
-    "validate_target",
+    "slack_text",
     "verify_signature",
 ]
 
@@ -72,61 +71,6 @@ class DeliveryError(Exception):
 
 class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help (no address, channel misconfigured, secret unreadable): fail now."""
-
-
-# --- Targets --------------------------------------------------------------------------------
-
-
-def email_addresses(target: str) -> list[str]:
-    """The addresses of an email channel's comma-separated target, in order, without blanks."""
-    return [address.strip() for address in target.split(",") if address.strip()]
-
-
-def validate_target(kind: str, target: str) -> str:
-    """``target`` normalised for a channel of ``kind``, or a ValidationError saying what is wrong.
-
-    The message never repeats the target: for Slack and webhooks it is a secret.
-    """
-    target = target.strip()
-    if kind == ChannelKind.EMAIL:
-        addresses = email_addresses(target)
-        if not addresses:
-            raise ValidationError("Give at least one email address.")
-        validate = EmailValidator()
-        for address in addresses:
-            try:
-                validate(address)
-            except ValidationError:
-                raise ValidationError(f"{address!r} is not an email address.") from None
-        return ", ".join(addresses)
-    if kind in (ChannelKind.SLACK, ChannelKind.WEBHOOK):
-        parts = urlsplit(target)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationError("Give an http:// or https:// URL.")
-        if parts.username or parts.password:
-            # Credentials in the URL would be sent as-is and shown nowhere; say so instead.
-            raise ValidationError("The URL must not contain a user name or password.")
-        if any(char.isspace() for char in target):
-            raise ValidationError("The URL must not contain spaces.")
-        return target
-    raise ValidationError("Unknown channel kind.")
-
-
-def masked_target(channel: NotificationChannel) -> str:
-    """What pages may show of a target: email addresses in full, URLs as scheme and host only."""
-    if channel.kind == ChannelKind.EMAIL:
-        return channel.target
-    return _origin(channel.target) + "/…"
-
-
-def _origin(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "(invalid URL)"
-    return f"{parts.scheme or '?'}://{host}{port}"
 
 
 # --- Signing secrets ------------------------------------------------------------------------
@@ -274,7 +218,7 @@ _opener = urllib.request.build_opener(_NoRedirects())
 
 def _post(channel: NotificationChannel, body: bytes, *, headers: dict[str, str]) -> None:
     url = channel.target
-    origin = _origin(url)
+    origin = origin_of(url)
     if urlsplit(url).scheme not in ("http", "https"):
         # urllib would also open file:// and ftp:// URLs; a webhook is only ever HTTP(S).
         raise PermanentDeliveryError(f"channel {channel.name!r} has a target that is not an http(s) URL")

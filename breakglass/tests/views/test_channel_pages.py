@@ -7,28 +7,22 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, include, path, reverse
+from django.urls import reverse
 
-from breakglass import channels, notifications
 from breakglass.models import Notification, NotificationChannel
+from breakglass.notifications import senders, services
 from ledger.models import LedgerEntry
-from portal import urls as portal_urls
 from portal.celery import app as celery_app
 from portal.testing import step_up
 
-# The pages under the portal's own URLs; the include is added here until the project's urls.py has it.
-urlpatterns: list[URLPattern | URLResolver] = list(portal_urls.urlpatterns)
-if not any(getattr(p, "namespace", None) == "channels" for p in urlpatterns):
-    urlpatterns.insert(0, path("inventory/", include("breakglass.channel_urls")))
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/tokenThatMustStaySecret"
 
 
 @pytest.fixture
 def slack(administrator: Any, account: Any) -> NotificationChannel:
-    channel, _ = notifications.notification_channel_create(
+    channel, _ = services.notification_channel_create(
         actor=administrator, account=account, kind="slack", name="#payments-alerts", target=SLACK_URL
     )
     return channel
@@ -105,10 +99,10 @@ def test_disabling_a_channel_asks_for_a_fresh_re_authentication_but_enabling_doe
 def test_the_list_shows_account_and_global_channels_with_targets_masked(
     admin_client: Client, administrator: Any, slack: NotificationChannel, account: Any, other_account: Any
 ) -> None:
-    notifications.notification_channel_create(
+    services.notification_channel_create(
         actor=administrator, account=None, kind="email", name="security-team", target="soc@example.org"
     )
-    notifications.notification_channel_create(
+    services.notification_channel_create(
         actor=administrator, account=other_account, kind="email", name="web-team", target="web@example.org"
     )
 
@@ -156,7 +150,7 @@ def test_adding_a_json_webhook_shows_its_signing_secret_once(
     secret = response.context["secret"]
     assert len(secret) >= 40
     assert secret in response.content.decode()
-    assert channels.open_signing_secret(channel) == secret.encode()
+    assert senders.open_signing_secret(channel) == secret.encode()
     assert secret.encode() not in bytes(channel.signing_secret)
     # Never again: neither the list nor the delete page shows it (or the URL's path and query).
     for url in (
@@ -259,7 +253,7 @@ def test_send_test_queues_a_message_delivered_after_the_commit(
     mailoutbox: list[Any],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    channel, _ = notifications.notification_channel_create(
+    channel, _ = services.notification_channel_create(
         actor=administrator, account=account, kind="email", name="team", target="team@example.org"
     )
     previous = celery_app.conf.task_always_eager

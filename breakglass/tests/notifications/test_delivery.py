@@ -1,49 +1,23 @@
-"""Delivery by Celery: sent once, retried while it may help, failed for good with a ledger entry, and
-never a secret in an error or a log line."""
+"""Delivery: sent once, retried while it may help, failed for good with a ledger entry, and never a
+secret in an error or a log line. Run through the Celery task, which owns the retries."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
-from django.utils import timezone
 
-from breakglass import notifications
-from breakglass.channels import DeliveryError, verify_signature
 from breakglass.models import AccessRequest, Notification, NotificationChannel
-from breakglass.tasks import deliver_notification, requeue_stale_notifications
-from breakglass.tests.test_channels import SLACK_TOKEN_PATH, Receiver, closed_port_url, receiver  # noqa: F401
+from breakglass.notifications import delivery, outbox, services
+from breakglass.notifications.senders import DeliveryError, verify_signature
+from breakglass.tasks import deliver_notification
+from breakglass.tests.notifications.http_receiver import SLACK_TOKEN_PATH, Receiver, closed_port_url
 from ledger.models import LedgerEntry
-from portal.celery import app as celery_app
 
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
-def access_request(requester: Any, account: Any) -> AccessRequest:
-    return AccessRequest.objects.create(
-        code="BG-0042",
-        requester=requester,
-        account=account,
-        root_task="close_account",
-        justification="Retiring the account after the migration.",
-        ticket_reference="CHG-42",
-        starts_at=timezone.now(),
-        duration_minutes=60,
-    )
+pytestmark = pytest.mark.django_db
 
 
 def queued(request: AccessRequest, **fields: Any) -> Notification:
@@ -55,7 +29,6 @@ def queued(request: AccessRequest, **fields: Any) -> Notification:
 # --- Success --------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db
 def test_an_email_is_sent_once_and_recorded(
     access_request: AccessRequest, approver: Any, mailoutbox: list[Any]
 ) -> None:
@@ -71,9 +44,8 @@ def test_an_email_is_sent_once_and_recorded(
     assert LedgerEntry.objects.filter(action="notification.sent").count() == 1
 
 
-@pytest.mark.django_db
 def test_a_signed_webhook_arrives_after_the_commit_of_an_emergency(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
     requester: Any,
     administrator: Any,
@@ -82,14 +54,12 @@ def test_a_signed_webhook_arrives_after_the_commit_of_an_emergency(
     django_capture_on_commit_callbacks: Any,
     mailoutbox: list[Any],
 ) -> None:
-    channel, secret = notifications.notification_channel_create(
+    channel, secret = services.notification_channel_create(
         actor=administrator, account=None, kind="webhook", name="siem", target=receiver.url("/siem?key=abc")
     )
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        notifications.queue(
-            event="request.emergency", request=access_request, actor=requester, note="db down"
-        )
+        outbox.queue(event="request.emergency", request=access_request, actor=requester, note="db down")
         # Nothing leaves while the transaction is open.
         assert receiver.received == []
         assert mailoutbox == []
@@ -129,9 +99,8 @@ def test_a_signed_webhook_arrives_after_the_commit_of_an_emergency(
 # --- Failure and retries --------------------------------------------------------------------
 
 
-@pytest.mark.django_db
 def test_a_server_error_keeps_the_notification_queued_records_the_attempt_and_raises_for_retry(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -154,7 +123,6 @@ def test_a_server_error_keeps_the_notification_queued_records_the_attempt_and_ra
     assert not LedgerEntry.objects.filter(action__startswith="notification.").exists()
 
 
-@pytest.mark.django_db
 def test_a_closed_port_is_retried_and_the_last_retry_marks_it_failed_with_a_ledger_entry(
     access_request: AccessRequest,
 ) -> None:
@@ -182,9 +150,8 @@ def test_a_closed_port_is_retried_and_the_last_retry_marks_it_failed_with_a_ledg
     assert entry.data["attempts"] == 2
 
 
-@pytest.mark.django_db
 def test_eager_retries_end_failed_after_seven_attempts(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
     eager_celery: None,
     django_capture_on_commit_callbacks: Any,
@@ -195,17 +162,16 @@ def test_eager_retries_end_failed_after_seven_attempts(
     NotificationChannel.objects.create(account=account, kind="slack", name="#sec", target=receiver.url())
 
     with django_capture_on_commit_callbacks(execute=True):
-        notifications.queue(event="request.checked_out", request=access_request, actor=requester)
+        outbox.queue(event="request.checked_out", request=access_request, actor=requester)
 
     row = Notification.objects.get(channel__name="#sec")
-    assert (row.status, row.attempts) == ("failed", notifications.MAX_ATTEMPTS)
-    assert len(receiver.received) == notifications.MAX_ATTEMPTS
+    assert (row.status, row.attempts) == ("failed", delivery.MAX_ATTEMPTS)
+    assert len(receiver.received) == delivery.MAX_ATTEMPTS
     assert LedgerEntry.objects.filter(action="notification.failed").count() == 1
 
 
-@pytest.mark.django_db
 def test_a_refusal_that_retrying_cannot_fix_fails_at_once(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
 ) -> None:
     receiver.status = 410
@@ -221,22 +187,21 @@ def test_a_refusal_that_retrying_cannot_fix_fails_at_once(
     assert "HTTP 410" in notification.last_error
 
 
-@pytest.mark.django_db
 def test_the_webhook_secret_and_url_never_reach_the_error_or_the_logs(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
     administrator: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     receiver.status = 500
-    channel, secret = notifications.notification_channel_create(
+    channel, secret = services.notification_channel_create(
         actor=administrator,
         account=access_request.account,
         kind="webhook",
         name="siem",
         target=receiver.url("/ingest/tokenInThePath?api_key=tokenInTheQuery"),
     )
-    notifications.queue(event="request.checked_out", request=access_request)
+    outbox.queue(event="request.checked_out", request=access_request)
     row = Notification.objects.get(channel=channel)
 
     with caplog.at_level("DEBUG"):
@@ -256,7 +221,6 @@ def test_the_webhook_secret_and_url_never_reach_the_error_or_the_logs(
         assert "tokenInTheQuery" not in text
 
 
-@pytest.mark.django_db
 def test_a_person_without_an_email_address_any_more_fails_at_once(
     access_request: AccessRequest, approver: Any, mailoutbox: list[Any]
 ) -> None:
@@ -268,20 +232,19 @@ def test_a_person_without_an_email_address_any_more_fails_at_once(
     assert mailoutbox == []
 
 
-@pytest.mark.django_db
 def test_a_channel_disabled_or_deleted_before_delivery_is_not_sent_to(
     access_request: AccessRequest, administrator: Any, mailoutbox: list[Any]
 ) -> None:
-    channel, _ = notifications.notification_channel_create(
+    channel, _ = services.notification_channel_create(
         actor=administrator, account=access_request.account, kind="email", name="team", target="t@example.org"
     )
     disabled_first = queued(access_request, channel=channel)
-    notifications.notification_channel_set_enabled(actor=administrator, channel=channel, enabled=False)
+    services.notification_channel_set_enabled(actor=administrator, channel=channel, enabled=False)
     assert deliver_notification(disabled_first.pk) == "failed"
 
-    notifications.notification_channel_set_enabled(actor=administrator, channel=channel, enabled=True)
+    services.notification_channel_set_enabled(actor=administrator, channel=channel, enabled=True)
     deleted_first = queued(access_request, channel=channel)
-    notifications.notification_channel_delete(actor=administrator, channel=channel)
+    services.notification_channel_delete(actor=administrator, channel=channel)
     deleted_first.refresh_from_db()
     assert deleted_first.status == "failed"
     assert deleted_first.last_error == "the channel was deleted before delivery"
@@ -289,7 +252,6 @@ def test_a_channel_disabled_or_deleted_before_delivery_is_not_sent_to(
     assert mailoutbox == []
 
 
-@pytest.mark.django_db
 def test_an_unknown_notification_is_reported_missing() -> None:
     assert deliver_notification(987654321) == "missing"
 
@@ -323,67 +285,3 @@ def test_a_notification_another_worker_is_sending_is_left_alone(
     assert mailoutbox == []
     notification.refresh_from_db()
     assert (notification.status, notification.attempts) == ("queued", 0)
-
-
-# --- Sweeping the outbox --------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_the_sweep_requeues_only_notifications_queued_and_untouched_for_ten_minutes(
-    access_request: AccessRequest, approver: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    handed_over: list[int] = []
-    monkeypatch.setattr(deliver_notification, "delay", lambda pk: handed_over.append(pk))
-    long_ago = timezone.now() - timedelta(minutes=11)
-    stale = queued(access_request, recipient=approver)
-    fresh = queued(access_request, recipient=approver)
-    sent = queued(access_request, recipient=approver, status="sent")
-    Notification.objects.filter(pk__in=[stale.pk, sent.pk]).update(created_at=long_ago, updated_at=long_ago)
-
-    assert requeue_stale_notifications() == 1
-    assert handed_over == [stale.pk]
-    # Handed over again just now: the next sweep leaves it to the worker.
-    assert requeue_stale_notifications() == 0
-    assert handed_over == [stale.pk]
-    assert fresh.pk not in handed_over
-    assert sent.pk not in handed_over
-
-
-@pytest.mark.django_db
-def test_the_sweep_stops_quietly_while_the_broker_is_down(
-    access_request: AccessRequest,
-    approver: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    def broker_down(pk: int) -> None:
-        raise OSError("redis://:hunter2@redis:6379 refused")
-
-    monkeypatch.setattr(deliver_notification, "delay", broker_down)
-    stale = queued(access_request, recipient=approver)
-    long_ago = timezone.now() - timedelta(minutes=30)
-    Notification.objects.filter(pk=stale.pk).update(updated_at=long_ago)
-
-    assert requeue_stale_notifications() == 0
-    assert "hunter2" not in caplog.text
-    stale.refresh_from_db()
-    assert stale.updated_at == long_ago
-
-
-def test_the_beat_schedule_sweeps_the_outbox_every_five_minutes() -> None:
-    entry = celery_app.conf.beat_schedule["requeue-stale-notifications"]
-    assert entry["task"] == "breakglass.tasks.requeue_stale_notifications"
-    assert entry["schedule"] == 300.0
-    assert entry["task"] in celery_app.tasks
-
-
-def test_the_delivery_task_retries_with_backoff_and_late_acknowledgement() -> None:
-    task: Callable[..., Any] = deliver_notification
-    assert deliver_notification.max_retries == notifications.MAX_ATTEMPTS - 1 == 6
-    assert deliver_notification.acks_late is True
-    assert DeliveryError in deliver_notification.autoretry_for
-    assert OSError in deliver_notification.autoretry_for
-    assert deliver_notification.retry_backoff is True
-    assert deliver_notification.retry_backoff_max == 600
-    assert deliver_notification.retry_jitter is True
-    assert task.name == "breakglass.tasks.deliver_notification"  # type: ignore[attr-defined]
