@@ -6,7 +6,7 @@ is refused here as well as in the model and (on PostgreSQL) in the database.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -14,8 +14,14 @@ from django.http import HttpRequest
 from audits import ledger
 from audits.models import Finding, IngestionRun, IngestionSource, LedgerEntry, LedgerHead
 
+if TYPE_CHECKING:
+    # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(_ModelAdmin):
     """View-only: no add, change or delete, and no bulk actions (the only default one deletes)."""
 
     actions = None
@@ -54,7 +60,7 @@ class LedgerHeadAdmin(ReadOnlyAdmin):
 
 
 @admin.register(IngestionSource)
-class IngestionSourceAdmin(admin.ModelAdmin):
+class IngestionSourceAdmin(_ModelAdmin):
     """Where CloudTrail is read from. The one evidence model edited here: every save and delete is
     written to the ledger in the admin's own transaction (``config`` holds no credentials)."""
 
