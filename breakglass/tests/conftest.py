@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from breakglass import services
+from breakglass.tests.channel_support import Received, Receiver
 from breakglass.tests.factories import AwsAccountFactory, MfaDeviceFactory
 
 
@@ -57,3 +61,36 @@ def new_account(administrator: Any, approver: Any, custodian: Any) -> Any:
         approvers=[approver],
         custodians=[custodian],
     )
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A local webhook receiver on a free port; it records what it receives and answers ``status``."""
+    state: dict[str, Receiver] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            recv = state["receiver"]
+            recv.received.append(Received(self.path, dict(self.headers.items()), body))
+            self.send_response(recv.status)
+            if recv.location:
+                self.send_header("Location", recv.location)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state["receiver"] = Receiver(server)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state["receiver"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

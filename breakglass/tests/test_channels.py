@@ -6,12 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -20,74 +15,7 @@ from django.core.exceptions import ValidationError
 from breakglass import channels, notifications
 from breakglass.channels import DeliveryError, Message, PermanentDeliveryError, verify_signature
 from breakglass.models import NotificationChannel
-
-SLACK_TOKEN_PATH = "/services/T0000/B0000/xoxSecretToken123456"
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A local HTTP server standing in for Slack or a SIEM: it records what it receives."""
-
-    server: ThreadingHTTPServer
-    received: list[Received] = field(default_factory=list)
-    status: int = 200
-    location: str = ""
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def url(self, path: str = "/hook") -> str:
-        return self.base_url + path
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state: dict[str, Receiver] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length)
-            recv = state["receiver"]
-            recv.received.append(Received(self.path, dict(self.headers.items()), body))
-            self.send_response(recv.status)
-            if recv.location:
-                self.send_header("Location", recv.location)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["receiver"] = Receiver(server)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state["receiver"]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def closed_port_url() -> str:
-    """A URL on which nothing listens (the port was just free)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/hook"
-
+from breakglass.tests.channel_support import SLACK_TOKEN_PATH, Receiver, closed_port_url
 
 MESSAGE = Message(
     subject="[Break-glass] BG-1 EMERGENCY: payments-prod (123456789012)",

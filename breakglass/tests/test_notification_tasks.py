@@ -18,7 +18,7 @@ from breakglass import notifications
 from breakglass.channels import DeliveryError, verify_signature
 from breakglass.models import AccessRequest, Notification, NotificationChannel
 from breakglass.tasks import deliver_notification, requeue_stale_notifications
-from breakglass.tests.test_channels import SLACK_TOKEN_PATH, Receiver, closed_port_url, receiver  # noqa: F401
+from breakglass.tests.channel_support import SLACK_TOKEN_PATH, Receiver, closed_port_url
 from portal.celery import app as celery_app
 
 
@@ -73,7 +73,7 @@ def test_an_email_is_sent_once_and_recorded(
 
 @pytest.mark.django_db
 def test_a_signed_webhook_arrives_after_the_commit_of_an_emergency(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
     requester: Any,
     administrator: Any,
@@ -131,7 +131,7 @@ def test_a_signed_webhook_arrives_after_the_commit_of_an_emergency(
 
 @pytest.mark.django_db
 def test_a_server_error_keeps_the_notification_queued_records_the_attempt_and_raises_for_retry(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -184,7 +184,7 @@ def test_a_closed_port_is_retried_and_the_last_retry_marks_it_failed_with_a_ledg
 
 @pytest.mark.django_db
 def test_eager_retries_end_failed_after_seven_attempts(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
     eager_celery: None,
     django_capture_on_commit_callbacks: Any,
@@ -205,7 +205,7 @@ def test_eager_retries_end_failed_after_seven_attempts(
 
 @pytest.mark.django_db
 def test_a_refusal_that_retrying_cannot_fix_fails_at_once(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
 ) -> None:
     receiver.status = 410
@@ -223,7 +223,7 @@ def test_a_refusal_that_retrying_cannot_fix_fails_at_once(
 
 @pytest.mark.django_db
 def test_the_webhook_secret_and_url_never_reach_the_error_or_the_logs(
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     access_request: AccessRequest,
     administrator: Any,
     caplog: pytest.LogCaptureFixture,
