@@ -5,13 +5,13 @@ For every URL pattern of the site (ours, allauth's, the admin's) the walker buil
 proves that
 
 - an anonymous GET and POST are sent to sign-in (a 405 for the method a view does not take is fine);
-- a signed-in person without a role (the ``outsider``) ends at 403, 404 or 405, for GET and POST,
-  following redirects (the admin sends non-staff to its login page, which refuses them with 403).
+- a signed-in person without a role (the ``outsider``) is refused with 403, for GET and POST
+  (405 for the method a view does not take), following redirects: the admin sends non-staff to its
+  login page, which refuses them with 403. Not 404: the role is checked before any lookup.
 
 A pattern is spared only through ``ALLOWED`` below, with the reason. A new URL without a guard
-therefore fails here until someone guards it or writes down why it is open. Random ids mean
-that an outsider's 404 on an object page is accepted: what a role may see of a real object is
-each page's own test.
+therefore fails here until someone guards it or writes down why it is open. What each role may
+see and do on real objects is each page's own test.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ class Open(enum.Enum):
 
 
 # The ONE list of URL patterns that are not behind a role, each with why. It holds only what would
-# otherwise fail the checks (test_every_exemption_is_needed): allauth pages that already refuse an
-# outsider (e.g. recovery codes of someone without MFA: 404) are checked like any other page.
+# otherwise fail the checks (test_every_exemption_is_needed): allauth pages that already send
+# anonymous visitors to sign-in and refuse an outsider with 403 are checked like any other page.
 _SIGN_IN = "signing in is how a stranger stops being one"
 _RESET = "password reset by e-mail is for people who cannot sign in"
 _OWN = "a person's own sign-in settings; MFA set-up must be reachable before any role can be used"
@@ -81,7 +81,10 @@ ALLOWED: dict[str, tuple[Open, str]] = {
     "account_set_password": (Open.SIGNED_IN, _OWN),
     "mfa_index": (Open.SIGNED_IN, _OWN),
     "mfa_activate_totp": (Open.SIGNED_IN, _OWN),
+    "mfa_deactivate_totp": (Open.SIGNED_IN, _OWN),
+    "mfa_view_recovery_codes": (Open.SIGNED_IN, _OWN),
     "mfa_generate_recovery_codes": (Open.SIGNED_IN, _OWN),
+    "mfa_download_recovery_codes": (Open.SIGNED_IN, _OWN),
     "mfa_list_webauthn": (Open.SIGNED_IN, _OWN),
     "mfa_add_webauthn": (Open.SIGNED_IN, _OWN),
     "mfa_remove_webauthn": (Open.SIGNED_IN, _OWN),
