@@ -16,7 +16,7 @@ from ledger.admin import ReadOnlyAdmin
 
 
 @admin.register(IngestionSource)
-class IngestionSourceAdmin(admin.ModelAdmin):
+class IngestionSourceAdmin(admin.ModelAdmin[Any]):
     """Where CloudTrail is read from. The one evidence model edited here: every save and delete is
     written to the ledger in the admin's own transaction (``config`` holds no credentials)."""
 

@@ -6,15 +6,21 @@ same transaction; the admin would bypass that, so here it only shows. The browse
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
 from breakglass.models import AwsAccount, Grant, MfaDevice, MfaDeviceAssignment, RootCredential
 
+if TYPE_CHECKING:
+    # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(_ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
@@ -13,14 +13,22 @@ from breakglass.choices import CredentialStorage, CustodyState
 from breakglass.models import AwsAccount, MfaDevice, account_id_validator
 from portal.policy import Role
 
+if TYPE_CHECKING:
+    # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
+    _ModelForm = forms.ModelForm[Any]
+    _ModelMultipleChoiceField = forms.ModelMultipleChoiceField[Any]
+else:
+    _ModelForm = forms.ModelForm
+    _ModelMultipleChoiceField = forms.ModelMultipleChoiceField
 
-class PersonChoiceField(forms.ModelMultipleChoiceField):
+
+class PersonChoiceField(_ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         full = obj.get_full_name()
         return f"{full} ({obj.username})" if full else obj.username
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(_ModelForm):
     account_id = forms.CharField(
         label="AWS account id",
         max_length=14,
@@ -85,7 +93,7 @@ class CredentialForm(forms.Form):
         return data
 
 
-class MfaDeviceForm(forms.ModelForm):
+class MfaDeviceForm(_ModelForm):
     class Meta:
         model = MfaDevice
         fields = ["kind", "label", "serial_number", "storage_location"]

@@ -19,6 +19,13 @@ from breakglass.root_tasks import ROOT_TASKS, RootTask
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
+    _ModelChoiceField = forms.ModelChoiceField[Any]
+    _ModelMultipleChoiceField = forms.ModelMultipleChoiceField[Any]
+else:
+    _ModelChoiceField = forms.ModelChoiceField
+    _ModelMultipleChoiceField = forms.ModelMultipleChoiceField
+
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
@@ -71,7 +78,7 @@ class AccountSelect(forms.Select):
         return option
 
 
-class AccountChoiceField(forms.ModelChoiceField):
+class AccountChoiceField(_ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.name} ({obj.account_id})"
 
@@ -155,7 +162,7 @@ class SelfAuthoriseForm(forms.Form):
     )
 
 
-class DeviceChoiceField(forms.ModelMultipleChoiceField):
+class DeviceChoiceField(_ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.label} ({obj.get_kind_display()}, {obj.serial_number}, {obj.storage_location})"
 

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from ledger.models import LedgerEntry, LedgerHead
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
     """View-only: no add, change or delete, and no bulk actions (the only default one deletes)."""
 
     actions = None

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., "HttpResponse"])
 
 
-class PortalAccountAdapter(DefaultAccountAdapter):
+# allauth ships no type hints, so its base class is Any to mypy.
+class PortalAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     """No open sign-up (accounts come from administrators or SSO); MFA first for re-authentication."""
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:

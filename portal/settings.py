@@ -11,8 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 
 from portal.env import ConfigurationError, Env
+
+# Lets the classes that django-stubs makes generic (ModelAdmin[...], ModelForm[...]) be subscripted
+# at run time too, so modules type them once instead of each keeping a TYPE_CHECKING alias.
+django_stubs_ext.monkeypatch()
 
 env = Env()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
@@ -23,7 +23,7 @@ def enrol_totp(user: AbstractBaseUser, secret: str | None = None) -> str:
 def totp_code(secret: str, *, at: float | None = None) -> str:
     """The six-digit code an authenticator app would show for ``secret`` now (or at ``at``)."""
     counter = int((time.time() if at is None else at) // 30)
-    return format_hotp_value(hotp_value(secret, counter))
+    return cast(str, format_hotp_value(hotp_value(secret, counter)))  # allauth is untyped
 
 
 def step_up(client: Any, user: AbstractBaseUser, *, method: str = "mfa", at: float | None = None) -> None:

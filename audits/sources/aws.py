@@ -201,7 +201,8 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class _FixedCredentials(CredentialProvider):
+# botocore ships no type hints, so its base class is Any to mypy.
+class _FixedCredentials(CredentialProvider):  # type: ignore[misc]
     """Hands the session credentials we built ourselves, ahead of the default chain."""
 
     METHOD = "breakglass-assume-role"
@@ -242,7 +243,7 @@ def require_text(config: Mapping[str, Any], key: str) -> str:
 
 
 def positive_int(config: Mapping[str, Any], key: str, default: int) -> int:
-    value = config.get(key, default)
+    value: object = config.get(key, default)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

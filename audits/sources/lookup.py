@@ -302,7 +302,7 @@ def _list(config: Mapping[str, Any], key: str, *, required: bool) -> list[Any]:
 
 
 def _count(config: Mapping[str, Any], key: str, default: int) -> int:
-    value = config.get(key, default)
+    value: object = config.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"{key} must be 0 or a positive integer")
     return value

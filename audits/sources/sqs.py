@@ -198,7 +198,7 @@ def build(config: Mapping[str, Any]) -> SqsSource:
 
 
 def _bounded(config: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = config.get(key, default)
+    value: object = config.get(key, default)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -1,12 +1,11 @@
-"""moto for the tests that talk to AWS, extended where moto falls short, and the fixtures to use it.
+"""moto extended where it falls short, for the tests that talk to AWS.
 
-Production code only ever sees boto3; here moto answers it:
+Production code only ever sees boto3; here moto answers it. The fixtures that switch moto on
+(``aws_credentials``, ``mocked_aws``, ``moto_server``, ``lookup_events``) are in ``conftest.py`` beside
+this module; this module holds what they use:
 
-* ``mocked_aws``: moto in-process (``mock_aws``), for unit tests;
-* ``moto_server``: moto's threaded server on 127.0.0.1 (a free port), for tests where boto3 should
-  speak real HTTP; pass the URL it yields as the source's ``endpoint_url``;
-* ``lookup_events``: moto 5 raises ``NotImplementedError`` for ``cloudtrail:LookupEvents``. This adds it
-  to moto's CloudTrail responses (so it works in-process and through the server alike), answering
+* ``install_lookup_events``: moto 5 raises ``NotImplementedError`` for ``cloudtrail:LookupEvents``.
+  This adds it to moto's CloudTrail responses (so it works in-process and through the server alike), answering
   from a ``LookupEventsStore`` the test fills. It behaves as AWS documents the API: one lookup
   attribute, ``MaxResults`` 1-50 (default 50), newest events first, ``StartTime``/``EndTime``
   inclusive, ``NextToken`` valid only with the same parameters, and each event carrying its record as
@@ -16,8 +15,6 @@ Production code only ever sees boto3; here moto answers it:
 Events are kept per account and region: the account is the one moto derives from the caller's
 credentials (credentials from ``sts:AssumeRole`` belong to the role's account), so a source that
 assumes a role per account sees that account's events only, as in AWS.
-
-Other test modules use these fixtures by importing them into a ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -27,31 +24,18 @@ import hashlib
 import json
 import threading
 import time
-import urllib.request
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-from moto import mock_aws
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.core.exceptions import JsonRESTError
-from moto.server import ThreadedMotoServer
 
 from audits.cloudtrail.classify import parse_event_time
 
-__all__ = [
-    "LookupCall",
-    "LookupEventsStore",
-    "aws_credentials",
-    "install_lookup_events",
-    "lookup_events",
-    "lookup_username",
-    "mocked_aws",
-    "moto_server",
-]
+__all__ = ["LookupCall", "LookupEventsStore", "install_lookup_events", "lookup_username"]
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's account for credentials it did not issue
 _ATTRIBUTE_KEYS = {
@@ -62,48 +46,6 @@ _ATTRIBUTE_KEYS = {
     "EventSource": "EventSource",
     "AccessKeyId": "AccessKeyId",
 }
-
-
-# --- credentials and moto ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """Fake credentials, and no profile or config file of the machine's that could leak into a test."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    # No instance metadata lookups (they time out slowly when nothing answers).
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture
-def mocked_aws(aws_credentials: None) -> Iterator[None]:
-    """moto in-process: every boto3 call in the test is answered by moto, nothing leaves the process."""
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def moto_server(aws_credentials: None) -> Iterator[str]:
-    """moto's server in a thread on 127.0.0.1, a free port; yields its URL for ``endpoint_url``."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
-        yield url
-    finally:
-        # The server's state lives in moto's process-wide backends: leave nothing for the next test.
-        request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
-        server.stop()
 
 
 # --- LookupEvents ----------------------------------------------------------------------------------------
@@ -207,17 +149,6 @@ def install_lookup_events(store: LookupEventsStore) -> Callable[[], None]:
             del CloudTrailResponse.lookup_events  # type: ignore[attr-defined]
 
     return uninstall
-
-
-@pytest.fixture
-def lookup_events() -> Iterator[LookupEventsStore]:
-    """moto with ``cloudtrail:LookupEvents``; fill the store the fixture yields."""
-    store = LookupEventsStore()
-    uninstall = install_lookup_events(store)
-    try:
-        yield store
-    finally:
-        uninstall()
 
 
 def _lookup_events(self: CloudTrailResponse) -> str:

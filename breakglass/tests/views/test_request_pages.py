@@ -89,7 +89,8 @@ def listed(request: AccessRequest, html: str) -> bool:
 
 # --- Who may open what ------------------------------------------------------------------------
 
-LIST_PAGES = ["request_list", "request_create", "request_approvals", "request_active", "custody_board"]
+# Anonymous visitors and people without a role: portal/tests/test_url_guards.py, for every URL.
+
 # (url name, method) of the pages of one request
 REQUEST_PAGES = [
     ("request_detail", "get"),
@@ -103,38 +104,6 @@ REQUEST_PAGES = [
     ("request_confirm_rotation", "get"),
     ("request_revoke", "post"),
 ]
-
-
-@pytest.mark.parametrize("name", LIST_PAGES)
-def test_anonymous_visitors_are_sent_to_sign_in_from_every_list(client: Client, name: str) -> None:
-    response = client.get(url(name))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_login"))
-
-
-@pytest.mark.parametrize(("name", "method"), REQUEST_PAGES)
-def test_anonymous_visitors_are_sent_to_sign_in_from_every_request_page(
-    client: Client, pending: AccessRequest, name: str, method: str
-) -> None:
-    response = getattr(client, method)(url(name, pending))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_login"))
-    pending.refresh_from_db()
-    assert pending.status == "pending"
-
-
-@pytest.mark.parametrize("name", LIST_PAGES)
-def test_people_without_a_role_are_refused_every_list(client: Client, outsider: Any, name: str) -> None:
-    client.force_login(outsider)
-    assert client.get(url(name)).status_code == 403
-
-
-@pytest.mark.parametrize(("name", "method"), REQUEST_PAGES)
-def test_people_without_a_role_are_refused_every_request_page(
-    client: Client, outsider: Any, pending: AccessRequest, name: str, method: str
-) -> None:
-    client.force_login(outsider)
-    assert getattr(client, method)(url(name, pending)).status_code == 403
 
 
 @pytest.mark.parametrize(("name", "method"), REQUEST_PAGES)
