@@ -139,7 +139,7 @@ def test_an_unexpected_failure_of_a_unit_is_retried_five_times_then_fails(
         calls.append(unit)
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr("audits.ingest.ingest_unit", broken)
+    monkeypatch.setattr(tasks, "ingest_unit", broken)
 
     result = tasks.ingest_unit_task.apply(args=(source.pk, source.config["paths"][0]))
 
@@ -166,7 +166,7 @@ def test_reconcile_accounts_hands_the_accounts_to_reconciliation(monkeypatch: py
         seen.append(account_ids)
         return 3
 
-    monkeypatch.setattr("audits.reconcile.reconcile", fake)
+    monkeypatch.setattr(tasks, "reconcile", fake)
 
     assert tasks.reconcile_accounts.delay(["111122223333"]).get() == 3
     assert tasks.reconcile_accounts.delay(None).get() == 3
