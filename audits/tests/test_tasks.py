@@ -18,7 +18,7 @@ from audits import tasks
 from audits.choices import FindingKind, RunStatus, SourceKind
 from audits.models import Finding, IngestionCursor, IngestionRun, IngestionSource, RootEvent
 from audits.tests.cloudtrail.support import write_delivery
-from audits.tests.findings_support import UNKNOWN_ACCOUNT_ID, hours_ago, root_call
+from audits.tests.findings_support import UNKNOWN_ACCOUNT_ID, checkout, hours_ago, make_account, root_call
 from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
@@ -177,8 +177,6 @@ def test_reconcile_accounts_hands_the_accounts_to_reconciliation(monkeypatch: py
 def test_reconcile_all_raises_findings_that_time_alone_made_true(
     requester: Any, approver: Any, custodian: Any
 ) -> None:
-    from audits.tests.findings_support import checkout, make_account
-
     account = make_account(approver, custodian)
     checkout(requester, account, approver, out_at=hours_ago(5), minutes=60)
 
