@@ -216,8 +216,19 @@ def test_events_in_the_future_are_stored_and_reported(tmp_path: Path) -> None:
 def test_a_missing_path_is_a_rejected_file(tmp_path: Path) -> None:
     run = ingest_paths(paths=[tmp_path / "nowhere.json.gz"])
 
+    assert (run.files_read, run.files_rejected) == (0, 1)
+    assert reasons_for(run, "nowhere.json.gz") == ["no such file or folder"]
+
+
+def test_problems_with_an_uploaded_file_name_it_as_its_owner_knows_it(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    path.write_text('{"Records": [{"eventVersion": "1.08", "userIdentity": {"type": "Root"')
+
+    run = ingest_paths(paths=[path], kind=SourceKind.UPLOAD, names={path: "my-log.json"})
+
     assert run.files_rejected == 1
-    assert reasons_for(run, "nowhere.json.gz")
+    assert run.errors
+    assert {error["file"] for error in run.errors} == {"my-log.json"}
 
 
 def test_cloudtrail_digest_files_and_hidden_files_are_not_read(tmp_path: Path) -> None:
