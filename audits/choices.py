@@ -41,6 +41,25 @@ class Severity(models.TextChoices):
     LOW = "low", "Low"
 
 
+#: The severity each kind of finding is raised with: DESIGN's findings table, as one literal. A failed
+#: root sign-in is medium, but a burst of them in one hour (someone guessing the password) is
+#: ``FAILED_LOGIN_BURST_SEVERITY``; the burst's size is ``audits.reconcile.wanted.FAILED_LOGIN_BURST``.
+SEVERITY_BY_KIND: dict[str, str] = {
+    FindingKind.UNAPPROVED_ROOT_USAGE: Severity.CRITICAL,
+    FindingKind.ROOT_LOGIN_WITHOUT_MFA: Severity.CRITICAL,
+    FindingKind.ROOT_LOGIN_FAILED: Severity.MEDIUM,
+    FindingKind.ROOT_ACCESS_KEY_CREATED: Severity.CRITICAL,
+    FindingKind.ROOT_PASSWORD_RECOVERY: Severity.HIGH,
+    FindingKind.ROOT_MFA_CHANGED: Severity.HIGH,
+    FindingKind.ROOT_CLOUDTRAIL_TAMPERING: Severity.CRITICAL,
+    FindingKind.ROOT_ACTIVITY_OUTSIDE_SCOPE: Severity.HIGH,
+    FindingKind.CHECKOUT_OVERDUE: Severity.HIGH,
+    FindingKind.ROTATION_OVERDUE: Severity.MEDIUM,
+    FindingKind.EMERGENCY_ACCESS_UNREVIEWED: Severity.HIGH,
+}
+FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH
+
+
 class FindingStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"

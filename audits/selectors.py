@@ -15,6 +15,7 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 
 from audits.models import Finding, IngestionRun, RootEvent
+from breakglass.models import AwsAccount
 from portal import policy
 
 if TYPE_CHECKING:
@@ -122,8 +123,6 @@ def root_events_visible_to(*, user: AnyUser | None) -> QuerySet[RootEvent]:
     if user is not None and not policy.may_view_all_findings(user):
         if not policy.may_use_portal(user):
             return RootEvent.objects.none()
-        from breakglass.models import AwsAccount
-
         # The same people as for findings: those who answer for the account.
         visible = AwsAccount.objects.filter(Q(approvers=user) | Q(custodians=user)).values("account_id")
         events = events.filter(aws_account_id__in=visible)

@@ -2,8 +2,8 @@
 
 A check-in earlier than some root events turns them unapproved; a revocation closes the window; a
 check-out opens one that late-delivered events may fall into. ``breakglass`` must not import
-``audits`` (beyond the ledger), so the evidence side listens for the ``Transition`` rows the lifecycle
-services write instead of being called by them.
+``audits``, so the evidence side listens for the named signal the lifecycle sends whenever a request
+changes status (``breakglass.signals.request_status_changed``) instead of being called by it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from typing import Any
 
 from celery import current_app
 from django.db import transaction
-from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from audits.reconcile import reconcile
 from breakglass.choices import RequestStatus
-from breakglass.models import Transition
+from breakglass.models import AccessRequest
+from breakglass.signals import request_status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +30,14 @@ WINDOW_CHANGES = frozenset(
 )
 
 
-@receiver(post_save, sender=Transition, dispatch_uid="audits.reconcile_after_transition")
-def reconcile_after_transition(
-    sender: type[Transition], instance: Transition, created: bool, **_: Any
+@receiver(request_status_changed, dispatch_uid="audits.reconcile_after_status_change")
+def reconcile_after_status_change(
+    sender: type[AccessRequest], *, request: AccessRequest, to_status: str, **_: Any
 ) -> None:
-    if not created or instance.to_status not in WINDOW_CHANGES:
+    if to_status not in WINDOW_CHANGES:
         return
     # The lifecycle services load the request with its account, so this costs no query there.
-    account_id = instance.request.account.account_id
+    account_id = request.account.account_id
     # After commit: the reconciliation must see the new window, and a rolled-back change none.
     transaction.on_commit(partial(schedule_reconciliation, [account_id]), robust=True)
 
@@ -51,8 +52,6 @@ def schedule_reconciliation(account_ids: list[str]) -> None:
     """
     task = current_app.tasks.get(RECONCILE_TASK)
     if task is None:
-        from audits.reconcile import reconcile
-
         reconcile(account_ids=account_ids)
         return
     try:

@@ -19,6 +19,11 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
+from audits.ingest import ingest_unit
+from audits.models import IngestionSource
+from audits.reconcile import reconcile
+from audits.sources.registry import SourceNotAvailable, build_source
+
 logger = logging.getLogger(__name__)
 
 #: Retries of one unit after an unexpected failure (AWS throttling beyond botocore's own retries, a
@@ -47,14 +52,11 @@ def ingest_source(source_id: int) -> int:
     Listing the units may itself call AWS (an organization trail's accounts and regions), hence the
     retries. A source that was disabled or deleted since it was queued is left alone.
     """
-    from audits.ingest import SourceNotAvailable, build_source
-    from audits.models import IngestionSource
-
     source = IngestionSource.objects.filter(pk=source_id, enabled=True).first()
     if source is None:
         return 0
     try:
-        units = build_source(source).units()
+        units = build_source(kind=source.kind, config=source.config).units()
     except SourceNotAvailable:
         # Retrying cannot install an adapter: say so once and stop.
         logger.exception("source %s (%s) cannot be read", source.name, source.kind)
@@ -79,9 +81,6 @@ def ingest_source(source_id: int) -> int:
 def ingest_unit_task(self: Any, source_id: int, unit: str) -> str | None:
     """Read one unit of a source from its cursor; the run's uuid, or None when there was nothing to do
     (source gone or disabled, or another worker reading the unit right now)."""
-    from audits.ingest import SourceNotAvailable, ingest_unit
-    from audits.models import IngestionSource
-
     source = IngestionSource.objects.filter(pk=source_id, enabled=True).first()
     if source is None:
         return None
@@ -104,16 +103,12 @@ def ingest_unit_task(self: Any, source_id: int, unit: str) -> str | None:
 )
 def reconcile_accounts(account_ids: list[str] | None = None) -> int:
     """Reconcile these AWS accounts (all when None); returns the number of findings raised."""
-    from audits.reconcile import reconcile
-
     return reconcile(account_ids=account_ids)
 
 
 @shared_task(name="audits.tasks.reconcile_all", acks_late=True)
 def reconcile_all() -> int:
     """Every five minutes (beat): time alone makes check-outs overdue and rotations late."""
-    from audits.reconcile import reconcile
-
     return reconcile(account_ids=None)
 
 
@@ -130,8 +125,6 @@ def ingest_enabled_sources() -> list[int]:
     the next tick queue it again; with a per-process cache that guard is only local, and the unit
     lock still keeps duplicates harmless.
     """
-    from audits.models import IngestionSource
-
     now = timezone.now()
     sources = IngestionSource.objects.filter(enabled=True).annotate(last_run=Max("runs__started_at"))
     queued: list[int] = []

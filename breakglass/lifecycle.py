@@ -39,6 +39,7 @@ from breakglass.models import (
 )
 from breakglass.notifications import outbox
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from breakglass.signals import request_status_changed
 from ledger import services as ledger
 from portal import policy
 from portal.errors import DomainError
@@ -87,7 +88,12 @@ def _transition(
         )
     request.status = to
     request.save()
-    Transition.objects.create(request=request, from_status=current, to_status=to, actor=actor, note=note)
+    transition = Transition.objects.create(
+        request=request, from_status=current, to_status=to, actor=actor, note=note
+    )
+    request_status_changed.send(
+        sender=AccessRequest, request=request, from_status=current, to_status=to, transition=transition
+    )
     ledger.record(
         actor=actor,
         action=f"access_request.{to}",

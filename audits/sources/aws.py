@@ -37,6 +37,10 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 
+# Part of the adapter contract (the files adapter raises it without importing boto3); named here too
+# because every AWS adapter's config is checked with this module's helpers.
+from .base import ConfigError
+
 __all__ = [
     "AwsSettings",
     "ConfigError",
@@ -57,10 +61,6 @@ DEFAULT_SESSION_NAME = "breakglass-portal-ingest"
 RETRY_MODES = ("standard", "adaptive", "legacy")
 # STS needs a region to pick its regional endpoint; the partition's first region is the safe default.
 FALLBACK_REGION = "us-east-1"
-
-
-class ConfigError(ValueError):
-    """A source's config is unusable (a missing or malformed key); the message names the key."""
 
 
 class SourceError(RuntimeError):

@@ -23,6 +23,10 @@ from typing import Any, Protocol
 from audits.cloudtrail.screen import ScreenedRecord
 
 
+class ConfigError(ValueError):
+    """A source's config is unusable (a missing or malformed key); the message names the key."""
+
+
 @dataclass(frozen=True)
 class FileProblem:
     """A file (or message, or page) that could not be read, and why, in words for the run page."""
@@ -44,6 +48,9 @@ class Chunk:
     problems: list[FileProblem] = field(default_factory=list)
     # Called after the transaction that stored the chunk commits (e.g. delete SQS messages).
     acknowledge: Callable[[], None] | None = None
+    # The file or object the records came from, to name it in problems found while storing them
+    # ("": the position names it).
+    name: str = ""
 
 
 class Source(Protocol):

@@ -8,9 +8,13 @@ Config::
     }
 
 Units are the configured paths, as written. A folder is read recursively; hidden files and folders
-(names starting with ``.``) are skipped, every other file is read whatever its name, because the
+(names starting with ``.``) and the ``CloudTrail-Digest`` folders CloudTrail writes beside the logs
+(signed summaries, no records) are skipped; every other file is read whatever its name, because the
 content decides what it is (gzip or not, delivery format or JSON Lines); a file that is not a log is
-rejected with the reason. Symbolic links to folders are not followed (a loop would never end).
+rejected with the reason. Symbolic links to folders are skipped, not followed (a loop would never end).
+
+This is the one walker of local files: configured ``files`` sources, ``manage.py ingest_cloudtrail``
+and the upload form all read through it (``audits.ingest.ingest_paths``).
 
 One chunk per file, in a stable order: the position is the file's path relative to the unit (POSIX
 separators; a unit that is a file has its own name as the position). Files are ordered by their path
@@ -24,6 +28,7 @@ before the damage. Nothing raises out of ``read``: a missing path is a rejected 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,10 +37,14 @@ from typing import Any
 
 from audits.cloudtrail.screen import ScanResult, scan_file
 
-from .aws import ConfigError
-from .base import Chunk, FileProblem
+from .base import Chunk, ConfigError, FileProblem
 
-__all__ = ["FilesSource", "build", "chunk_for_scan"]
+__all__ = ["SKIPPED_FOLDERS", "FilesSource", "build", "chunk_for_scan"]
+
+logger = logging.getLogger(__name__)
+
+#: Folders CloudTrail writes next to the logs that hold no records (digest files are signed summaries).
+SKIPPED_FOLDERS = frozenset({"CloudTrail-Digest"})
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,11 @@ class FilesSource:
         try:
             result = scan_file(path, escapes=self.escapes)
         except Exception as exc:  # one unreadable file must not stop the others
+            # The screen reports damage itself; this is the unforeseen, worth a trace in the log.
+            logger.exception("unexpected error while reading %s", path)
             return Chunk(
                 position=relative,
+                name=str(path),
                 files_read=1,
                 files_rejected=1,
                 problems=[FileProblem(str(path), f"unexpected error: {type(exc).__name__}: {exc}")],
@@ -88,6 +100,7 @@ def chunk_for_scan(result: ScanResult, *, position: str, name: str) -> Chunk:
         problems.append(FileProblem(name, result.error.reason))
     return Chunk(
         position=position,
+        name=name,
         records=list(result.records),
         files_read=1,
         files_rejected=1 if result.error is not None else 0,
@@ -121,8 +134,11 @@ def _walk(folder: Path, prefix: tuple[str, ...], after: tuple[str, ...] | None) 
         parts = (*prefix, entry.name)
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
+            linked_dir = not is_dir and entry.is_symlink() and entry.is_dir()
         except OSError:
-            is_dir = False
+            is_dir = linked_dir = False
+        if linked_dir or (is_dir and entry.name in SKIPPED_FOLDERS):
+            continue
         if is_dir:
             # Every file below ``parts`` compares with ``after`` as ``parts`` does, unless ``parts`` is a
             # prefix of ``after`` (the cursor is inside this folder): only then is a descent partial.
@@ -139,4 +155,4 @@ def _parts(position: str) -> tuple[str, ...] | None:
 
 def _missing(unit: str, reason: str) -> Chunk:
     # Position unchanged: the path may appear later (a mount that was not ready) and must be read then.
-    return Chunk(position="", files_read=0, files_rejected=1, problems=[FileProblem(unit, reason)])
+    return Chunk(position="", name=unit, files_read=0, files_rejected=1, problems=[FileProblem(unit, reason)])

@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from audits.ingest import ingest_paths
-from audits.models import IngestionRun
+from audits.models import Finding, IngestionRun
 from audits.reports import finding_rows
 from audits.tests.cloudtrail.support import write_delivery
 from breakglass import lifecycle
@@ -153,3 +153,8 @@ def canonical_findings() -> list[dict[str, Any]]:
     """The findings export without the moments that depend on when reconciliation ran."""
     volatile = {"alerted_at", "triaged_at"}
     return [{k: v for k, v in row.items() if k not in volatile} for row in finding_rows(user=None)]
+
+
+def finding_of_kind(kind: str) -> Finding:
+    """The one finding of ``kind`` (fails when there are none or several)."""
+    return Finding.objects.get(kind=kind)

@@ -17,9 +17,11 @@ from django.utils import timezone
 from audits import ingest
 from audits.choices import FindingKind, RunStatus, SourceKind
 from audits.cloudtrail.screen import scan_file
-from audits.ingest import SourceNotAvailable, ingest_paths, ingest_unit
+from audits.ingest import ingest_paths, ingest_unit
 from audits.models import AssumeRootCall, Finding, IngestionCursor, IngestionRun, IngestionSource, RootEvent
+from audits.sources import registry
 from audits.sources.base import Chunk, FileProblem
+from audits.sources.registry import SourceNotAvailable
 from audits.tests.cloudtrail.support import (
     assume_root_call,
     load_event,
@@ -214,8 +216,19 @@ def test_events_in_the_future_are_stored_and_reported(tmp_path: Path) -> None:
 def test_a_missing_path_is_a_rejected_file(tmp_path: Path) -> None:
     run = ingest_paths(paths=[tmp_path / "nowhere.json.gz"])
 
+    assert (run.files_read, run.files_rejected) == (0, 1)
+    assert reasons_for(run, "nowhere.json.gz") == ["no such file or folder"]
+
+
+def test_problems_with_an_uploaded_file_name_it_as_its_owner_knows_it(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    path.write_text('{"Records": [{"eventVersion": "1.08", "userIdentity": {"type": "Root"')
+
+    run = ingest_paths(paths=[path], kind=SourceKind.UPLOAD, names={path: "my-log.json"})
+
     assert run.files_rejected == 1
-    assert reasons_for(run, "nowhere.json.gz")
+    assert run.errors
+    assert {error["file"] for error in run.errors} == {"my-log.json"}
 
 
 def test_cloudtrail_digest_files_and_hidden_files_are_not_read(tmp_path: Path) -> None:
@@ -230,6 +243,25 @@ def test_cloudtrail_digest_files_and_hidden_files_are_not_read(tmp_path: Path) -
     run = ingest_paths(paths=[tmp_path])
 
     assert (run.files_read, run.files_rejected) == (1, 0)
+
+
+def test_ingest_paths_and_a_configured_files_source_skip_the_same_files(tmp_path: Path) -> None:
+    # One walker: the command and the upload read local files by the files source's rules.
+    digest = tmp_path / "AWSLogs" / "123456789012" / "CloudTrail-Digest" / "us-east-1" / "2024"
+    digest.mkdir(parents=True)
+    (digest / "digest.json.gz").write_bytes(gzip.compress(b'{"awsAccountId": "123456789012"}'))
+    (tmp_path / ".hidden.json").write_text("{}")
+    write_delivery(tmp_path / "AWSLogs" / "log.json.gz", [root_call(when=hours_ago(1))])
+    source = IngestionSource.objects.create(
+        name="local", kind=SourceKind.FILES, config={"paths": [str(tmp_path)]}
+    )
+
+    by_paths = ingest_paths(paths=[tmp_path])
+    by_source = ingest_unit(source=source, unit=str(tmp_path))
+
+    assert by_source is not None
+    assert (by_paths.files_read, by_paths.files_rejected) == (1, 0)
+    assert (by_source.files_read, by_source.files_rejected) == (1, 0)
 
 
 # --- AssumeRoot --------------------------------------------------------------------------------------
@@ -328,7 +360,7 @@ def folder_source(
         built.append(source)
         return source
 
-    monkeypatch.setitem(ingest.SOURCE_FACTORIES, SourceKind.FILES, build)
+    monkeypatch.setitem(registry.SOURCE_FACTORIES, SourceKind.FILES, build)
     source = IngestionSource.objects.create(name="local", kind=SourceKind.FILES, config={"folder": str(logs)})
     source.plan = plan  # type: ignore[attr-defined]
     return source, built
@@ -421,7 +453,7 @@ def test_chunk_problems_are_recorded_and_reading_goes_on(tmp_path: Path) -> None
 
 
 def test_a_source_kind_without_an_adapter_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(ingest.SOURCE_FACTORIES, "nosuch", ingest._lazy_factory("nosuch"))
+    monkeypatch.setitem(registry.SOURCE_FACTORIES, "nosuch", registry.lazy_factory("nosuch"))
     source = IngestionSource.objects.create(name="odd", kind="nosuch")
 
     with pytest.raises(SourceNotAvailable, match="no adapter for CloudTrail sources of kind 'nosuch'"):

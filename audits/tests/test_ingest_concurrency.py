@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from audits import ingest
 from audits.choices import SourceKind
 from audits.ingest import ingest_paths, ingest_unit
 from audits.models import AssumeRootCall, Finding, IngestionRun, IngestionSource, RootEvent
 from audits.reconcile import reconcile
+from audits.sources import registry
 from audits.sources.base import Chunk
 from audits.tests.cloudtrail.support import assume_root_call, member_root_action, write_delivery
 from audits.tests.findings_support import canonical_findings, hours_ago, root_call, root_login
@@ -103,7 +103,7 @@ def test_a_unit_being_read_is_skipped_by_a_second_worker(monkeypatch: pytest.Mon
                 release.wait(timeout=30)
             yield Chunk(position="done", files_read=1)
 
-    monkeypatch.setitem(ingest.SOURCE_FACTORIES, SourceKind.S3, lambda config: SlowSource())
+    monkeypatch.setitem(registry.SOURCE_FACTORIES, SourceKind.S3, lambda config: SlowSource())
     source = IngestionSource.objects.create(name="trail", kind=SourceKind.S3)
     outcome: dict[str, Any] = {}
 

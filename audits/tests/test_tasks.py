@@ -18,7 +18,7 @@ from audits import tasks
 from audits.choices import FindingKind, RunStatus, SourceKind
 from audits.models import Finding, IngestionCursor, IngestionRun, IngestionSource, RootEvent
 from audits.tests.cloudtrail.support import write_delivery
-from audits.tests.findings_support import UNKNOWN_ACCOUNT_ID, hours_ago, root_call
+from audits.tests.findings_support import UNKNOWN_ACCOUNT_ID, checkout, hours_ago, make_account, root_call
 from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +137,7 @@ def test_an_unexpected_failure_of_a_unit_is_retried_five_times_then_fails(
         calls.append(unit)
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr("audits.ingest.ingest_unit", broken)
+    monkeypatch.setattr(tasks, "ingest_unit", broken)
 
     result = tasks.ingest_unit_task.apply(args=(source.pk, source.config["paths"][0]))
 
@@ -164,7 +164,7 @@ def test_reconcile_accounts_hands_the_accounts_to_reconciliation(monkeypatch: py
         seen.append(account_ids)
         return 3
 
-    monkeypatch.setattr("audits.reconcile.reconcile", fake)
+    monkeypatch.setattr(tasks, "reconcile", fake)
 
     assert tasks.reconcile_accounts.delay(["111122223333"]).get() == 3
     assert tasks.reconcile_accounts.delay(None).get() == 3
@@ -175,8 +175,6 @@ def test_reconcile_accounts_hands_the_accounts_to_reconciliation(monkeypatch: py
 def test_reconcile_all_raises_findings_that_time_alone_made_true(
     requester: Any, approver: Any, custodian: Any
 ) -> None:
-    from audits.tests.findings_support import checkout, make_account
-
     account = make_account(approver, custodian)
     checkout(requester, account, approver, out_at=hours_ago(5), minutes=60)
 

@@ -12,9 +12,10 @@ from audits.ingest import ingest_paths
 
 class Command(BaseCommand):
     help = (
-        'Ingest CloudTrail log files or folders (recursively; delivery files {"Records": [...]}, plain or '
-        ".gz, and JSON Lines), reconcile the root events with check-outs and print a summary. Exits 0 "
-        "when every file was read, 1 when any was rejected (the others are still ingested)."
+        "Ingest CloudTrail log files or folders (recursively, skipping hidden files and CloudTrail-Digest "
+        'folders; delivery files {"Records": [...]}, plain or .gz, and JSON Lines), reconcile the root '
+        "events with check-outs and print a summary. Exits 0 when every file was read, 1 when any was "
+        "rejected (the others are still ingested)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

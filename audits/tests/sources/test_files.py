@@ -128,3 +128,30 @@ def test_units_are_the_configured_paths_without_repeats(tmp_path: Path) -> None:
 def test_it_refuses_a_config_without_paths(config: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         files.build(config)
+
+
+def test_cloudtrail_digest_folders_are_skipped_at_any_depth(folder: Path) -> None:
+    digest = folder / "AWSLogs" / "123456789012" / "CloudTrail-Digest" / "us-east-1"
+    digest.mkdir(parents=True)
+    (digest / "digest.json.gz").write_bytes(gzip.compress(b'{"awsAccountId": "123456789012"}'))
+    source = files.build({"paths": [str(folder)]})
+
+    chunks = _read(source, str(folder))
+
+    assert [chunk.position for chunk in chunks] == ["a/10.json", "a/2.json.gz", "a-b.jsonl", "c/no-extension"]
+    assert sum(chunk.files_rejected for chunk in chunks) == 0
+
+
+def test_a_symbolic_link_to_a_folder_is_skipped_not_followed(folder: Path) -> None:
+    (folder / "c" / "loop").symlink_to(folder, target_is_directory=True)
+    source = files.build({"paths": [str(folder)]})
+
+    chunks = _read(source, str(folder))
+
+    assert [chunk.position for chunk in chunks] == ["a/10.json", "a/2.json.gz", "a-b.jsonl", "c/no-extension"]
+
+
+def test_chunks_are_named_by_the_files_they_came_from(folder: Path) -> None:
+    chunks = _read(files.build({"paths": [str(folder)]}), str(folder))
+
+    assert [chunk.name for chunk in chunks] == [str(folder / chunk.position) for chunk in chunks]

@@ -1,0 +1,117 @@
+"""Reconciling accounts: load each account's rows, match, compute, apply, in one transaction.
+
+:func:`reconcile` is the entry point (``audits.reconcile`` re-exports it): ingestion runs, the signal
+of a check-out's window change (``audits.signals``) and the beat schedule call it. Loading costs a
+fixed number of queries per account, whatever the number of events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from audits.models import Finding, RootEvent
+from audits.reconcile.apply import AccountScope, apply_findings
+from audits.reconcile.wanted import MANAGED_KINDS, wanted_findings
+from audits.reconcile.windows import ReconcileConfig, Windows, match_events, window_of
+from audits.reconcile.wording import account_label
+from breakglass.choices import RequestStatus
+from breakglass.models import AccessRequest, AwsAccount, RootCredential, Transition
+
+__all__ = ["reconcile", "reconcile_account"]
+
+# Advisory-lock namespace of per-account reconciliation (pg_advisory_xact_lock(int, int)).
+_ACCOUNT_LOCK_NAMESPACE = 0x43540002
+_ACCOUNT_BATCH = 500
+
+
+def reconcile(*, account_ids: Iterable[str] | None = None, now: datetime | None = None) -> int:
+    """Recompute matches and findings for ``account_ids`` (None: every account with events, findings
+    or an inventory entry). Returns how many findings were raised or changed (0 on a re-run)."""
+    now = now or timezone.now()
+    config = ReconcileConfig.from_settings()
+    ids = sorted({a for a in account_ids if a}) if account_ids is not None else _all_account_ids()
+    changed = 0
+    for start in range(0, len(ids), _ACCOUNT_BATCH):
+        batch = ids[start : start + _ACCOUNT_BATCH]
+        accounts = {
+            account.account_id: account for account in AwsAccount.objects.filter(account_id__in=batch)
+        }
+        for aws_account_id in batch:
+            with transaction.atomic():
+                _lock_account(aws_account_id)
+                scope = AccountScope(aws_account_id, accounts.get(aws_account_id), now)
+                changed += reconcile_account(scope, config)
+    return changed
+
+
+def reconcile_account(scope: AccountScope, config: ReconcileConfig) -> int:
+    """One account, inside the caller's transaction (and lock): events matched to the windows of its
+    check-outs, then its findings brought in line. Returns how many findings were raised or changed."""
+    sessions = _sessions(scope.account)
+    windows = Windows([window_of(session, config) for session in sessions])
+    events = list(
+        RootEvent.objects.filter(aws_account_id=scope.aws_account_id)
+        .defer("raw")
+        .order_by("event_time", "pk")
+    )
+    dirty = match_events(events, windows, now=scope.now)
+    if dirty:
+        RootEvent.objects.bulk_update(dirty, ["session", "in_scope", "updated_at"], batch_size=1000)
+    credential = (
+        RootCredential.objects.filter(account=scope.account).first()
+        if scope.account is not None and sessions
+        else None
+    )
+    wanted = wanted_findings(
+        aws_account_id=scope.aws_account_id,
+        label=account_label(scope.aws_account_id, scope.account),
+        events=events,
+        sessions=sessions,
+        credential=credential,
+        now=scope.now,
+        config=config,
+    )
+    return apply_findings(scope, wanted, {event.pk: event for event in events})
+
+
+def _sessions(account: AwsAccount | None) -> list[AccessRequest]:
+    """The account's check-outs, each with ``revoked_at`` (when it was revoked, if it was)."""
+    if account is None:
+        return []
+    revoked = Transition.objects.filter(request=OuterRef("pk"), to_status=RequestStatus.REVOKED).order_by(
+        "created_at"
+    )
+    return list(
+        AccessRequest.objects.filter(account=account, checked_out_at__isnull=False)
+        .select_related("requester", "account")
+        .annotate(revoked_at=Subquery(revoked.values("created_at")[:1]))
+        .order_by("checked_out_at", "pk")
+    )
+
+
+def _all_account_ids() -> list[str]:
+    found: set[str] = set(RootEvent.objects.values_list("aws_account_id", flat=True).distinct())
+    found.update(AwsAccount.objects.values_list("account_id", flat=True))
+    found.update(
+        Finding.objects.filter(kind__in=MANAGED_KINDS).values_list("aws_account_id", flat=True).distinct()
+    )
+    return sorted(found)
+
+
+def _lock_account(aws_account_id: str) -> None:
+    """Serialise reconciliations of one account (two ingesting workers finish at the same moment).
+
+    Without it, both would compute the same new finding and one would fail on the dedupe key. The
+    lock is transaction-scoped, so it is released at commit. SQLite serialises writers on its own.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as db:
+        db.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_ACCOUNT_LOCK_NAMESPACE, aws_account_id]
+        )
