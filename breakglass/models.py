@@ -187,6 +187,19 @@ class MfaDeviceAssignment(TimeStamped):
         return f"{self.device} on {self.account}"
 
 
+def live_grant_q(prefix: str = "", *, now: datetime | None = None) -> Q:
+    """A grant that is live: not revoked and not expired. ``prefix`` reaches it through a relation
+    (``"grants__"`` on ``AwsAccount``); combine it with the other conditions on that relation in one
+    ``filter()`` call so they all apply to the same grant."""
+    return Q(**{f"{prefix}revoked_at__isnull": True, f"{prefix}expires_at__gt": now or timezone.now()})
+
+
+class GrantQuerySet(models.QuerySet["Grant"]):
+    def live(self) -> GrantQuerySet:
+        """Grants that make their holder eligible right now (the one definition of "live")."""
+        return self.filter(live_grant_q())
+
+
 class Grant(TimeStamped):
     """Makes a person eligible to request an account's root credential until it expires."""
 
@@ -204,6 +217,8 @@ class Grant(TimeStamped):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GrantQuerySet.as_manager()
 
     class Meta:
         ordering = ["account__name", "user__username"]

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
+from breakglass import rules
 from breakglass.choices import CredentialStorage, CustodyState, Decision, RequestStatus
 from breakglass.models import (
     AccessRequest,
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 
 S = RequestStatus
 
-# Emergency sessions take their approvals afterwards in these states (as the decide service does).
-_COLLECTING_AFTERWARDS = (S.ACTIVE, S.RETURNED, S.CLOSED)
-
 
 def _for_lists(requests: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
     """What every request list shows: account, requester and how many approvals are in."""
@@ -54,7 +51,7 @@ def visible_requests(*, user: AnyUser) -> QuerySet[AccessRequest]:
     """Every request the person may open, newest first."""
     # A subquery, because the OR over approvers and custodians joins many-to-many tables and
     # would otherwise repeat a request once per matching row.
-    ids = AccessRequest.objects.filter(policy.visible_requests_filter(user)).values("pk")
+    ids = AccessRequest.objects.filter(rules.visible_requests_q(user)).values("pk")
     return _for_lists(AccessRequest.objects.filter(pk__in=ids)).order_by("-created_at")
 
 
@@ -68,18 +65,11 @@ def requests_of(*, user: AnyUser) -> QuerySet[AccessRequest]:
 def requests_awaiting_decision(*, user: AnyUser) -> QuerySet[AccessRequest]:
     """Requests this approver still has to decide: pending ones of the accounts they approve for
     (never their own, never one they decided), and emergency sessions still collecting approvals
-    afterwards. Oldest first: the longest wait comes first."""
+    afterwards (the queryset form of :func:`breakglass.rules.refusal_to_decide`). Oldest first: the
+    longest wait comes first."""
     if not policy.may_use_portal(user):
         return AccessRequest.objects.none()
-    return _for_lists(
-        AccessRequest.objects.filter(account__approvers=user.pk)
-        .exclude(requester_id=user.pk)
-        .exclude(approvals__approver=user.pk)
-        .filter(
-            Q(status=S.PENDING)
-            | Q(emergency=True, emergency_approved_at__isnull=True, status__in=_COLLECTING_AFTERWARDS)
-        )
-    ).order_by("created_at")
+    return _for_lists(AccessRequest.objects.filter(rules.awaiting_decision_q(user))).order_by("created_at")
 
 
 def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
@@ -98,7 +88,7 @@ def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
 def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
     """One request with everything its page shows, or 404 when the person may not see it
     (whether it exists is not disclosed)."""
-    visible = AccessRequest.objects.filter(policy.visible_requests_filter(user)).values("pk")
+    visible = AccessRequest.objects.filter(rules.visible_requests_q(user)).values("pk")
     found = (
         AccessRequest.objects.filter(pk__in=visible, uuid=uuid)
         .select_related(
@@ -152,9 +142,7 @@ def requestable_accounts(*, user: AnyUser) -> QuerySet[AwsAccount]:
     """Accounts the person holds a live (unrevoked, unexpired) grant for."""
     if not policy.may_use_portal(user):
         return AwsAccount.objects.none()
-    ids = AwsAccount.objects.filter(
-        grants__user=user.pk, grants__revoked_at__isnull=True, grants__expires_at__gt=timezone.now()
-    ).values("pk")
+    ids = AwsAccount.objects.filter(rules.requestable_accounts_q(user)).values("pk")
     return AwsAccount.objects.filter(pk__in=ids).order_by("name")
 
 
@@ -162,12 +150,7 @@ def emergency_accounts(*, user: AnyUser) -> QuerySet[AwsAccount]:
     """Accounts the person may self-authorise for (a live emergency grant)."""
     if not policy.may_use_portal(user):
         return AwsAccount.objects.none()
-    ids = AwsAccount.objects.filter(
-        grants__user=user.pk,
-        grants__emergency=True,
-        grants__revoked_at__isnull=True,
-        grants__expires_at__gt=timezone.now(),
-    ).values("pk")
+    ids = AwsAccount.objects.filter(rules.emergency_accounts_q(user)).values("pk")
     return AwsAccount.objects.filter(pk__in=ids).order_by("name")
 
 

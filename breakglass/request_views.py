@@ -2,8 +2,9 @@
 confirm the rotation, revoke; and the lists each role works from.
 
 Each view: decorators (login and role, step-up for the dangerous actions), a selector, a form, one
-lifecycle service, a redirect. The services check every rule under a row lock; the buttons a page
-shows (``portal.policy.may_*``) only spare people actions that would be refused.
+lifecycle service, a redirect. The buttons a page shows and the services (under a row lock) ask the
+same rules (``breakglass.rules.refusal_to_*``); a button only spares people an action that would be
+refused.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from breakglass import lifecycle, request_forms, request_selectors
+from breakglass import lifecycle, request_forms, request_selectors, rules
 from breakglass.choices import CredentialStorage
 from breakglass.errors import DomainError
 from breakglass.models import AccessRequest
@@ -176,22 +177,17 @@ class Actions:
 
 
 def _actions(user: Any, access_request: AccessRequest) -> Actions:
-    task = ROOT_TASKS.get(access_request.root_task)
+    r = access_request
     return Actions(
-        decide=policy.may_decide_request(user, access_request),
-        cancel=policy.may_cancel_request(user, access_request),
-        self_authorise=(
-            access_request.status == "pending"
-            and access_request.requester_id == user.pk
-            and request_selectors.emergency_accounts(user=user).filter(pk=access_request.account_id).exists()
-        ),
-        check_out=policy.may_check_out_request(user, access_request),
-        hand_over=policy.may_hand_over_devices(user, access_request),
-        # An AssumeRoot task is done with short-lived credentials: the password stays sealed.
-        reveal=policy.may_reveal_password(user, access_request) and not (task and task.is_assume_root),
-        check_in=policy.may_check_in_request(user, access_request),
-        confirm_rotation=policy.may_confirm_rotation(user, access_request),
-        revoke=policy.may_revoke_request(user, access_request),
+        decide=rules.refusal_to_decide(user, r) is None,
+        cancel=rules.refusal_to_cancel(user, r) is None,
+        self_authorise=rules.refusal_to_self_authorise(user, r) is None,
+        check_out=rules.refusal_to_check_out(user, r) is None,
+        hand_over=rules.refusal_to_hand_over(user, r) is None,
+        reveal=rules.refusal_to_reveal(user, r) is None,
+        check_in=rules.refusal_to_check_in(user, r) is None,
+        confirm_rotation=rules.refusal_to_confirm_rotation(user, r) is None,
+        revoke=rules.refusal_to_revoke(user, r) is None,
     )
 
 
@@ -430,7 +426,7 @@ def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
             "r": access_request,
             "form": form,
             "credential": access_request.account.root_credential_or_none,
-            "allowed": policy.may_confirm_rotation(request.user, access_request),
+            "allowed": rules.refusal_to_confirm_rotation(request.user, access_request) is None,
             "portal_storage": storage == CredentialStorage.PORTAL,
         },
     )
