@@ -8,7 +8,6 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -21,6 +20,7 @@ from audits.choices import FindingStatus
 from audits.models import Finding, RootEvent
 from portal import policy
 from portal.decorators import acting_user, allowed_if
+from portal.forms import add_domain_error
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def finding_triage(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"{finding.code} is now {_status_label(form.cleaned_data['status'])}.")
             return redirect("audits:finding_detail", uuid=finding.uuid)
@@ -105,15 +105,6 @@ def finding_triage(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 def _status_label(status: str) -> str:
     return str(FindingStatus(status).label).lower()
-
-
-def _add_service_error(form: django_forms.Form, error: ValidationError) -> None:
-    """A service's keyed messages on their field, the rest on top of the form."""
-    if hasattr(error, "error_dict"):
-        for key, found in error.message_dict.items():
-            form.add_error(key if key in form.fields else None, found)
-    else:
-        form.add_error(None, error.messages)
 
 
 # --- Ingestion runs ------------------------------------------------------------------------------
@@ -144,7 +135,7 @@ def log_upload(request: HttpRequest) -> HttpResponse:
         try:
             run = uploads.logs_upload(actor=acting_user(request), uploaded=form.cleaned_data["log_file"])
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_domain_error(form, error)
         except Exception:
             # Bad files end as rejected files on the run; this is the database or a bug. The run
             # row, if one was made, says where it stopped.

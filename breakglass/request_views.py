@@ -30,6 +30,7 @@ from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
 from portal.decorators import acting_user, allowed_if, portal_user_required
+from portal.forms import add_domain_error
 from portal.identity import recently_stepped_up, step_up_before_secrets, step_up_required
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
@@ -129,7 +130,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
             else:
                 created = lifecycle.access_request_create(requester=user, **data)
         except DomainError as error:
-            request_forms.add_domain_error(form, error, rename={"reason": "emergency_reason"})
+            add_domain_error(form, error, rename={"reason": "emergency_reason"})
         else:
             if emergency:
                 messages.warning(
@@ -269,7 +270,7 @@ def request_decide(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 comment=form.cleaned_data["comment"],
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             verb = "approved" if form.cleaned_data["decision"] == "approve" else "denied"
             return _done(request, access_request, f"You {verb} {access_request.code}.")
@@ -300,7 +301,7 @@ def request_self_authorise(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 request=access_request, requester=acting_user(request), reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.warning(
                 request,
@@ -340,7 +341,7 @@ def request_hand_over(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 request=access_request, custodian=acting_user(request), devices=devices
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             names = ", ".join(device.label for device in devices)
             return _done(
@@ -387,7 +388,7 @@ def request_check_in(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 envelope_number=form.cleaned_data.get("envelope_number", ""),
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(
                 request,
@@ -416,7 +417,7 @@ def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 new_envelope_number=form.cleaned_data.get("new_envelope_number", ""),
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(request, access_request, f"Rotation confirmed; {access_request.code} is closed.")
     return render(
@@ -443,7 +444,7 @@ def request_revoke(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 request=access_request, administrator=acting_user(request), reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(
                 request, access_request, f"{access_request.code} is revoked; everyone has been told."

@@ -15,6 +15,7 @@ from breakglass import forms, selectors, services
 from breakglass.choices import CredentialStorage
 from portal import policy
 from portal.decorators import acting_user, allowed_if, portal_user_required
+from portal.forms import add_domain_error
 from portal.identity import step_up_before_secrets, step_up_required
 
 manage_only = allowed_if(policy.may_manage_inventory)
@@ -50,7 +51,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
         try:
             account = services.account_create(actor=acting_user(request), **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Added {account}.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
@@ -74,7 +75,7 @@ def account_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 **fields,
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Saved {account}.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
@@ -111,7 +112,7 @@ def credential_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
             else:
                 services.root_credential_record_none(actor=acting_user(request), account=account)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Recorded where the root password of {account} lives.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
@@ -174,7 +175,7 @@ def device_create(request: HttpRequest) -> HttpResponse:
         try:
             device = services.mfa_device_create(actor=acting_user(request), **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Added {device}.")
             return redirect("breakglass:device_list")
@@ -196,7 +197,7 @@ def device_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
         try:
             services.mfa_device_update(actor=acting_user(request), device=device, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Saved {device}.")
             return redirect("breakglass:device_list")
@@ -212,7 +213,7 @@ def grant_create(request: HttpRequest, uuid: UUID) -> HttpResponse:
         try:
             services.grant_create(actor=acting_user(request), account=account, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"{form.cleaned_data['user']} may now request root of {account}.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
@@ -248,7 +249,7 @@ def grant_review(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 actor=acting_user(request), grant=grant, expires_at=form.cleaned_data["expires_at"]
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Reviewed: {grant}.")
             return redirect("breakglass:account_detail", uuid=grant.account.uuid)
