@@ -31,6 +31,7 @@ from breakglass.models import (
 )
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
+from portal.people import NOBODY, person_label
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -240,13 +241,6 @@ class TimelineEvent:
     state: str = ""
 
 
-def _name(user: object | None) -> str:
-    if user is None:
-        return "system"
-    get_username = getattr(user, "get_username", None)
-    return str(get_username()) if get_username else str(user)
-
-
 def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
     """Transitions, decisions (with comments), reveals and notifications, oldest first.
 
@@ -265,7 +259,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=transition.created_at,
                 kind="transition",
-                who=_name(transition.actor),
+                who=person_label(transition.actor),
                 summary=summary,
                 note=transition.note,
                 state=transition.to_status,
@@ -276,7 +270,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=approval.created_at,
                 kind="decision",
-                who=_name(approval.approver),
+                who=person_label(approval.approver),
                 summary=approval.get_decision_display(),
                 note=approval.comment,
                 state=approval.decision,
@@ -287,7 +281,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=reveal.created_at,
                 kind="reveal",
-                who=_name(reveal.user),
+                who=person_label(reveal.user),
                 summary="Revealed the root password",
                 note=f"HTTP request {reveal.http_request_id}",
             )
@@ -297,7 +291,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=request.handed_over_at,
                 kind="handover",
-                who=_name(request.handed_over_by),
+                who=person_label(request.handed_over_by),
                 summary="Handed over the MFA devices",
                 note=", ".join(device.label for device in request.devices.all()),
             )
@@ -308,7 +302,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=request.checked_in_at,
                 kind="return",
-                who=_name(request.checked_in_by),
+                who=person_label(request.checked_in_by),
                 summary="Returned after revocation",
                 note=request.work_done,
             )
@@ -318,14 +312,14 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=request.emergency_approved_at,
                 kind="decision",
-                who="system",
+                who=NOBODY,
                 summary="Emergency approvals complete",
                 state=Decision.APPROVE,
             )
         )
     for notification in request.notifications.all():
         recipient = (
-            _name(notification.recipient)
+            person_label(notification.recipient)
             if notification.recipient is not None
             else str(notification.channel or "deleted channel")
         )
