@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from breakglass import root_tasks
 from breakglass.choices import (
     ChannelKind,
     CredentialStorage,
@@ -330,6 +331,10 @@ class AccessRequest(TimeStamped):
     @property
     def window_ends_at(self) -> datetime:
         return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def task_title(self) -> str:
+        return root_tasks.task_title(self.root_task, self.other_task)
 
 
 class Approval(TimeStamped):

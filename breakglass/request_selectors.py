@@ -7,7 +7,6 @@ with the number of requests, approvals, devices or timeline events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -29,7 +28,6 @@ from breakglass.models import (
     SecretReveal,
     Transition,
 )
-from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
 from portal.people import NOBODY, person_label
 
@@ -114,21 +112,6 @@ def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
     if found is None:
         raise Http404("No such request.")
     return found
-
-
-def with_task_titles(requests: Iterable[AccessRequest]) -> list[AccessRequest]:
-    """Evaluate a list and put each root task's title on ``task_title`` (tasks live in code, not
-    in a table the query could join)."""
-    rows = list(requests)
-    for row in rows:
-        row.task_title = task_title(row)  # type: ignore[attr-defined]
-    return rows
-
-
-def task_title(request: AccessRequest) -> str:
-    task = ROOT_TASKS.get(request.root_task)
-    title = task.title if task is not None else request.root_task
-    return f"{title}: {request.other_task}" if request.other_task else title
 
 
 def approvals_of(request: AccessRequest) -> int:

@@ -54,7 +54,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "breakglass/request_list.html",
         {
             "title": "My requests",
-            "requests": request_selectors.with_task_titles(request_selectors.requests_of(user=user)),
+            "requests": request_selectors.requests_of(user=user),
             "can_request": request_selectors.requestable_accounts(user=user).exists(),
             "now": timezone.now(),
             "empty": "You have not asked for root access yet.",
@@ -70,9 +70,7 @@ def request_approvals(request: HttpRequest) -> HttpResponse:
         "breakglass/request_list.html",
         {
             "title": "Waiting for my approval",
-            "requests": request_selectors.with_task_titles(
-                request_selectors.requests_awaiting_decision(user=request.user)
-            ),
+            "requests": request_selectors.requests_awaiting_decision(user=request.user),
             "show_requester": True,
             "now": timezone.now(),
             "empty": "Nothing is waiting for your decision.",
@@ -87,9 +85,7 @@ def request_active(request: HttpRequest) -> HttpResponse:
         request,
         "breakglass/request_active.html",
         {
-            "sessions": request_selectors.with_task_titles(
-                request_selectors.active_sessions(user=request.user)
-            ),
+            "sessions": request_selectors.active_sessions(user=request.user),
             "now": timezone.now(),
         },
     )
