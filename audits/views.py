@@ -11,7 +11,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -19,7 +19,7 @@ from audits import forms, selectors, services, uploads
 from audits.choices import FindingStatus
 from audits.models import Finding, RootEvent
 from portal import policy
-from portal.decorators import acting_user, allowed_if
+from portal.decorators import AuthenticatedHttpRequest, allowed_if
 from portal.forms import add_domain_error
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ EVENTS_SHOWN = 100
 
 
 @allowed_if(policy.may_view_ledger)
-def ledger_list(request: HttpRequest) -> HttpResponse:
+def ledger_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.ledger_entries(user=request.user), 50).get_page(request.GET.get("page"))
     return render(request, "audits/ledger_list.html", {"page": page})
 
@@ -40,7 +40,7 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
 
 
 @allowed_if(policy.may_view_findings)
-def finding_list(request: HttpRequest) -> HttpResponse:
+def finding_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.FindingFilterForm(request.GET or None)
     findings = selectors.findings_visible_to(user=request.user, filters=form.filters())
     page = Paginator(findings, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
@@ -58,7 +58,7 @@ def _raw_json(event: RootEvent) -> str:
 
 
 def _finding_page(
-    request: HttpRequest, finding: Finding, *, triage_form: forms.TriageForm | None = None
+    request: AuthenticatedHttpRequest, finding: Finding, *, triage_form: forms.TriageForm | None = None
 ) -> HttpResponse:
     events = list(selectors.finding_events(finding=finding)[: EVENTS_SHOWN + 1])
     more = len(events) > EVENTS_SHOWN
@@ -77,21 +77,21 @@ def _finding_page(
 
 
 @allowed_if(policy.may_view_findings)
-def finding_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def finding_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     finding = selectors.finding_for(user=request.user, uuid=uuid)
     return _finding_page(request, finding)
 
 
 @require_POST
 @allowed_if(policy.may_triage_findings)
-def finding_triage(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def finding_triage(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     finding = selectors.finding_for(user=request.user, uuid=uuid)
     form = forms.TriageForm(request.POST)
     if form.is_valid():
         try:
             services.finding_triage(
                 finding=finding,
-                actor=acting_user(request),
+                actor=request.user,
                 status=form.cleaned_data["status"],
                 note=form.cleaned_data["note"],
             )
@@ -111,7 +111,7 @@ def _status_label(status: str) -> str:
 
 
 @allowed_if(policy.may_view_ingestion)
-def run_list(request: HttpRequest) -> HttpResponse:
+def run_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.ingestion_runs_visible_to(user=request.user), RUNS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -123,17 +123,17 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 @allowed_if(policy.may_view_ingestion)
-def run_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def run_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     run = selectors.ingestion_run_for(user=request.user, uuid=uuid)
     return render(request, "audits/run_detail.html", {"run": run})
 
 
 @allowed_if(policy.may_upload_logs)
-def log_upload(request: HttpRequest) -> HttpResponse:
+def log_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.LogUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            run = uploads.logs_upload(actor=acting_user(request), uploaded=form.cleaned_data["log_file"])
+            run = uploads.logs_upload(actor=request.user, uploaded=form.cleaned_data["log_file"])
         except ValidationError as error:
             add_domain_error(form, error)
         except Exception:

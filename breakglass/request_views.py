@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -29,9 +29,12 @@ from breakglass.errors import DomainError
 from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
-from portal.decorators import acting_user, allowed_if, portal_user_required
+from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.forms import add_domain_error
 from portal.identity import recently_stepped_up, step_up_before_secrets, step_up_required
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
@@ -46,9 +49,9 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
 
 @portal_user_required
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """My requests."""
-    user = acting_user(request)
+    user = request.user
     return render(
         request,
         "breakglass/request_list.html",
@@ -63,7 +66,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 @portal_user_required
-def request_approvals(request: HttpRequest) -> HttpResponse:
+def request_approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Waiting for my approval."""
     return render(
         request,
@@ -79,7 +82,7 @@ def request_approvals(request: HttpRequest) -> HttpResponse:
 
 
 @portal_user_required
-def request_active(request: HttpRequest) -> HttpResponse:
+def request_active(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Active sessions with the time left."""
     return render(
         request,
@@ -92,7 +95,7 @@ def request_active(request: HttpRequest) -> HttpResponse:
 
 
 @allowed_if(policy.may_view_devices)
-def custody_board(request: HttpRequest) -> HttpResponse:
+def custody_board(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "breakglass/request_custody.html",
@@ -104,8 +107,8 @@ def custody_board(request: HttpRequest) -> HttpResponse:
 
 
 @portal_user_required
-def request_create(request: HttpRequest) -> HttpResponse:
-    user = acting_user(request)
+def request_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     initial: dict[str, Any] = {}
     # "Request root" links from an account page preselect that account.
     wanted = _uuid_or_none(request.GET.get("account", ""))
@@ -173,7 +176,7 @@ class Actions:
         return any(vars(self).values())
 
 
-def _actions(user: Any, access_request: AccessRequest) -> Actions:
+def _actions(user: User, access_request: AccessRequest) -> Actions:
     r = access_request
     return Actions(
         decide=rules.refusal_to_decide(user, r) is None,
@@ -194,7 +197,7 @@ def _storage(access_request: AccessRequest) -> str | None:
 
 
 def _render_detail(
-    request: HttpRequest, access_request: AccessRequest, *, status: int = 200, **bound: Any
+    request: AuthenticatedHttpRequest, access_request: AccessRequest, *, status: int = 200, **bound: Any
 ) -> HttpResponse:
     """The request page; ``bound`` replaces a blank form with one that failed, to show its errors."""
     user = request.user
@@ -236,17 +239,19 @@ def _render_detail(
 
 
 @portal_user_required
-def request_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     return _render_detail(request, access_request)
 
 
-def _done(request: HttpRequest, access_request: AccessRequest, message: str) -> HttpResponse:
+def _done(request: AuthenticatedHttpRequest, access_request: AccessRequest, message: str) -> HttpResponse:
     messages.success(request, message)
     return redirect("breakglass:request_detail", uuid=access_request.uuid)
 
 
-def _refused(request: HttpRequest, access_request: AccessRequest, error: DomainError) -> HttpResponse:
+def _refused(
+    request: AuthenticatedHttpRequest, access_request: AccessRequest, error: DomainError
+) -> HttpResponse:
     messages.error(request, " ".join(error.messages))
     return redirect("breakglass:request_detail", uuid=access_request.uuid)
 
@@ -254,14 +259,14 @@ def _refused(request: HttpRequest, access_request: AccessRequest, error: DomainE
 @require_POST
 @portal_user_required
 @step_up_required
-def request_decide(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_decide(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.DecisionForm(request.POST)
     if form.is_valid():
         try:
             lifecycle.access_request_decide(
                 request=access_request,
-                approver=acting_user(request),
+                approver=request.user,
                 decision=form.cleaned_data["decision"],
                 comment=form.cleaned_data["comment"],
             )
@@ -276,10 +281,10 @@ def request_decide(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @portal_user_required
-def request_cancel(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_cancel(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     try:
-        lifecycle.access_request_cancel(request=access_request, requester=acting_user(request))
+        lifecycle.access_request_cancel(request=access_request, requester=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
     return _done(request, access_request, f"{access_request.code} is cancelled.")
@@ -288,13 +293,13 @@ def request_cancel(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @require_POST
 @portal_user_required
 @step_up_required
-def request_self_authorise(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_self_authorise(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.SelfAuthoriseForm(request.POST)
     if form.is_valid():
         try:
             lifecycle.access_request_self_authorise(
-                request=access_request, requester=acting_user(request), reason=form.cleaned_data["reason"]
+                request=access_request, requester=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
             add_domain_error(form, error)
@@ -311,10 +316,10 @@ def request_self_authorise(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @require_POST
 @portal_user_required
 @step_up_required
-def request_check_out(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_check_out(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     try:
-        lifecycle.access_request_check_out(request=access_request, requester=acting_user(request))
+        lifecycle.access_request_check_out(request=access_request, requester=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
     return _done(
@@ -325,7 +330,7 @@ def request_check_out(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @require_POST
 @portal_user_required
 @step_up_required
-def request_hand_over(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_hand_over(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.HandOverForm(
         request.POST, devices=request_selectors.devices_to_hand_over(request=access_request)
@@ -334,7 +339,7 @@ def request_hand_over(request: HttpRequest, uuid: UUID) -> HttpResponse:
         devices = list(form.cleaned_data["devices"])
         try:
             lifecycle.access_request_hand_over(
-                request=access_request, custodian=acting_user(request), devices=devices
+                request=access_request, custodian=request.user, devices=devices
             )
         except DomainError as error:
             add_domain_error(form, error)
@@ -351,7 +356,7 @@ def request_hand_over(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @never_cache
 @portal_user_required
 @step_up_required
-def request_reveal(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_reveal(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     """Show the root password once, in the response to this POST only.
 
     ``never_cache`` sends ``Cache-Control: no-store``: the page must not come back from a cache
@@ -360,7 +365,7 @@ def request_reveal(request: HttpRequest, uuid: UUID) -> HttpResponse:
     """
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     try:
-        password = lifecycle.access_request_reveal_password(request=access_request, user=acting_user(request))
+        password = lifecycle.access_request_reveal_password(request=access_request, user=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
     return render(
@@ -372,14 +377,14 @@ def request_reveal(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @portal_user_required
-def request_check_in(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_check_in(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.CheckInForm(request.POST, storage=_storage(access_request))
     if form.is_valid():
         try:
             lifecycle.access_request_check_in(
                 request=access_request,
-                actor=acting_user(request),
+                actor=request.user,
                 work_done=form.cleaned_data["work_done"],
                 envelope_number=form.cleaned_data.get("envelope_number", ""),
             )
@@ -397,7 +402,7 @@ def request_check_in(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @portal_user_required
 @step_up_before_secrets
-def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_confirm_rotation(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     """Its own page, not a form on the request page: the step-up happens before the new password
     is typed (see :func:`step_up_before_secrets`)."""
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
@@ -407,7 +412,7 @@ def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
         try:
             lifecycle.access_request_confirm_rotation(
                 request=access_request,
-                actor=acting_user(request),
+                actor=request.user,
                 review_note=form.cleaned_data["review_note"],
                 new_password=form.cleaned_data.get("new_password", ""),
                 new_envelope_number=form.cleaned_data.get("new_envelope_number", ""),
@@ -431,13 +436,13 @@ def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @portal_user_required
-def request_revoke(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_revoke(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.RevokeForm(request.POST)
     if form.is_valid():
         try:
             lifecycle.access_request_revoke(
-                request=access_request, administrator=acting_user(request), reason=form.cleaned_data["reason"]
+                request=access_request, administrator=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
             add_domain_error(form, error)
