@@ -312,7 +312,9 @@ class AccessRequest(TimeStamped):
         constraints = [
             # A root password used by two people at once cannot be attributed: one session per account.
             models.UniqueConstraint(
-                fields=["account"], condition=Q(status="active"), name="one_active_checkout_per_account"
+                fields=["account"],
+                condition=Q(status=RequestStatus.ACTIVE),
+                name="one_active_checkout_per_account",
             ),
             models.CheckConstraint(
                 condition=Q(handed_over_by__isnull=True) | ~Q(handed_over_by=models.F("requester")),
@@ -320,7 +322,8 @@ class AccessRequest(TimeStamped):
             ),
             models.CheckConstraint(condition=Q(duration_minutes__gte=1), name="duration_positive"),
             models.CheckConstraint(
-                condition=~Q(status="active") | Q(checked_out_at__isnull=False, due_at__isnull=False),
+                condition=~Q(status=RequestStatus.ACTIVE)
+                | Q(checked_out_at__isnull=False, due_at__isnull=False),
                 name="active_has_checkout_times",
             ),
         ]

@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from breakglass import lifecycle, request_forms, request_selectors, rules
-from breakglass.choices import CredentialStorage
+from breakglass.choices import CredentialStorage, Decision
 from breakglass.errors import DomainError
 from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
@@ -227,6 +227,8 @@ def _render_detail(
             "approvals": request_selectors.approvals_of(access_request),
             "timeline": request_selectors.request_timeline(access_request),
             "actions": actions,
+            # Decisions on an emergency session are the approvals it collects afterwards.
+            "approving_afterwards": rules.collecting_approvals_afterwards(access_request),
             # A form that failed is shown even when the person may no longer act (to say why).
             "show_actions": actions.any or any(form is not None for form in forms.values()),
             "is_holder": access_request.requester_id == user.pk,
@@ -273,7 +275,7 @@ def request_decide(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespons
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            verb = "approved" if form.cleaned_data["decision"] == "approve" else "denied"
+            verb = "approved" if form.cleaned_data["decision"] == Decision.APPROVE else "denied"
             return _done(request, access_request, f"You {verb} {access_request.code}.")
     # Nothing changed (the form was invalid or the service refused and rolled back).
     return _render_detail(request, access_request, decision_form=form)
