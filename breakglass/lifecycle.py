@@ -58,7 +58,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.EXPIRED: frozenset(),
     S.REVOKED: frozenset(),
 }
-OPEN_STATUSES = rules.OPEN_STATUSES
 
 MIN_JUSTIFICATION = 20
 # A request may start a little in the past (form filled slowly) but not be back-dated.
