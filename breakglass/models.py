@@ -336,6 +336,12 @@ class AccessRequest(TimeStamped):
         return self.starts_at + timedelta(minutes=self.duration_minutes)
 
     @property
+    def is_checked_out(self) -> bool:
+        """The session is on: its holder has the root password and devices now (for templates,
+        which cannot compare with the status enum)."""
+        return self.status == RequestStatus.ACTIVE
+
+    @property
     def task_title(self) -> str:
         return root_tasks.task_title(self.root_task, self.other_task)
 
