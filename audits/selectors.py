@@ -15,6 +15,7 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 
 from audits.models import Finding, IngestionRun, RootEvent
+from breakglass import rules
 from breakglass.models import AwsAccount
 from portal import policy
 
@@ -131,7 +132,7 @@ def root_events_visible_to(*, user: AnyUser | None) -> QuerySet[RootEvent]:
 
 def session_root_events(*, user: AnyUser | None, request: AccessRequest) -> QuerySet[RootEvent]:
     """The root events matched to one check-out, oldest first, for the session's page."""
-    if user is not None and not policy.may_view_request(user, request):
+    if user is not None and not rules.may_view_request(user, request):
         return RootEvent.objects.none()
     return RootEvent.objects.defer("raw").filter(session=request).order_by("event_time", "pk")
 

@@ -9,11 +9,10 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -21,7 +20,8 @@ from audits import forms, selectors, services, uploads
 from audits.choices import FindingStatus
 from audits.models import Finding, RootEvent
 from portal import policy
-from portal.decorators import acting_user, allowed_if
+from portal.decorators import AuthenticatedHttpRequest, allowed_if
+from portal.forms import add_domain_error
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ EVENTS_SHOWN = 100
 
 
 @allowed_if(policy.may_view_findings)
-def finding_list(request: HttpRequest) -> HttpResponse:
+def finding_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.FindingFilterForm(request.GET or None)
     findings = selectors.findings_visible_to(user=request.user, filters=form.filters())
     page = Paginator(findings, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
@@ -53,7 +53,7 @@ def _raw_json(event: RootEvent) -> str:
 
 
 def _finding_page(
-    request: HttpRequest, finding: Finding, *, triage_form: forms.TriageForm | None = None
+    request: AuthenticatedHttpRequest, finding: Finding, *, triage_form: forms.TriageForm | None = None
 ) -> HttpResponse:
     events = list(selectors.finding_events(finding=finding)[: EVENTS_SHOWN + 1])
     more = len(events) > EVENTS_SHOWN
@@ -72,26 +72,26 @@ def _finding_page(
 
 
 @allowed_if(policy.may_view_findings)
-def finding_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def finding_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     finding = selectors.finding_for(user=request.user, uuid=uuid)
     return _finding_page(request, finding)
 
 
 @require_POST
 @allowed_if(policy.may_triage_findings)
-def finding_triage(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def finding_triage(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     finding = selectors.finding_for(user=request.user, uuid=uuid)
     form = forms.TriageForm(request.POST)
     if form.is_valid():
         try:
             services.finding_triage(
                 finding=finding,
-                actor=acting_user(request),
+                actor=request.user,
                 status=form.cleaned_data["status"],
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"{finding.code} is now {_status_label(form.cleaned_data['status'])}.")
             return redirect("audits:finding_detail", uuid=finding.uuid)
@@ -102,20 +102,11 @@ def _status_label(status: str) -> str:
     return str(FindingStatus(status).label).lower()
 
 
-def _add_service_error(form: django_forms.Form, error: ValidationError) -> None:
-    """A service's keyed messages on their field, the rest on top of the form."""
-    if hasattr(error, "error_dict"):
-        for key, found in error.message_dict.items():
-            form.add_error(key if key in form.fields else None, found)
-    else:
-        form.add_error(None, error.messages)
-
-
 # --- Ingestion runs ------------------------------------------------------------------------------
 
 
 @allowed_if(policy.may_view_ingestion)
-def run_list(request: HttpRequest) -> HttpResponse:
+def run_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.ingestion_runs_visible_to(user=request.user), RUNS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -127,19 +118,19 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 @allowed_if(policy.may_view_ingestion)
-def run_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def run_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     run = selectors.ingestion_run_for(user=request.user, uuid=uuid)
     return render(request, "audits/run_detail.html", {"run": run})
 
 
 @allowed_if(policy.may_upload_logs)
-def log_upload(request: HttpRequest) -> HttpResponse:
+def log_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.LogUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            run = uploads.logs_upload(actor=acting_user(request), uploaded=form.cleaned_data["log_file"])
+            run = uploads.logs_upload(actor=request.user, uploaded=form.cleaned_data["log_file"])
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_domain_error(form, error)
         except Exception:
             # Bad files end as rejected files on the run; this is the database or a bug. The run
             # row, if one was made, says where it stopped.

@@ -67,7 +67,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
         {
             "account": account,
             "channels": channel_list,
-            "accounts": AwsAccount.objects.filter(policy.visible_accounts_filter(request.user))
+            "accounts": AwsAccount.objects.filter(selectors.visible_accounts_filter(request.user))
             .distinct()
             .order_by("name"),
             "recent": channel_selectors.recent_notifications(user=request.user),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from breakglass import selectors
 from breakglass.choices import CredentialStorage, CustodyState
 from breakglass.models import AwsAccount, MfaDevice, account_id_validator
+from portal.people import person_label
 from portal.policy import Role
 
 if TYPE_CHECKING:
@@ -24,8 +25,7 @@ else:
 
 class PersonChoiceField(_ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        full = obj.get_full_name()
-        return f"{full} ({obj.username})" if full else obj.username
+        return person_label(obj)
 
 
 class AccountForm(_ModelForm):

@@ -25,13 +25,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from breakglass import rules
 from breakglass import secrets as sealed
 from breakglass.choices import CredentialStorage, CustodyState, Decision, GovernanceMode, RequestStatus
 from breakglass.models import (
     AccessRequest,
     Approval,
     AwsAccount,
-    Grant,
     MfaDevice,
     RootCredential,
     SecretReveal,
@@ -41,7 +41,6 @@ from breakglass.notifications import outbox
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from breakglass.signals import request_status_changed
 from ledger import services as ledger
-from portal import policy
 from portal.errors import DomainError
 
 if TYPE_CHECKING:
@@ -61,7 +60,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.EXPIRED: frozenset(),
     S.REVOKED: frozenset(),
 }
-OPEN_STATUSES = frozenset({S.PENDING, S.APPROVED, S.ACTIVE})
 
 MIN_JUSTIFICATION = 20
 # A request may start a little in the past (form filled slowly) but not be back-dated.
@@ -109,15 +107,10 @@ def _transition(
     )
 
 
-def _wrong_status(request: AccessRequest, consequence: str) -> DomainError:
-    """The error for an action the request's current status does not allow."""
-    return DomainError(f"{request.code} is {request.get_status_display().lower()}; {consequence}")
-
-
-def _live_grant(user: User, account: AwsAccount) -> Grant | None:
-    return Grant.objects.filter(
-        user=user, account=account, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).first()
+def _refuse(refusal: str | None) -> None:
+    """Raise the refusal of a rule from :mod:`breakglass.rules`, asked on the locked row."""
+    if refusal is not None:
+        raise DomainError(refusal)
 
 
 def _new_code() -> str:
@@ -140,8 +133,9 @@ def access_request_create(
 ) -> AccessRequest:
     """A person asks to use ``account``'s root for one task; its approvers are notified."""
     errors: dict[str, str] = {}
-    if not policy.may_use_portal(requester) or _live_grant(requester, account) is None:
-        raise DomainError({"account": f"You hold no live grant for {account}; ask an administrator for one."})
+    refusal = rules.refusal_to_request(requester, account)
+    if refusal is not None:
+        raise DomainError({"account": refusal})
     task = ROOT_TASKS.get(root_task)
     if task is None:
         errors["root_task"] = "Choose one of the listed root tasks, or 'Other' with an explanation."
@@ -207,24 +201,8 @@ def access_request_decide(*, request: AccessRequest, approver: User, decision: s
         raise DomainError({"comment": "Say why you decide so; the comment goes into the evidence."})
     with transaction.atomic():
         locked = _lock(request)
-        if locked.requester_id == approver.pk:
-            raise DomainError("Nobody approves their own request.")
-        if not locked.account.approvers.filter(pk=approver.pk).exists() or not policy.may_use_portal(
-            approver
-        ):
-            raise DomainError(f"You are not an approver of {locked.account}.")
-        collecting_afterwards = (
-            locked.emergency
-            and locked.emergency_approved_at is None
-            and locked.status
-            in (
-                S.ACTIVE,
-                S.RETURNED,
-                S.CLOSED,
-            )
-        )
-        if locked.status != S.PENDING and not collecting_afterwards:
-            raise _wrong_status(locked, "it takes no more decisions.")
+        _refuse(rules.refusal_to_decide(approver, locked))
+        collecting_afterwards = rules.collecting_approvals_afterwards(locked)
         try:
             with transaction.atomic():
                 approval = Approval.objects.create(
@@ -267,10 +245,7 @@ def access_request_decide(*, request: AccessRequest, approver: User, decision: s
 def access_request_cancel(*, request: AccessRequest, requester: User) -> AccessRequest:
     with transaction.atomic():
         locked = _lock(request)
-        if locked.requester_id != requester.pk or not policy.may_use_portal(requester):
-            raise DomainError("Only the requester can cancel a request.")
-        if locked.status not in (S.PENDING, S.APPROVED):
-            raise _wrong_status(locked, "it can no longer be cancelled.")
+        _refuse(rules.refusal_to_cancel(requester, locked))
         _transition(locked, S.CANCELLED, actor=requester)
         outbox.queue(event="request.cancelled", request=locked, actor=requester)
     return locked
@@ -279,14 +254,14 @@ def access_request_cancel(*, request: AccessRequest, requester: User) -> AccessR
 def access_request_revoke(*, request: AccessRequest, administrator: User, reason: str) -> AccessRequest:
     """An administrator ends any open request. Revoking an active session marks the password for
     rotation: it was seen, and its holder may no longer be trusted with it."""
-    if not policy.may_manage_inventory(administrator):
-        raise DomainError("Only an administrator can revoke a request.")
+    # Refused before the reason is looked at (a closed status never reopens, so a stale row's
+    # refusal stands); asked again below on the locked row.
+    _refuse(rules.refusal_to_revoke(administrator, request))
     if not reason.strip():
         raise DomainError({"reason": "Say why the request is revoked."})
     with transaction.atomic():
         locked = _lock(request)
-        if locked.status not in OPEN_STATUSES:
-            raise _wrong_status(locked, "only open requests can be revoked.")
+        _refuse(rules.refusal_to_revoke(administrator, locked))
         was_active = locked.status == S.ACTIVE
         if was_active:
             _mark_for_rotation(locked.account)
@@ -310,13 +285,7 @@ def access_request_self_authorise(*, request: AccessRequest, requester: User, re
         )
     with transaction.atomic():
         locked = _lock(request)
-        if locked.requester_id != requester.pk:
-            raise DomainError("Only the requester can self-authorise their request.")
-        grant = _live_grant(requester, locked.account)
-        if grant is None or not grant.emergency:
-            raise DomainError("You hold no emergency grant for this account.")
-        if locked.status != S.PENDING:
-            raise _wrong_status(locked, "only a pending request can be self-authorised.")
+        _refuse(rules.refusal_to_self_authorise(requester, locked))
         credential = _credential(locked.account)
         rotation_pending = bool(credential and credential.rotation_required)
         now = timezone.now()
@@ -391,10 +360,7 @@ def access_request_check_out(*, request: AccessRequest, requester: User) -> Acce
     rotated since the last session, and nobody else may hold the account's root at the same time."""
     with transaction.atomic():
         locked = _lock(request)
-        if locked.requester_id != requester.pk:
-            raise DomainError("Only the requester can check out their request.")
-        if locked.status != S.APPROVED:
-            raise _wrong_status(locked, "only an approved request can be checked out.")
+        _refuse(rules.refusal_to_check_out(requester, locked))
         now = timezone.now()
         if now < locked.starts_at - START_SLACK:
             raise DomainError(f"The approved window opens at {locked.starts_at:%Y-%m-%d %H:%M} UTC.")
@@ -425,14 +391,7 @@ def access_request_hand_over(
     """A custodian (never the requester) hands the account's MFA devices to the session's holder."""
     with transaction.atomic():
         locked = _lock(request)
-        if locked.status != S.ACTIVE:
-            raise _wrong_status(locked, "devices are handed over for an active check-out.")
-        if custodian.pk == locked.requester_id:
-            raise DomainError("The holder cannot hand devices to themselves; another custodian must.")
-        if not locked.account.custodians.filter(pk=custodian.pk).exists() or not policy.may_use_portal(
-            custodian
-        ):
-            raise DomainError(f"You are not a custodian of {locked.account}.")
+        _refuse(rules.refusal_to_hand_over(custodian, locked))
         wanted = [d.pk for d in devices]
         if not wanted:
             raise DomainError({"devices": "Choose the MFA devices you hand over."})
@@ -471,19 +430,8 @@ def access_request_reveal_password(*, request: AccessRequest, user: User) -> str
     is recorded; the plaintext is returned to the view and goes nowhere else."""
     with transaction.atomic():
         locked = _lock(request)
-        if locked.requester_id != user.pk:
-            raise DomainError("Only the holder of the check-out can reveal the password.")
-        if locked.status != S.ACTIVE:
-            raise _wrong_status(locked, "the password is shown only during an active check-out.")
-        task = ROOT_TASKS.get(locked.root_task)
-        if task is not None and task.is_assume_root:
-            raise DomainError(
-                "This is an AssumeRoot task: it runs with temporary credentials from sts:AssumeRoot, "
-                "so no root password is handed out."
-            )
-        credential = RootCredential.objects.filter(account=locked.account).first()
-        if credential is None or credential.storage != CredentialStorage.PORTAL:
-            raise DomainError("This account's root password is not kept in the portal.")
+        _refuse(rules.refusal_to_reveal(user, locked))
+        credential = RootCredential.objects.get(account=locked.account)
         from portal.middleware import current_request_id
 
         SecretReveal.objects.create(request=locked, user=user, http_request_id=current_request_id())
@@ -502,13 +450,9 @@ def access_request_check_in(
         raise DomainError({"work_done": "Describe what was done as root (at least 10 characters)."})
     with transaction.atomic():
         locked = _lock(request)
-        is_custodian = locked.account.custodians.filter(pk=actor.pk).exists() and policy.may_use_portal(actor)
-        if actor.pk != locked.requester_id and not is_custodian:
-            raise DomainError("Only the holder or a custodian of the account can check in.")
+        _refuse(rules.refusal_to_check_in(actor, locked))
         # A revoked session still has to bring its devices back; its status stays revoked.
-        returning_revoked = locked.status == S.REVOKED and locked.checked_out_at and not locked.checked_in_at
-        if locked.status != S.ACTIVE and not returning_revoked:
-            raise _wrong_status(locked, "only an active check-out can be checked in.")
+        returning_revoked = rules.returning_after_revoke(locked)
         credential = _credential(locked.account)
         if (
             credential is not None
@@ -563,19 +507,7 @@ def access_request_confirm_rotation(
         )
     with transaction.atomic():
         locked = _lock(request)
-        if actor.pk == locked.requester_id:
-            raise DomainError(
-                "The holder cannot review their own session; a custodian or administrator must."
-            )
-        allowed = policy.may_manage_inventory(actor) or (
-            locked.account.custodians.filter(pk=actor.pk).exists() and policy.may_use_portal(actor)
-        )
-        if not allowed:
-            raise DomainError(
-                f"Only a custodian of {locked.account} or an administrator can confirm the rotation."
-            )
-        if locked.status != S.RETURNED:
-            raise _wrong_status(locked, "rotation is confirmed after check-in.")
+        _refuse(rules.refusal_to_confirm_rotation(actor, locked))
         credential = _credential(locked.account)
         rotation: dict[str, Any] = {"storage": credential.storage if credential else "none"}
         if credential is not None and credential.storage == CredentialStorage.PORTAL:

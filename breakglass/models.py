@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from breakglass import root_tasks
 from breakglass.choices import (
     ChannelKind,
     CredentialStorage,
@@ -178,6 +179,19 @@ class MfaDeviceAssignment(TimeStamped):
         return f"{self.device} on {self.account}"
 
 
+def live_grant_q(prefix: str = "", *, now: datetime | None = None) -> Q:
+    """A grant that is live: not revoked and not expired. ``prefix`` reaches it through a relation
+    (``"grants__"`` on ``AwsAccount``); combine it with the other conditions on that relation in one
+    ``filter()`` call so they all apply to the same grant."""
+    return Q(**{f"{prefix}revoked_at__isnull": True, f"{prefix}expires_at__gt": now or timezone.now()})
+
+
+class GrantQuerySet(models.QuerySet["Grant"]):
+    def live(self) -> GrantQuerySet:
+        """Grants that make their holder eligible right now (the one definition of "live")."""
+        return self.filter(live_grant_q())
+
+
 class Grant(TimeStamped):
     """Makes a person eligible to request an account's root credential until it expires."""
 
@@ -195,6 +209,8 @@ class Grant(TimeStamped):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GrantQuerySet.as_manager()
 
     class Meta:
         ordering = ["account__name", "user__username"]
@@ -287,7 +303,9 @@ class AccessRequest(TimeStamped):
         constraints = [
             # A root password used by two people at once cannot be attributed: one session per account.
             models.UniqueConstraint(
-                fields=["account"], condition=Q(status="active"), name="one_active_checkout_per_account"
+                fields=["account"],
+                condition=Q(status=RequestStatus.ACTIVE),
+                name="one_active_checkout_per_account",
             ),
             models.CheckConstraint(
                 condition=Q(handed_over_by__isnull=True) | ~Q(handed_over_by=models.F("requester")),
@@ -295,7 +313,8 @@ class AccessRequest(TimeStamped):
             ),
             models.CheckConstraint(condition=Q(duration_minutes__gte=1), name="duration_positive"),
             models.CheckConstraint(
-                condition=~Q(status="active") | Q(checked_out_at__isnull=False, due_at__isnull=False),
+                condition=~Q(status=RequestStatus.ACTIVE)
+                | Q(checked_out_at__isnull=False, due_at__isnull=False),
                 name="active_has_checkout_times",
             ),
         ]
@@ -306,6 +325,16 @@ class AccessRequest(TimeStamped):
     @property
     def window_ends_at(self) -> datetime:
         return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_checked_out(self) -> bool:
+        """The session is on: its holder has the root password and devices now (for templates,
+        which cannot compare with the status enum)."""
+        return self.status == RequestStatus.ACTIVE
+
+    @property
+    def task_title(self) -> str:
+        return root_tasks.task_title(self.root_task, self.other_task)
 
 
 class Approval(TimeStamped):

@@ -1,13 +1,11 @@
 """Forms of the break-glass workflow. They check shape only; the lifecycle services check the
-rules and their errors are put back on these forms' fields (:func:`add_domain_error`)."""
+rules and their errors are put back on these forms' fields (:func:`portal.forms.add_domain_error`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -27,24 +25,6 @@ else:
     _ModelMultipleChoiceField = forms.ModelMultipleChoiceField
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-def add_domain_error(
-    form: forms.Form, error: ValidationError, rename: Mapping[str, str] | None = None
-) -> None:
-    """Put a service's error on the form: keyed messages on their field, the rest on top.
-
-    ``rename`` maps a service argument to the form field that carries it (``reason`` is the
-    form's ``emergency_reason``). Keys the form has no field for go to the top of the form rather
-    than raising, so a new rule in a service never turns into a server error here.
-    """
-    rename = rename or {}
-    if hasattr(error, "error_dict"):
-        for key, messages in error.message_dict.items():
-            field = rename.get(key, key)
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def root_task_choices() -> list[tuple[str, list[tuple[str, str]]]]:

@@ -7,7 +7,6 @@ with the number of requests, approvals, devices or timeline events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -15,8 +14,8 @@ from uuid import UUID
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
+from breakglass import rules
 from breakglass.choices import CredentialStorage, CustodyState, Decision, RequestStatus
 from breakglass.models import (
     AccessRequest,
@@ -29,8 +28,8 @@ from breakglass.models import (
     SecretReveal,
     Transition,
 )
-from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
+from portal.people import NOBODY, person_label
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -38,9 +37,6 @@ if TYPE_CHECKING:
     AnyUser = AbstractBaseUser | AnonymousUser
 
 S = RequestStatus
-
-# Emergency sessions take their approvals afterwards in these states (as the decide service does).
-_COLLECTING_AFTERWARDS = (S.ACTIVE, S.RETURNED, S.CLOSED)
 
 
 def _for_lists(requests: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
@@ -54,7 +50,7 @@ def visible_requests(*, user: AnyUser) -> QuerySet[AccessRequest]:
     """Every request the person may open, newest first."""
     # A subquery, because the OR over approvers and custodians joins many-to-many tables and
     # would otherwise repeat a request once per matching row.
-    ids = AccessRequest.objects.filter(policy.visible_requests_filter(user)).values("pk")
+    ids = AccessRequest.objects.filter(rules.visible_requests_q(user)).values("pk")
     return _for_lists(AccessRequest.objects.filter(pk__in=ids)).order_by("-created_at")
 
 
@@ -68,18 +64,11 @@ def requests_of(*, user: AnyUser) -> QuerySet[AccessRequest]:
 def requests_awaiting_decision(*, user: AnyUser) -> QuerySet[AccessRequest]:
     """Requests this approver still has to decide: pending ones of the accounts they approve for
     (never their own, never one they decided), and emergency sessions still collecting approvals
-    afterwards. Oldest first: the longest wait comes first."""
+    afterwards (the queryset form of :func:`breakglass.rules.refusal_to_decide`). Oldest first: the
+    longest wait comes first."""
     if not policy.may_use_portal(user):
         return AccessRequest.objects.none()
-    return _for_lists(
-        AccessRequest.objects.filter(account__approvers=user.pk)
-        .exclude(requester_id=user.pk)
-        .exclude(approvals__approver=user.pk)
-        .filter(
-            Q(status=S.PENDING)
-            | Q(emergency=True, emergency_approved_at__isnull=True, status__in=_COLLECTING_AFTERWARDS)
-        )
-    ).order_by("created_at")
+    return _for_lists(AccessRequest.objects.filter(rules.awaiting_decision_q(user))).order_by("created_at")
 
 
 def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
@@ -98,7 +87,7 @@ def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
 def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
     """One request with everything its page shows, or 404 when the person may not see it
     (whether it exists is not disclosed)."""
-    visible = AccessRequest.objects.filter(policy.visible_requests_filter(user)).values("pk")
+    visible = AccessRequest.objects.filter(rules.visible_requests_q(user)).values("pk")
     found = (
         AccessRequest.objects.filter(pk__in=visible, uuid=uuid)
         .select_related(
@@ -125,21 +114,6 @@ def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
     return found
 
 
-def with_task_titles(requests: Iterable[AccessRequest]) -> list[AccessRequest]:
-    """Evaluate a list and put each root task's title on ``task_title`` (tasks live in code, not
-    in a table the query could join)."""
-    rows = list(requests)
-    for row in rows:
-        row.task_title = task_title(row)  # type: ignore[attr-defined]
-    return rows
-
-
-def task_title(request: AccessRequest) -> str:
-    task = ROOT_TASKS.get(request.root_task)
-    title = task.title if task is not None else request.root_task
-    return f"{title}: {request.other_task}" if request.other_task else title
-
-
 def approvals_of(request: AccessRequest) -> int:
     """Approving decisions so far (from the prefetched approvals)."""
     return sum(1 for approval in request.approvals.all() if approval.decision == Decision.APPROVE)
@@ -152,9 +126,7 @@ def requestable_accounts(*, user: AnyUser) -> QuerySet[AwsAccount]:
     """Accounts the person holds a live (unrevoked, unexpired) grant for."""
     if not policy.may_use_portal(user):
         return AwsAccount.objects.none()
-    ids = AwsAccount.objects.filter(
-        grants__user=user.pk, grants__revoked_at__isnull=True, grants__expires_at__gt=timezone.now()
-    ).values("pk")
+    ids = AwsAccount.objects.filter(rules.requestable_accounts_q(user)).values("pk")
     return AwsAccount.objects.filter(pk__in=ids).order_by("name")
 
 
@@ -162,12 +134,7 @@ def emergency_accounts(*, user: AnyUser) -> QuerySet[AwsAccount]:
     """Accounts the person may self-authorise for (a live emergency grant)."""
     if not policy.may_use_portal(user):
         return AwsAccount.objects.none()
-    ids = AwsAccount.objects.filter(
-        grants__user=user.pk,
-        grants__emergency=True,
-        grants__revoked_at__isnull=True,
-        grants__expires_at__gt=timezone.now(),
-    ).values("pk")
+    ids = AwsAccount.objects.filter(rules.emergency_accounts_q(user)).values("pk")
     return AwsAccount.objects.filter(pk__in=ids).order_by("name")
 
 
@@ -257,13 +224,6 @@ class TimelineEvent:
     state: str = ""
 
 
-def _name(user: object | None) -> str:
-    if user is None:
-        return "system"
-    get_username = getattr(user, "get_username", None)
-    return str(get_username()) if get_username else str(user)
-
-
 def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
     """Transitions, decisions (with comments), reveals and notifications, oldest first.
 
@@ -282,7 +242,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=transition.created_at,
                 kind="transition",
-                who=_name(transition.actor),
+                who=person_label(transition.actor),
                 summary=summary,
                 note=transition.note,
                 state=transition.to_status,
@@ -293,7 +253,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=approval.created_at,
                 kind="decision",
-                who=_name(approval.approver),
+                who=person_label(approval.approver),
                 summary=approval.get_decision_display(),
                 note=approval.comment,
                 state=approval.decision,
@@ -304,7 +264,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=reveal.created_at,
                 kind="reveal",
-                who=_name(reveal.user),
+                who=person_label(reveal.user),
                 summary="Revealed the root password",
                 note=f"HTTP request {reveal.http_request_id}",
             )
@@ -314,7 +274,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=request.handed_over_at,
                 kind="handover",
-                who=_name(request.handed_over_by),
+                who=person_label(request.handed_over_by),
                 summary="Handed over the MFA devices",
                 note=", ".join(device.label for device in request.devices.all()),
             )
@@ -325,7 +285,7 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=request.checked_in_at,
                 kind="return",
-                who=_name(request.checked_in_by),
+                who=person_label(request.checked_in_by),
                 summary="Returned after revocation",
                 note=request.work_done,
             )
@@ -335,14 +295,14 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
             TimelineEvent(
                 at=request.emergency_approved_at,
                 kind="decision",
-                who="system",
+                who=NOBODY,
                 summary="Emergency approvals complete",
                 state=Decision.APPROVE,
             )
         )
     for notification in request.notifications.all():
         recipient = (
-            _name(notification.recipient)
+            person_label(notification.recipient)
             if notification.recipient is not None
             else str(notification.channel or "deleted channel")
         )

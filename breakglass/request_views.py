@@ -2,34 +2,39 @@
 confirm the rotation, revoke; and the lists each role works from.
 
 Each view: decorators (login and role, step-up for the dangerous actions), a selector, a form, one
-lifecycle service, a redirect. The services check every rule under a row lock; the buttons a page
-shows (``portal.policy.may_*``) only spare people actions that would be refused.
+lifecycle service, a redirect. The buttons a page shows and the services (under a row lock) ask the
+same rules (``breakglass.rules.refusal_to_*``); a button only spares people an action that would be
+refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from breakglass import lifecycle, request_forms, request_selectors
-from breakglass.choices import CredentialStorage
+from breakglass import lifecycle, request_forms, request_selectors, rules
+from breakglass.choices import CredentialStorage, Decision
 from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
-from portal.decorators import acting_user, allowed_if, portal_user_required
+from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.errors import DomainError
+from portal.forms import add_domain_error
 from portal.identity import recently_stepped_up, step_up_before_secrets, step_up_required
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
@@ -44,15 +49,15 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
 
 @portal_user_required
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """My requests."""
-    user = acting_user(request)
+    user = request.user
     return render(
         request,
         "breakglass/request_list.html",
         {
             "title": "My requests",
-            "requests": request_selectors.with_task_titles(request_selectors.requests_of(user=user)),
+            "requests": request_selectors.requests_of(user=user),
             "can_request": request_selectors.requestable_accounts(user=user).exists(),
             "now": timezone.now(),
             "empty": "You have not asked for root access yet.",
@@ -61,16 +66,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 @portal_user_required
-def request_approvals(request: HttpRequest) -> HttpResponse:
+def request_approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Waiting for my approval."""
     return render(
         request,
         "breakglass/request_list.html",
         {
             "title": "Waiting for my approval",
-            "requests": request_selectors.with_task_titles(
-                request_selectors.requests_awaiting_decision(user=request.user)
-            ),
+            "requests": request_selectors.requests_awaiting_decision(user=request.user),
             "show_requester": True,
             "now": timezone.now(),
             "empty": "Nothing is waiting for your decision.",
@@ -79,22 +82,20 @@ def request_approvals(request: HttpRequest) -> HttpResponse:
 
 
 @portal_user_required
-def request_active(request: HttpRequest) -> HttpResponse:
+def request_active(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Active sessions with the time left."""
     return render(
         request,
         "breakglass/request_active.html",
         {
-            "sessions": request_selectors.with_task_titles(
-                request_selectors.active_sessions(user=request.user)
-            ),
+            "sessions": request_selectors.active_sessions(user=request.user),
             "now": timezone.now(),
         },
     )
 
 
 @allowed_if(policy.may_view_devices)
-def custody_board(request: HttpRequest) -> HttpResponse:
+def custody_board(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "breakglass/request_custody.html",
@@ -106,8 +107,8 @@ def custody_board(request: HttpRequest) -> HttpResponse:
 
 
 @portal_user_required
-def request_create(request: HttpRequest) -> HttpResponse:
-    user = acting_user(request)
+def request_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     initial: dict[str, Any] = {}
     # "Request root" links from an account page preselect that account.
     wanted = _uuid_or_none(request.GET.get("account", ""))
@@ -128,7 +129,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
             else:
                 created = lifecycle.access_request_create(requester=user, **data)
         except DomainError as error:
-            request_forms.add_domain_error(form, error, rename={"reason": "emergency_reason"})
+            add_domain_error(form, error, rename={"reason": "emergency_reason"})
         else:
             if emergency:
                 messages.warning(
@@ -175,23 +176,18 @@ class Actions:
         return any(vars(self).values())
 
 
-def _actions(user: Any, access_request: AccessRequest) -> Actions:
-    task = ROOT_TASKS.get(access_request.root_task)
+def _actions(user: User, access_request: AccessRequest) -> Actions:
+    r = access_request
     return Actions(
-        decide=policy.may_decide_request(user, access_request),
-        cancel=policy.may_cancel_request(user, access_request),
-        self_authorise=(
-            access_request.status == "pending"
-            and access_request.requester_id == user.pk
-            and request_selectors.emergency_accounts(user=user).filter(pk=access_request.account_id).exists()
-        ),
-        check_out=policy.may_check_out_request(user, access_request),
-        hand_over=policy.may_hand_over_devices(user, access_request),
-        # An AssumeRoot task is done with short-lived credentials: the password stays sealed.
-        reveal=policy.may_reveal_password(user, access_request) and not (task and task.is_assume_root),
-        check_in=policy.may_check_in_request(user, access_request),
-        confirm_rotation=policy.may_confirm_rotation(user, access_request),
-        revoke=policy.may_revoke_request(user, access_request),
+        decide=rules.refusal_to_decide(user, r) is None,
+        cancel=rules.refusal_to_cancel(user, r) is None,
+        self_authorise=rules.refusal_to_self_authorise(user, r) is None,
+        check_out=rules.refusal_to_check_out(user, r) is None,
+        hand_over=rules.refusal_to_hand_over(user, r) is None,
+        reveal=rules.refusal_to_reveal(user, r) is None,
+        check_in=rules.refusal_to_check_in(user, r) is None,
+        confirm_rotation=rules.refusal_to_confirm_rotation(user, r) is None,
+        revoke=rules.refusal_to_revoke(user, r) is None,
     )
 
 
@@ -201,7 +197,7 @@ def _storage(access_request: AccessRequest) -> str | None:
 
 
 def _render_detail(
-    request: HttpRequest, access_request: AccessRequest, *, status: int = 200, **bound: Any
+    request: AuthenticatedHttpRequest, access_request: AccessRequest, *, status: int = 200, **bound: Any
 ) -> HttpResponse:
     """The request page; ``bound`` replaces a blank form with one that failed, to show its errors."""
     user = request.user
@@ -231,6 +227,8 @@ def _render_detail(
             "approvals": request_selectors.approvals_of(access_request),
             "timeline": request_selectors.request_timeline(access_request),
             "actions": actions,
+            # Decisions on an emergency session are the approvals it collects afterwards.
+            "approving_afterwards": rules.collecting_approvals_afterwards(access_request),
             # A form that failed is shown even when the person may no longer act (to say why).
             "show_actions": actions.any or any(form is not None for form in forms.values()),
             "is_holder": access_request.requester_id == user.pk,
@@ -243,17 +241,19 @@ def _render_detail(
 
 
 @portal_user_required
-def request_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     return _render_detail(request, access_request)
 
 
-def _done(request: HttpRequest, access_request: AccessRequest, message: str) -> HttpResponse:
+def _done(request: AuthenticatedHttpRequest, access_request: AccessRequest, message: str) -> HttpResponse:
     messages.success(request, message)
     return redirect("breakglass:request_detail", uuid=access_request.uuid)
 
 
-def _refused(request: HttpRequest, access_request: AccessRequest, error: DomainError) -> HttpResponse:
+def _refused(
+    request: AuthenticatedHttpRequest, access_request: AccessRequest, error: DomainError
+) -> HttpResponse:
     messages.error(request, " ".join(error.messages))
     return redirect("breakglass:request_detail", uuid=access_request.uuid)
 
@@ -261,21 +261,21 @@ def _refused(request: HttpRequest, access_request: AccessRequest, error: DomainE
 @require_POST
 @portal_user_required
 @step_up_required
-def request_decide(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_decide(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.DecisionForm(request.POST)
     if form.is_valid():
         try:
             lifecycle.access_request_decide(
                 request=access_request,
-                approver=acting_user(request),
+                approver=request.user,
                 decision=form.cleaned_data["decision"],
                 comment=form.cleaned_data["comment"],
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
-            verb = "approved" if form.cleaned_data["decision"] == "approve" else "denied"
+            verb = "approved" if form.cleaned_data["decision"] == Decision.APPROVE else "denied"
             return _done(request, access_request, f"You {verb} {access_request.code}.")
     # Nothing changed (the form was invalid or the service refused and rolled back).
     return _render_detail(request, access_request, decision_form=form)
@@ -283,10 +283,10 @@ def request_decide(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @portal_user_required
-def request_cancel(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_cancel(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     try:
-        lifecycle.access_request_cancel(request=access_request, requester=acting_user(request))
+        lifecycle.access_request_cancel(request=access_request, requester=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
     return _done(request, access_request, f"{access_request.code} is cancelled.")
@@ -295,16 +295,16 @@ def request_cancel(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @require_POST
 @portal_user_required
 @step_up_required
-def request_self_authorise(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_self_authorise(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.SelfAuthoriseForm(request.POST)
     if form.is_valid():
         try:
             lifecycle.access_request_self_authorise(
-                request=access_request, requester=acting_user(request), reason=form.cleaned_data["reason"]
+                request=access_request, requester=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.warning(
                 request,
@@ -318,10 +318,10 @@ def request_self_authorise(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @require_POST
 @portal_user_required
 @step_up_required
-def request_check_out(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_check_out(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     try:
-        lifecycle.access_request_check_out(request=access_request, requester=acting_user(request))
+        lifecycle.access_request_check_out(request=access_request, requester=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
     return _done(
@@ -332,7 +332,7 @@ def request_check_out(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @require_POST
 @portal_user_required
 @step_up_required
-def request_hand_over(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_hand_over(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.HandOverForm(
         request.POST, devices=request_selectors.devices_to_hand_over(request=access_request)
@@ -341,10 +341,10 @@ def request_hand_over(request: HttpRequest, uuid: UUID) -> HttpResponse:
         devices = list(form.cleaned_data["devices"])
         try:
             lifecycle.access_request_hand_over(
-                request=access_request, custodian=acting_user(request), devices=devices
+                request=access_request, custodian=request.user, devices=devices
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             names = ", ".join(device.label for device in devices)
             return _done(
@@ -358,7 +358,7 @@ def request_hand_over(request: HttpRequest, uuid: UUID) -> HttpResponse:
 @never_cache
 @portal_user_required
 @step_up_required
-def request_reveal(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_reveal(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     """Show the root password once, in the response to this POST only.
 
     ``never_cache`` sends ``Cache-Control: no-store``: the page must not come back from a cache
@@ -367,7 +367,7 @@ def request_reveal(request: HttpRequest, uuid: UUID) -> HttpResponse:
     """
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     try:
-        password = lifecycle.access_request_reveal_password(request=access_request, user=acting_user(request))
+        password = lifecycle.access_request_reveal_password(request=access_request, user=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
     return render(
@@ -379,19 +379,19 @@ def request_reveal(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @portal_user_required
-def request_check_in(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_check_in(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.CheckInForm(request.POST, storage=_storage(access_request))
     if form.is_valid():
         try:
             lifecycle.access_request_check_in(
                 request=access_request,
-                actor=acting_user(request),
+                actor=request.user,
                 work_done=form.cleaned_data["work_done"],
                 envelope_number=form.cleaned_data.get("envelope_number", ""),
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(
                 request,
@@ -404,7 +404,7 @@ def request_check_in(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @portal_user_required
 @step_up_before_secrets
-def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_confirm_rotation(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     """Its own page, not a form on the request page: the step-up happens before the new password
     is typed (see :func:`step_up_before_secrets`)."""
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
@@ -414,13 +414,13 @@ def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
         try:
             lifecycle.access_request_confirm_rotation(
                 request=access_request,
-                actor=acting_user(request),
+                actor=request.user,
                 review_note=form.cleaned_data["review_note"],
                 new_password=form.cleaned_data.get("new_password", ""),
                 new_envelope_number=form.cleaned_data.get("new_envelope_number", ""),
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(request, access_request, f"Rotation confirmed; {access_request.code} is closed.")
     return render(
@@ -430,7 +430,7 @@ def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
             "r": access_request,
             "form": form,
             "credential": access_request.account.root_credential_or_none,
-            "allowed": policy.may_confirm_rotation(request.user, access_request),
+            "allowed": rules.refusal_to_confirm_rotation(request.user, access_request) is None,
             "portal_storage": storage == CredentialStorage.PORTAL,
         },
     )
@@ -438,16 +438,16 @@ def request_confirm_rotation(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @portal_user_required
-def request_revoke(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def request_revoke(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.RevokeForm(request.POST)
     if form.is_valid():
         try:
             lifecycle.access_request_revoke(
-                request=access_request, administrator=acting_user(request), reason=form.cleaned_data["reason"]
+                request=access_request, administrator=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
-            request_forms.add_domain_error(form, error)
+            add_domain_error(form, error)
         else:
             return _done(
                 request, access_request, f"{access_request.code} is revoked; everyone has been told."

@@ -131,3 +131,11 @@ CHOICES: list[tuple[str, str]] = [(task.code, task.title) for task in ROOT_TASKS
 def root_task(code: str) -> RootTask:
     """The task with ``code``; KeyError for an unknown one."""
     return BY_CODE[code]
+
+
+def task_title(code: str, other_task: str = "") -> str:
+    """What a request's task is called on pages and in messages: the task's title (its code when the
+    task has left the list), followed by the requester's own words for an "other" task."""
+    task = BY_CODE.get(code)
+    title = task.title if task is not None else code
+    return f"{title}: {other_task}" if other_task else title

@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from breakglass.choices import CustodyState, MfaDeviceKind
-from breakglass.models import AwsAccount, Grant, MfaDevice, MfaDeviceAssignment
+from breakglass.models import AwsAccount, Grant, MfaDevice, MfaDeviceAssignment, live_grant_q
 from portal import policy
 from portal.policy import Role
 
@@ -23,11 +22,20 @@ if TYPE_CHECKING:
 
 
 def _live_grants() -> QuerySet[Grant]:
-    return (
-        Grant.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .select_related("user")
-        .order_by("user__username")
-    )
+    return Grant.objects.live().select_related("user").order_by("user__username")
+
+
+def visible_accounts_filter(user: AnyUser) -> Q:
+    """A filter on ``AwsAccount`` for the accounts a person may see.
+
+    Administrators and auditors see all; everyone else sees the accounts they hold a live grant
+    for, approve for or are custodian of. Nobody else sees anything.
+    """
+    if not policy.may_use_portal(user):
+        return Q(pk__in=[])
+    if policy.sees_every_account(user):
+        return Q()
+    return (Q(grants__user=user) & live_grant_q("grants__")) | Q(approvers=user) | Q(custodians=user)
 
 
 def accounts_visible_to(*, user: AnyUser) -> QuerySet[AwsAccount]:
@@ -35,7 +43,7 @@ def accounts_visible_to(*, user: AnyUser) -> QuerySet[AwsAccount]:
 
     The number of queries does not grow with the number of accounts, devices or grants.
     """
-    ids = AwsAccount.objects.filter(policy.visible_accounts_filter(user)).values("pk")
+    ids = AwsAccount.objects.filter(visible_accounts_filter(user)).values("pk")
     return (
         AwsAccount.objects.filter(pk__in=ids)
         .select_related("root_credential")

@@ -7,27 +7,28 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from breakglass import forms, selectors, services
 from breakglass.choices import CredentialStorage
 from portal import policy
-from portal.decorators import acting_user, allowed_if, portal_user_required
+from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
+from portal.forms import add_domain_error
 from portal.identity import step_up_before_secrets, step_up_required
 
 manage_only = allowed_if(policy.may_manage_inventory)
 
 
 @portal_user_required
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     accounts = selectors.accounts_visible_to(user=request.user)
     return render(request, "breakglass/account_list.html", {"accounts": accounts})
 
 
 @portal_user_required
-def account_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def account_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     account = selectors.account_for(user=request.user, uuid=uuid)
     can_manage = policy.may_manage_inventory(request.user)
     return render(
@@ -44,13 +45,13 @@ def account_detail(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @manage_only
 @step_up_required
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.AccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            account = services.account_create(actor=acting_user(request), **form.cleaned_data)
+            account = services.account_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Added {account}.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
@@ -59,7 +60,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
 @manage_only
 @step_up_required
-def account_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def account_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     account = selectors.account_for(user=request.user, uuid=uuid)
     form = forms.AccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
@@ -67,14 +68,14 @@ def account_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
         approvers, custodians = fields.pop("approvers"), fields.pop("custodians")
         try:
             services.account_update(
-                actor=acting_user(request),
+                actor=request.user,
                 account=account,
                 approvers=approvers,
                 custodians=custodians,
                 **fields,
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Saved {account}.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
@@ -85,7 +86,7 @@ def account_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @manage_only
 @step_up_before_secrets
-def credential_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def credential_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     account = selectors.account_for(user=request.user, uuid=uuid)
     current = getattr(account, "root_credential", None)
     initial = {"storage": current.storage if current else CredentialStorage.PHYSICAL}
@@ -97,21 +98,21 @@ def credential_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
         try:
             if data["storage"] == CredentialStorage.PORTAL:
                 services.root_credential_store_in_portal(
-                    actor=acting_user(request),
+                    actor=request.user,
                     account=account,
                     password=data["password"],
                 )
             elif data["storage"] == CredentialStorage.PHYSICAL:
                 services.root_credential_record_physical(
-                    actor=acting_user(request),
+                    actor=request.user,
                     account=account,
                     safe_location=data["safe_location"],
                     envelope_number=data["envelope_number"],
                 )
             else:
-                services.root_credential_record_none(actor=acting_user(request), account=account)
+                services.root_credential_record_none(actor=request.user, account=account)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Recorded where the root password of {account} lives.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
@@ -124,13 +125,13 @@ def credential_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @manage_only
-def device_assign(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def device_assign(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     account = selectors.account_for(user=request.user, uuid=uuid)
     form = forms.AssignDeviceForm(request.POST, account=account)
     if form.is_valid():
         try:
             services.mfa_device_assign(
-                actor=acting_user(request), device=form.cleaned_data["device"], account=account
+                actor=request.user, device=form.cleaned_data["device"], account=account
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -143,11 +144,11 @@ def device_assign(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @manage_only
-def device_unassign(request: HttpRequest, uuid: UUID, device_uuid: UUID) -> HttpResponse:
+def device_unassign(request: AuthenticatedHttpRequest, uuid: UUID, device_uuid: UUID) -> HttpResponse:
     account = selectors.account_for(user=request.user, uuid=uuid)
     device = selectors.device_for(user=request.user, uuid=device_uuid)
     try:
-        services.mfa_device_unassign(actor=acting_user(request), device=device, account=account)
+        services.mfa_device_unassign(actor=request.user, device=device, account=account)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -156,7 +157,7 @@ def device_unassign(request: HttpRequest, uuid: UUID, device_uuid: UUID) -> Http
 
 
 @allowed_if(policy.may_view_devices)
-def device_list(request: HttpRequest) -> HttpResponse:
+def device_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "breakglass/device_list.html",
@@ -168,13 +169,13 @@ def device_list(request: HttpRequest) -> HttpResponse:
 
 
 @manage_only
-def device_create(request: HttpRequest) -> HttpResponse:
+def device_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.MfaDeviceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            device = services.mfa_device_create(actor=acting_user(request), **form.cleaned_data)
+            device = services.mfa_device_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Added {device}.")
             return redirect("breakglass:device_list")
@@ -182,7 +183,7 @@ def device_create(request: HttpRequest) -> HttpResponse:
 
 
 @manage_only
-def device_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def device_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     device = selectors.device_for(user=request.user, uuid=uuid)
     form = forms.MfaDeviceEditForm(
         request.POST or None,
@@ -194,9 +195,9 @@ def device_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.mfa_device_update(actor=acting_user(request), device=device, **form.cleaned_data)
+            services.mfa_device_update(actor=request.user, device=device, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Saved {device}.")
             return redirect("breakglass:device_list")
@@ -205,14 +206,14 @@ def device_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @manage_only
 @step_up_required
-def grant_create(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def grant_create(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     account = selectors.account_for(user=request.user, uuid=uuid)
     form = forms.GrantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.grant_create(actor=acting_user(request), account=account, **form.cleaned_data)
+            services.grant_create(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"{form.cleaned_data['user']} may now request root of {account}.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
@@ -225,10 +226,10 @@ def grant_create(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @manage_only
-def grant_revoke(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def grant_revoke(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     grant = selectors.grant_for(user=request.user, uuid=uuid)
     try:
-        services.grant_revoke(actor=acting_user(request), grant=grant)
+        services.grant_revoke(actor=request.user, grant=grant)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -237,18 +238,16 @@ def grant_revoke(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 
 @manage_only
-def grant_review(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def grant_review(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     grant = selectors.grant_for(user=request.user, uuid=uuid)
     form = forms.GrantReviewForm(
         request.POST or None, initial={"expires_at": grant.expires_at.strftime("%Y-%m-%dT%H:%M")}
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.grant_review(
-                actor=acting_user(request), grant=grant, expires_at=form.cleaned_data["expires_at"]
-            )
+            services.grant_review(actor=request.user, grant=grant, expires_at=form.cleaned_data["expires_at"])
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, f"Reviewed: {grant}.")
             return redirect("breakglass:account_detail", uuid=grant.account.uuid)

@@ -1,8 +1,10 @@
-"""Who may see and do what: the one place every view, export and task asks.
+"""Who holds which role, and what each role may do across the portal.
 
 Roles are Django groups (created by a migration in ``breakglass``); rights on a single account are
-data (grants, approvers, custodians). Functions here are pure questions: they never write.
-Anything not explicitly allowed is refused (fail closed).
+data (grants, approvers, custodians), so the rules about one account or one request live with that
+data: who may act on a request in ``breakglass.rules``, which accounts a person sees in
+``breakglass.selectors``. Functions here are pure questions: they never write, and they import no
+app of the project. Anything not explicitly allowed is refused (fail closed).
 """
 
 from __future__ import annotations
@@ -11,12 +13,9 @@ import enum
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
-from django.utils import timezone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-    from breakglass.models import AwsAccount
 
     AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -65,6 +64,8 @@ def requires_mfa(user: AnyUser) -> bool:
 
 
 def has_mfa(user: AnyUser) -> bool:
+    # Imported here, not at the top: allauth's MFA utilities import its models, and this module is
+    # imported before the app registry is ready (by the root conftest, through the decorators).
     from allauth.mfa.utils import is_mfa_enabled
 
     return bool(user.is_authenticated and is_mfa_enabled(user))
@@ -85,34 +86,6 @@ def sees_every_account(user: AnyUser) -> bool:
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
 
 
-def visible_accounts_filter(user: AnyUser) -> Q:
-    """A filter on ``AwsAccount`` for the accounts a person may see.
-
-    Administrators and auditors see all; everyone else sees the accounts they hold an unexpired
-    grant for, approve for or are custodian of. Nobody else sees anything.
-    """
-    if not may_use_portal(user):
-        return Q(pk__in=[])
-    if sees_every_account(user):
-        return Q()
-    now = timezone.now()
-    return (
-        Q(grants__user=user, grants__revoked_at__isnull=True, grants__expires_at__gt=now)
-        | Q(approvers=user)
-        | Q(custodians=user)
-    )
-
-
-def may_view_account(user: AnyUser, account: AwsAccount) -> bool:
-    if not may_use_portal(user):
-        return False
-    if sees_every_account(user):
-        return True
-    from breakglass.models import AwsAccount
-
-    return AwsAccount.objects.filter(visible_accounts_filter(user), pk=account.pk).exists()
-
-
 def may_manage_inventory(user: AnyUser) -> bool:
     """Create and edit accounts, credentials, MFA devices and grants."""
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR)
@@ -125,132 +98,6 @@ def may_view_ledger(user: AnyUser) -> bool:
 def may_view_devices(user: AnyUser) -> bool:
     """The custody board of MFA devices: those who keep, manage or audit them."""
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR, Role.CUSTODIAN)
-
-
-# --- Break-glass requests ----------------------------------------------------------------------
-# These answer "may this person see or try this?" for pages and buttons. The lifecycle services
-# check every rule again under a row lock; a yes here never replaces that.
-
-if TYPE_CHECKING:
-    from breakglass.models import AccessRequest
-
-
-def _is_among(user: AnyUser, people: Any) -> bool:
-    # Iterates the (usually prefetched) related manager instead of querying per question.
-    return any(person.pk == user.pk for person in people.all())
-
-
-def visible_requests_filter(user: AnyUser) -> Q:
-    """A filter on ``AccessRequest`` for the requests a person may see.
-
-    Administrators and auditors see all; others see their own and those of the accounts they
-    approve for or keep custody of. Nobody else sees anything.
-    """
-    if not may_use_portal(user):
-        return Q(pk__in=[])
-    if sees_every_account(user):
-        return Q()
-    return Q(requester=user) | Q(account__approvers=user) | Q(account__custodians=user)
-
-
-def may_view_request(user: AnyUser, request: AccessRequest) -> bool:
-    if not may_use_portal(user):
-        return False
-    if sees_every_account(user) or request.requester_id == user.pk:
-        return True
-    return _is_among(user, request.account.approvers) or _is_among(user, request.account.custodians)
-
-
-def is_custodian_of_request(user: AnyUser, request: AccessRequest) -> bool:
-    return may_use_portal(user) and _is_among(user, request.account.custodians)
-
-
-def may_decide_request(user: AnyUser, request: AccessRequest) -> bool:
-    """An approver of the account who is not the requester and has not decided yet, while the
-    request takes decisions (pending, or an emergency session still collecting approvals)."""
-    from breakglass.choices import RequestStatus as S
-
-    if not may_use_portal(user) or request.requester_id == user.pk:
-        return False
-    if not _is_among(user, request.account.approvers):
-        return False
-    if any(approval.approver_id == user.pk for approval in request.approvals.all()):
-        return False
-    collecting_afterwards = (
-        request.emergency
-        and request.emergency_approved_at is None
-        and request.status in (S.ACTIVE, S.RETURNED, S.CLOSED)
-    )
-    return request.status == S.PENDING or collecting_afterwards
-
-
-def may_cancel_request(user: AnyUser, request: AccessRequest) -> bool:
-    from breakglass.choices import RequestStatus as S
-
-    return (
-        may_use_portal(user) and request.requester_id == user.pk and request.status in (S.PENDING, S.APPROVED)
-    )
-
-
-def may_check_out_request(user: AnyUser, request: AccessRequest) -> bool:
-    from breakglass.choices import RequestStatus as S
-
-    return may_use_portal(user) and request.requester_id == user.pk and request.status == S.APPROVED
-
-
-def may_hand_over_devices(user: AnyUser, request: AccessRequest) -> bool:
-    """A custodian of the account, never the holder, during the active session."""
-    from breakglass.choices import RequestStatus as S
-
-    return (
-        request.status == S.ACTIVE
-        and request.requester_id != user.pk
-        and is_custodian_of_request(user, request)
-    )
-
-
-def may_reveal_password(user: AnyUser, request: AccessRequest) -> bool:
-    """Only the holder of an active session, and only for a password kept in the portal."""
-    from breakglass.choices import CredentialStorage
-    from breakglass.choices import RequestStatus as S
-
-    credential = request.account.root_credential_or_none
-    return (
-        may_use_portal(user)
-        and request.requester_id == user.pk
-        and request.status == S.ACTIVE
-        and credential is not None
-        and credential.storage == CredentialStorage.PORTAL
-    )
-
-
-def may_check_in_request(user: AnyUser, request: AccessRequest) -> bool:
-    """The holder or a custodian, for an active session or a revoked one not yet returned."""
-    from breakglass.choices import RequestStatus as S
-
-    returning_revoked = (
-        request.status == S.REVOKED and request.checked_out_at is not None and request.checked_in_at is None
-    )
-    if request.status != S.ACTIVE and not returning_revoked:
-        return False
-    return (may_use_portal(user) and request.requester_id == user.pk) or is_custodian_of_request(
-        user, request
-    )
-
-
-def may_confirm_rotation(user: AnyUser, request: AccessRequest) -> bool:
-    """A custodian or administrator who did not hold the session, after check-in."""
-    from breakglass.choices import RequestStatus as S
-
-    if request.status != S.RETURNED or request.requester_id == user.pk:
-        return False
-    return may_manage_inventory(user) or is_custodian_of_request(user, request)
-
-
-def may_revoke_request(user: AnyUser, request: AccessRequest) -> bool:
-    from breakglass.choices import RequestStatus as S
-
-    return may_manage_inventory(user) and request.status in (S.PENDING, S.APPROVED, S.ACTIVE)
 
 
 # --- Findings ------------------------------------------------------------------------------------

@@ -1,0 +1,275 @@
+"""Who may do what with an access request: one function per action, the one home of each rule.
+
+Each ``refusal_to_<action>(user, request)`` returns why the person may not do it, or ``None`` when
+they may. Three callers ask the same function:
+
+- the request page shows a button only when there is no refusal (``request_views._actions``);
+- the lifecycle service asks again on the row it has locked and raises ``DomainError`` with the
+  text, so a page that was stale when it was drawn never lets an action through;
+- the selectors that list "what may I do" filter with the queryset form of the same rule, kept
+  beside its predicate here (``*_q`` functions), and ``tests/test_rules.py`` checks they agree.
+
+Conditions that depend on the clock or on rows the service locks (the check-out window, a pending
+rotation, which devices are in the safe) stay in the service: they are not about the person.
+Role questions that are not about one request (``may_use_portal``, ``may_manage_inventory``) live
+in :mod:`portal.policy`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
+
+from breakglass.choices import CredentialStorage, RequestStatus
+from breakglass.models import AccessRequest, Grant, live_grant_q
+from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from portal import policy
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from breakglass.models import AwsAccount
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+S = RequestStatus
+
+#: An emergency session takes its approvals afterwards while it is in one of these states.
+COLLECTING_AFTERWARDS_STATUSES = (S.ACTIVE, S.RETURNED, S.CLOSED)
+#: The states an administrator may still revoke.
+OPEN_STATUSES = frozenset({S.PENDING, S.APPROVED, S.ACTIVE})
+#: The states the requester may still cancel.
+CANCELLABLE_STATUSES = frozenset({S.PENDING, S.APPROVED})
+
+_NOTHING = Q(pk__in=[])
+
+
+def wrong_status(request: AccessRequest, consequence: str) -> str:
+    """The refusal for an action the request's current status does not allow."""
+    return f"{request.code} is {request.get_status_display().lower()}; {consequence}"
+
+
+def _is_among(user: AnyUser, people: Any) -> bool:
+    # Iterates the related manager: the request page has it prefetched (no query per question);
+    # on a locked row it is one query for a handful of people.
+    return any(person.pk == user.pk for person in people.all())
+
+
+def _is_holder(user: AnyUser, request: AccessRequest) -> bool:
+    return policy.may_use_portal(user) and request.requester_id == user.pk
+
+
+def is_approver(user: AnyUser, account: AwsAccount) -> bool:
+    return policy.may_use_portal(user) and _is_among(user, account.approvers)
+
+
+def is_custodian(user: AnyUser, account: AwsAccount) -> bool:
+    return policy.may_use_portal(user) and _is_among(user, account.custodians)
+
+
+# --- Seeing requests ---------------------------------------------------------------------------
+
+
+def visible_requests_q(user: AnyUser) -> Q:
+    """A filter on ``AccessRequest`` for the requests a person may see (the queryset form of
+    :func:`may_view_request`).
+
+    Administrators and auditors see all; others see their own and those of the accounts they
+    approve for or keep custody of. Nobody else sees anything.
+    """
+    if not policy.may_use_portal(user):
+        return _NOTHING
+    if policy.sees_every_account(user):
+        return Q()
+    return Q(requester=user) | Q(account__approvers=user) | Q(account__custodians=user)
+
+
+def may_view_request(user: AnyUser, request: AccessRequest) -> bool:
+    if not policy.may_use_portal(user):
+        return False
+    if policy.sees_every_account(user) or request.requester_id == user.pk:
+        return True
+    return _is_among(user, request.account.approvers) or _is_among(user, request.account.custodians)
+
+
+# --- Filing a request --------------------------------------------------------------------------
+
+
+def requestable_accounts_q(user: AnyUser) -> Q:
+    """A filter on ``AwsAccount``: those the person holds a live grant for (the queryset form of
+    :func:`refusal_to_request`)."""
+    if not policy.may_use_portal(user):
+        return _NOTHING
+    return Q(grants__user=user.pk) & live_grant_q("grants__")
+
+
+def refusal_to_request(user: AnyUser, account: AwsAccount) -> str | None:
+    """Filing a request needs a live grant for the account."""
+    if (
+        not policy.may_use_portal(user)
+        or not Grant.objects.live().filter(user=user.pk, account=account).exists()
+    ):
+        return f"You hold no live grant for {account}; ask an administrator for one."
+    return None
+
+
+# --- Deciding ------------------------------------------------------------------------------------
+
+
+def collecting_approvals_afterwards(request: AccessRequest) -> bool:
+    """An emergency session still collecting the approvals it skipped (they come in afterwards)."""
+    return (
+        request.emergency
+        and request.emergency_approved_at is None
+        and request.status in COLLECTING_AFTERWARDS_STATUSES
+    )
+
+
+def _takes_decisions_q() -> Q:
+    # The queryset form of "status pending, or collecting approvals afterwards".
+    return Q(status=S.PENDING) | Q(
+        emergency=True, emergency_approved_at__isnull=True, status__in=COLLECTING_AFTERWARDS_STATUSES
+    )
+
+
+def refusal_to_decide(user: AnyUser, request: AccessRequest) -> str | None:
+    """An approver of the account who is not the requester and has not decided yet, while the
+    request takes decisions (pending, or an emergency session still collecting approvals)."""
+    if request.requester_id == user.pk:
+        return "Nobody approves their own request."
+    if not is_approver(user, request.account):
+        return f"You are not an approver of {request.account}."
+    if request.status != S.PENDING and not collecting_approvals_afterwards(request):
+        return wrong_status(request, "it takes no more decisions.")
+    if any(approval.approver_id == user.pk for approval in request.approvals.all()):
+        return "You have already decided on this request."
+    return None
+
+
+def awaiting_decision_q(user: AnyUser) -> Q:
+    """A filter on ``AccessRequest``: the requests :func:`refusal_to_decide` lets this person
+    decide now. Use it in one ``filter()`` call (the exclusions become subqueries)."""
+    if not policy.may_use_portal(user):
+        return _NOTHING
+    return (
+        Q(account__approvers=user.pk)
+        & ~Q(requester_id=user.pk)
+        & ~Q(approvals__approver=user.pk)
+        & _takes_decisions_q()
+    )
+
+
+# --- The requester's own actions ---------------------------------------------------------------
+
+
+def refusal_to_cancel(user: AnyUser, request: AccessRequest) -> str | None:
+    if not _is_holder(user, request):
+        return "Only the requester can cancel a request."
+    if request.status not in CANCELLABLE_STATUSES:
+        return wrong_status(request, "it can no longer be cancelled.")
+    return None
+
+
+def emergency_accounts_q(user: AnyUser) -> Q:
+    """A filter on ``AwsAccount``: those the person holds a live emergency grant for (the grant
+    half of :func:`refusal_to_self_authorise`)."""
+    if not policy.may_use_portal(user):
+        return _NOTHING
+    return Q(grants__user=user.pk, grants__emergency=True) & live_grant_q("grants__")
+
+
+def refusal_to_self_authorise(user: AnyUser, request: AccessRequest) -> str | None:
+    """Break glass without approvers: the requester, holding a live emergency grant, on a pending
+    request."""
+    if request.requester_id != user.pk:
+        return "Only the requester can self-authorise their request."
+    emergency_grant = (
+        Grant.objects.live().filter(user=user.pk, account=request.account_id, emergency=True).exists()
+    )
+    if not policy.may_use_portal(user) or not emergency_grant:
+        return "You hold no emergency grant for this account."
+    if request.status != S.PENDING:
+        return wrong_status(request, "only a pending request can be self-authorised.")
+    return None
+
+
+def refusal_to_check_out(user: AnyUser, request: AccessRequest) -> str | None:
+    """The requester, once approved. The window and the rotation are the service's to check."""
+    if not _is_holder(user, request):
+        return "Only the requester can check out their request."
+    if request.status != S.APPROVED:
+        return wrong_status(request, "only an approved request can be checked out.")
+    return None
+
+
+def refusal_to_reveal(user: AnyUser, request: AccessRequest) -> str | None:
+    """Only the holder of an active check-out, for a password kept in the portal, and never for an
+    AssumeRoot task (done with short-lived credentials: the password stays sealed)."""
+    if not _is_holder(user, request):
+        return "Only the holder of the check-out can reveal the password."
+    if request.status != S.ACTIVE:
+        return wrong_status(request, "the password is shown only during an active check-out.")
+    task = ROOT_TASKS.get(request.root_task)
+    if task is not None and task.is_assume_root:
+        return (
+            "This is an AssumeRoot task: it runs with temporary credentials from sts:AssumeRoot, "
+            "so no root password is handed out."
+        )
+    credential = request.account.root_credential_or_none
+    if credential is None or credential.storage != CredentialStorage.PORTAL:
+        return "This account's root password is not kept in the portal."
+    return None
+
+
+# --- Custody -------------------------------------------------------------------------------------
+
+
+def refusal_to_hand_over(user: AnyUser, request: AccessRequest) -> str | None:
+    """A custodian of the account, never the holder, during the active session."""
+    if request.status != S.ACTIVE:
+        return wrong_status(request, "devices are handed over for an active check-out.")
+    if request.requester_id == user.pk:
+        return "The holder cannot hand devices to themselves; another custodian must."
+    if not is_custodian(user, request.account):
+        return f"You are not a custodian of {request.account}."
+    return None
+
+
+def returning_after_revoke(request: AccessRequest) -> bool:
+    """A revoked session whose devices and password have not come back yet."""
+    return (
+        request.status == S.REVOKED and request.checked_out_at is not None and request.checked_in_at is None
+    )
+
+
+def refusal_to_check_in(user: AnyUser, request: AccessRequest) -> str | None:
+    """The holder or a custodian, for an active session or a revoked one not yet returned."""
+    if not _is_holder(user, request) and not is_custodian(user, request.account):
+        return "Only the holder or a custodian of the account can check in."
+    if request.status != S.ACTIVE and not returning_after_revoke(request):
+        return wrong_status(request, "only an active check-out can be checked in.")
+    return None
+
+
+def refusal_to_confirm_rotation(user: AnyUser, request: AccessRequest) -> str | None:
+    """A custodian or administrator who did not hold the session, after check-in."""
+    if request.requester_id == user.pk:
+        return "The holder cannot review their own session; a custodian or administrator must."
+    if not policy.may_manage_inventory(user) and not is_custodian(user, request.account):
+        return f"Only a custodian of {request.account} or an administrator can confirm the rotation."
+    if request.status != S.RETURNED:
+        return wrong_status(request, "rotation is confirmed after check-in.")
+    return None
+
+
+# --- Administration ------------------------------------------------------------------------------
+
+
+def refusal_to_revoke(user: AnyUser, request: AccessRequest) -> str | None:
+    """An administrator ends any open request."""
+    if not policy.may_manage_inventory(user):
+        return "Only an administrator can revoke a request."
+    if request.status not in OPEN_STATUSES:
+        return wrong_status(request, "only open requests can be revoked.")
+    return None
