@@ -25,7 +25,8 @@ from breakglass.notifications import services as channel_services
 from breakglass.notifications.forms import ChannelForm
 from breakglass.notifications.targets import masked_target
 from portal import policy
-from portal.decorators import acting_user, allowed_if
+from portal.decorators import AuthenticatedHttpRequest, allowed_if
+from portal.forms import add_domain_error
 from portal.identity import recently_stepped_up, step_up_required
 
 manage_only = allowed_if(policy.may_manage_inventory)
@@ -54,7 +55,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 
 @manage_only
-def channel_list(request: HttpRequest) -> HttpResponse:
+def channel_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     account = _account_from_query(request)
     channel_list = list(
         channel_selectors.notification_channels_visible_to(user=request.user, account=account)
@@ -79,21 +80,21 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 
 @manage_only
 @step_up_required
-def channel_create(request: HttpRequest) -> HttpResponse:
+def channel_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     account = _account_from_query(request)
     form = ChannelForm(request.POST or None, initial={"account": account})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             channel, secret = channel_services.notification_channel_create(
-                actor=acting_user(request),
+                actor=request.user,
                 account=data["account"],
                 kind=data["kind"],
                 name=data["name"],
                 target=data["target"],
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            add_domain_error(form, error)
         else:
             if secret:
                 # Rendered in the answer to the POST, not stored for a redirect: the plaintext exists
@@ -120,7 +121,7 @@ def channel_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @manage_only
-def channel_set_enabled(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def channel_set_enabled(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     channel = channel_selectors.notification_channel_for(user=request.user, uuid=uuid)
     enabled = request.POST.get("enabled") == "true"
     # Silencing a channel hides whatever follows (an emergency, a revocation), so switching one
@@ -129,7 +130,7 @@ def channel_set_enabled(request: HttpRequest, uuid: UUID) -> HttpResponse:
         raise ReauthenticationRequired()
     try:
         channel_services.notification_channel_set_enabled(
-            actor=acting_user(request), channel=channel, enabled=enabled
+            actor=request.user, channel=channel, enabled=enabled
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -140,11 +141,11 @@ def channel_set_enabled(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @manage_only
 @step_up_required
-def channel_delete(request: HttpRequest, uuid: UUID) -> HttpResponse:
+def channel_delete(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     channel = channel_selectors.notification_channel_for(user=request.user, uuid=uuid)
     if request.method == "POST":
         try:
-            channel_services.notification_channel_delete(actor=acting_user(request), channel=channel)
+            channel_services.notification_channel_delete(actor=request.user, channel=channel)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -163,10 +164,10 @@ def channel_delete(request: HttpRequest, uuid: UUID) -> HttpResponse:
 
 @require_POST
 @manage_only
-def channel_test(request: HttpRequest, uuid: UUID) -> HttpResponseRedirect:
+def channel_test(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponseRedirect:
     channel: NotificationChannel = channel_selectors.notification_channel_for(user=request.user, uuid=uuid)
     try:
-        channel_services.notification_channel_send_test(actor=acting_user(request), channel=channel)
+        channel_services.notification_channel_send_test(actor=request.user, channel=channel)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from ledger.chain import hash_of, jsonable
 from ledger.models import LedgerEntry, LedgerHead
 from portal.middleware import current_request_id
+from portal.people import person_label
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -24,12 +25,8 @@ SYSTEM_ACTOR_NAME = "system"
 
 
 def _actor_name(actor: AbstractBaseUser | AnonymousUser | None) -> str:
-    if actor is None or not actor.is_authenticated:
-        return SYSTEM_ACTOR_NAME
-    full_name = getattr(actor, "get_full_name", lambda: "")()
-    username = actor.get_username()
     # Cut to the column: an over-long display name must not make the action itself fail.
-    return (f"{full_name} ({username})" if full_name else username)[:300]
+    return person_label(actor, nobody=SYSTEM_ACTOR_NAME)[:300]
 
 
 def record(

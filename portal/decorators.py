@@ -55,13 +55,3 @@ def allowed_if(check: Callable[[Any], bool]) -> Callable[[ViewFunc], ViewFunc]:
         return cast(ViewFunc, login_required(wrapper))
 
     return decorator
-
-
-def acting_user(request: HttpRequest) -> User:
-    """The signed-in person behind a request that a decorator above already let through.
-
-    Views annotate their request as :class:`AuthenticatedHttpRequest` instead; this remains for the
-    channel views until they are moved."""
-    if not request.user.is_authenticated:
-        raise PermissionDenied("Sign in first.")
-    return request.user

@@ -13,7 +13,8 @@ from audits.choices import FindingKind
 from audits.models import RootEvent
 from breakglass.choices import RequestStatus
 from breakglass.models import AccessRequest, AwsAccount
-from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from breakglass.root_tasks import task_title
+from portal.people import person_label
 
 K = FindingKind
 
@@ -63,9 +64,7 @@ def iso(moment: datetime) -> str:
 
 
 def person(session: AccessRequest) -> str:
-    user = session.requester
-    full_name = user.get_full_name()
-    return f"{full_name} ({user.get_username()})" if full_name else user.get_username()
+    return person_label(session.requester)
 
 
 def _names(events: list[RootEvent], limit: int = 5) -> str:
@@ -141,8 +140,7 @@ def failed_logins_summary(events: list[RootEvent], label: str, *, burst: bool) -
 
 def outside_scope_summary(session: AccessRequest, events: list[RootEvent], label: str) -> str:
     """A session's root actions that its declared task does not need."""
-    task = ROOT_TASKS.get(session.root_task)
-    title = task.title if task is not None else session.root_task
+    title = task_title(session.root_task)
     count = len(events)
     noun = "action" if count == 1 else "actions"
     return (

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from breakglass.choices import ChannelKind
 from breakglass.models import AccessRequest, NotificationChannel
-from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal.links import absolute_url
+from portal.people import person_label
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -215,7 +215,7 @@ def channel_test_wording(*, channel: NotificationChannel, actor: User) -> Wordin
         "breakglass/email/channel_test.txt",
         {
             "channel": channel,
-            "actor": _person(actor),
+            "actor": person_label(actor),
             "note": note,
             "channels_url": absolute_url("channels:channel_list"),
         },
@@ -249,26 +249,10 @@ def one_line(text: str, *, limit: int = 290) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _person(user: Any) -> str:
-    if user is None:
-        return "the portal"
-    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
-    username = user.get_username()
-    return f"{full_name} ({username})" if full_name else username
-
-
 def _local(moment: Any) -> str:
     if moment is None:
         return "-"
     return str(timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z"))
-
-
-def _task_title(request: AccessRequest) -> str:
-    task = ROOT_TASKS.get(request.root_task)
-    title = task.title if task is not None else request.root_task
-    if request.other_task:
-        title = f"{title}: {request.other_task}"
-    return title
 
 
 def _facts(*, request: AccessRequest, actor: User | None, note: str) -> dict[str, Any]:
@@ -278,9 +262,9 @@ def _facts(*, request: AccessRequest, actor: User | None, note: str) -> dict[str
         "account": f"{account.name} ({account.account_id})",
         "account_name": account.name,
         "account_id": account.account_id,
-        "task": _task_title(request),
-        "requester": _person(request.requester),
-        "actor": _person(actor),
+        "task": request.task_title,
+        "requester": person_label(request.requester),
+        "actor": person_label(actor),
         "status": request.get_status_display(),
         "emergency": request.emergency,
         "justification": request.justification,
