@@ -1,4 +1,4 @@
-"""Reading and classifying CloudTrail records: pure Python, no Django (see DESIGN.md section 5).
+"""Reading and classifying CloudTrail records: pure Python, no Django (see docs/architecture.md).
 
 * ``classify``: what one record says (root or not, console login, MFA, AssumeRoot, finding kinds).
 * ``reader``: every record of a log file (delivery format, JSON Lines, gzip), problems reported.

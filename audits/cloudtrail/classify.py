@@ -1,6 +1,6 @@
 """Classification of a single CloudTrail record: a pure function of the record, no Django, no I/O.
 
-The rules follow ``../shared/DESIGN.md`` section 5 and ``../shared/reference/aws-root-facts.md``:
+The rules (docs/architecture.md, "The life of a CloudTrail record"; AWS's documented record shapes):
 
 * root means ``userIdentity.type == "Root"`` and nothing else (an IAM user called ``root``, an ARN ending
   in ``:root`` or the *caller* of ``sts:AssumeRoot`` is not root);
