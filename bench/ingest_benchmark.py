@@ -397,13 +397,13 @@ def zlib_ng_available() -> bool:
 
 
 def _use_zlib_ng() -> None:
-    """The proposed change to ``audits/cloudtrail/reader.py``: zlib-ng's drop-in ``zlib`` module (same
+    """The proposed change to ``audits/cloudtrail/inflate.py``: zlib-ng's drop-in ``zlib`` module (same
     API, ``copy()`` included, about twice as fast to inflate) in place of Python's zlib."""
     from zlib_ng import zlib_ng
 
-    import audits.cloudtrail.reader as reader
+    import audits.cloudtrail.inflate as inflate
 
-    reader.zlib = zlib_ng
+    inflate.zlib = zlib_ng
 
 
 def _prepare(name: str, database: str | None) -> Callable[[], Counts]:

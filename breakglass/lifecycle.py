@@ -1,8 +1,14 @@
-"""The break-glass state machine: every change of an access request's status happens here.
+"""The break-glass state machine: the one map of allowed transitions and the one function that
+changes an access request's status, with the services that file, decide, cancel, revoke and
+self-authorise requests.
 
-Each transition service locks the request (``select_for_update``) inside a transaction, checks the
-one map of allowed transitions, writes a ``Transition`` row and a ledger entry, and queues its
-notifications (sent only after commit). Nothing else assigns ``AccessRequest.status``.
+Each transition service locks the request (``lock_request``, ``select_for_update``) inside a
+transaction, asks :mod:`breakglass.rules` on the locked row, changes the status only through
+``transition`` (which checks ``TRANSITIONS``, writes a ``Transition`` row and a ledger entry and
+sends ``request_status_changed``), and queues its notifications (sent only after commit). Nothing
+else assigns ``AccessRequest.status``. The other transition services live beside this module, by
+job: :mod:`breakglass.custody` (check-out, hand-over, reveal, check-in, rotation confirmation) and
+:mod:`breakglass.sweeps` (expiry, overdue reminders).
 
 ```
 PENDING --approve x quorum--> APPROVED --check out--> ACTIVE --check in--> RETURNED
@@ -16,25 +22,19 @@ PENDING|APPROVED|ACTIVE --revoke (administrator)--> REVOKED
 from __future__ import annotations
 
 import secrets as random
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from breakglass import rules
-from breakglass import secrets as sealed
-from breakglass.choices import CredentialStorage, CustodyState, Decision, GovernanceMode, RequestStatus
+from breakglass.choices import CredentialStorage, Decision, GovernanceMode, RequestStatus
 from breakglass.models import (
     AccessRequest,
     Approval,
     AwsAccount,
-    MfaDevice,
     RootCredential,
-    SecretReveal,
     Transition,
 )
 from breakglass.notifications import outbox
@@ -67,7 +67,11 @@ START_SLACK = timedelta(minutes=10)
 FURTHEST_START = timedelta(days=30)
 
 
-def _lock(request: AccessRequest) -> AccessRequest:
+# --- Shared by the transition services (here, in custody and in sweeps); views never call these ---
+
+
+def lock_request(request: AccessRequest) -> AccessRequest:
+    """The request again, locked for the rest of the transaction, with its account and requester."""
     return (
         AccessRequest.objects.select_for_update(of=("self",))
         .select_related("account", "requester")
@@ -75,10 +79,13 @@ def _lock(request: AccessRequest) -> AccessRequest:
     )
 
 
-def _transition(
+def transition(
     request: AccessRequest, to: str, *, actor: User | None, note: str = "", data: dict[str, Any] | None = None
 ) -> None:
-    """Move a locked request to ``to``, with its transition row and ledger entry."""
+    """Move a locked request to ``to``, with its transition row and ledger entry.
+
+    The one place that assigns ``AccessRequest.status``; it sends ``request_status_changed``.
+    """
     current = request.status
     if to not in TRANSITIONS[current]:
         raise DomainError(
@@ -86,11 +93,11 @@ def _transition(
         )
     request.status = to
     request.save()
-    transition = Transition.objects.create(
+    row = Transition.objects.create(
         request=request, from_status=current, to_status=to, actor=actor, note=note
     )
     request_status_changed.send(
-        sender=AccessRequest, request=request, from_status=current, to_status=to, transition=transition
+        sender=AccessRequest, request=request, from_status=current, to_status=to, transition=row
     )
     ledger.record(
         actor=actor,
@@ -107,10 +114,23 @@ def _transition(
     )
 
 
-def _refuse(refusal: str | None) -> None:
+def refuse(refusal: str | None) -> None:
     """Raise the refusal of a rule from :mod:`breakglass.rules`, asked on the locked row."""
     if refusal is not None:
         raise DomainError(refusal)
+
+
+def locked_credential(account: AwsAccount) -> RootCredential | None:
+    """The account's root credential, locked, or None when the portal keeps none."""
+    return RootCredential.objects.select_for_update().filter(account=account).first()
+
+
+def mark_for_rotation(account: AwsAccount) -> None:
+    """The root password was seen (or may have been): it must be changed before the next check-out."""
+    credential = locked_credential(account)
+    if credential is not None and credential.storage != CredentialStorage.NONE:
+        credential.rotation_required = True
+        credential.save(update_fields=["rotation_required", "updated_at"])
 
 
 def _new_code() -> str:
@@ -200,8 +220,8 @@ def access_request_decide(*, request: AccessRequest, approver: User, decision: s
     if not comment.strip():
         raise DomainError({"comment": "Say why you decide so; the comment goes into the evidence."})
     with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_decide(approver, locked))
+        locked = lock_request(request)
+        refuse(rules.refusal_to_decide(approver, locked))
         collecting_afterwards = rules.collecting_approvals_afterwards(locked)
         try:
             with transaction.atomic():
@@ -233,20 +253,20 @@ def access_request_decide(*, request: AccessRequest, approver: User, decision: s
                     data={"code": locked.code, "approvals": approvals},
                 )
         elif decision == Decision.DENY:
-            _transition(locked, S.DENIED, actor=approver, note=comment.strip())
+            transition(locked, S.DENIED, actor=approver, note=comment.strip())
             outbox.queue(event="request.denied", request=locked, actor=approver)
         elif approvals >= locked.account.approval_quorum:
             locked.approved_at = timezone.now()
-            _transition(locked, S.APPROVED, actor=approver, data={"approvals": approvals})
+            transition(locked, S.APPROVED, actor=approver, data={"approvals": approvals})
             outbox.queue(event="request.approved", request=locked, actor=approver)
     return approval
 
 
 def access_request_cancel(*, request: AccessRequest, requester: User) -> AccessRequest:
     with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_cancel(requester, locked))
-        _transition(locked, S.CANCELLED, actor=requester)
+        locked = lock_request(request)
+        refuse(rules.refusal_to_cancel(requester, locked))
+        transition(locked, S.CANCELLED, actor=requester)
         outbox.queue(event="request.cancelled", request=locked, actor=requester)
     return locked
 
@@ -256,16 +276,16 @@ def access_request_revoke(*, request: AccessRequest, administrator: User, reason
     rotation: it was seen, and its holder may no longer be trusted with it."""
     # Refused before the reason is looked at (a closed status never reopens, so a stale row's
     # refusal stands); asked again below on the locked row.
-    _refuse(rules.refusal_to_revoke(administrator, request))
+    refuse(rules.refusal_to_revoke(administrator, request))
     if not reason.strip():
         raise DomainError({"reason": "Say why the request is revoked."})
     with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_revoke(administrator, locked))
+        locked = lock_request(request)
+        refuse(rules.refusal_to_revoke(administrator, locked))
         was_active = locked.status == S.ACTIVE
         if was_active:
-            _mark_for_rotation(locked.account)
-        _transition(
+            mark_for_rotation(locked.account)
+        transition(
             locked, S.REVOKED, actor=administrator, note=reason.strip(), data={"was_active": was_active}
         )
         outbox.queue(event="request.revoked", request=locked, actor=administrator, note=reason.strip())
@@ -284,9 +304,9 @@ def access_request_self_authorise(*, request: AccessRequest, requester: User, re
             {"reason": f"Say why approvers cannot be reached (at least {MIN_JUSTIFICATION} characters)."}
         )
     with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_self_authorise(requester, locked))
-        credential = _credential(locked.account)
+        locked = lock_request(request)
+        refuse(rules.refusal_to_self_authorise(requester, locked))
+        credential = locked_credential(locked.account)
         rotation_pending = bool(credential and credential.rotation_required)
         now = timezone.now()
         locked.emergency = True
@@ -294,7 +314,7 @@ def access_request_self_authorise(*, request: AccessRequest, requester: User, re
         locked.due_at = now + timedelta(minutes=locked.duration_minutes)
         try:
             with transaction.atomic():
-                _transition(
+                transition(
                     locked,
                     S.ACTIVE,
                     actor=requester,
@@ -339,273 +359,3 @@ def access_request_create_emergency(
             other_task=other_task,
         )
         return access_request_self_authorise(request=created, requester=requester, reason=reason)
-
-
-# --- Check-out and check-in ------------------------------------------------------------------
-
-
-def _credential(account: AwsAccount) -> RootCredential | None:
-    return RootCredential.objects.select_for_update().filter(account=account).first()
-
-
-def _mark_for_rotation(account: AwsAccount) -> None:
-    credential = _credential(account)
-    if credential is not None and credential.storage != CredentialStorage.NONE:
-        credential.rotation_required = True
-        credential.save(update_fields=["rotation_required", "updated_at"])
-
-
-def access_request_check_out(*, request: AccessRequest, requester: User) -> AccessRequest:
-    """The requester starts the approved session inside its window. The password must have been
-    rotated since the last session, and nobody else may hold the account's root at the same time."""
-    with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_check_out(requester, locked))
-        now = timezone.now()
-        if now < locked.starts_at - START_SLACK:
-            raise DomainError(f"The approved window opens at {locked.starts_at:%Y-%m-%d %H:%M} UTC.")
-        if now > locked.window_ends_at:
-            raise DomainError("The approved window has passed; make a new request.")
-        credential = _credential(locked.account)
-        if credential is not None and credential.rotation_required:
-            raise DomainError(
-                f"The root password of {locked.account} has not been rotated since its last use; "
-                "a custodian must confirm the rotation first."
-            )
-        locked.checked_out_at = now
-        locked.due_at = now + timedelta(minutes=locked.duration_minutes)
-        try:
-            with transaction.atomic():
-                _transition(locked, S.ACTIVE, actor=requester, data={"due_at": locked.due_at.isoformat()})
-        except IntegrityError:
-            raise DomainError(
-                f"Another check-out of {locked.account} is active; it must be returned first."
-            ) from None
-        outbox.queue(event="request.checked_out", request=locked, actor=requester)
-    return locked
-
-
-def access_request_hand_over(
-    *, request: AccessRequest, custodian: User, devices: Iterable[MfaDevice]
-) -> AccessRequest:
-    """A custodian (never the requester) hands the account's MFA devices to the session's holder."""
-    with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_hand_over(custodian, locked))
-        wanted = [d.pk for d in devices]
-        if not wanted:
-            raise DomainError({"devices": "Choose the MFA devices you hand over."})
-        locked_devices = list(
-            MfaDevice.objects.select_for_update().filter(pk__in=wanted, assignments__account=locked.account)
-        )
-        if len(locked_devices) != len(set(wanted)):
-            raise DomainError({"devices": f"Only devices that protect {locked.account} can be handed over."})
-        for device in locked_devices:
-            if device.custody_state != CustodyState.IN_SAFE:
-                raise DomainError(
-                    {"devices": f"{device} is {device.get_custody_state_display().lower()}, not in the safe."}
-                )
-            device.custody_state = CustodyState.CHECKED_OUT
-            device.holder_id = locked.requester_id
-            device.save(update_fields=["custody_state", "holder", "updated_at"])
-        locked.handed_over_by = custodian
-        locked.handed_over_at = timezone.now()
-        locked.save()
-        locked.devices.add(*locked_devices)
-        ledger.record(
-            actor=custodian,
-            action="access_request.devices_handed_over",
-            target=locked,
-            data={
-                "code": locked.code,
-                "devices": sorted(d.serial_number for d in locked_devices),
-                "holder": locked.requester.get_username(),
-            },
-        )
-    return locked
-
-
-def access_request_reveal_password(*, request: AccessRequest, user: User) -> str:
-    """The holder of an active check-out reads the root password kept in the portal. Each reveal
-    is recorded; the plaintext is returned to the view and goes nowhere else."""
-    with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_reveal(user, locked))
-        credential = RootCredential.objects.get(account=locked.account)
-        from portal.middleware import current_request_id
-
-        SecretReveal.objects.create(request=locked, user=user, http_request_id=current_request_id())
-        ledger.record(
-            actor=user, action="access_request.password_revealed", target=locked, data={"code": locked.code}
-        )
-        return sealed.reveal_root_password(credential=credential)
-
-
-def access_request_check_in(
-    *, request: AccessRequest, actor: User, work_done: str, envelope_number: str = ""
-) -> AccessRequest:
-    """The holder (or a custodian) records the return: devices back in the safe, what was done as
-    root, and for a physical password the new envelope seal. The password is now due for rotation."""
-    if len(work_done.strip()) < 10:
-        raise DomainError({"work_done": "Describe what was done as root (at least 10 characters)."})
-    with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_check_in(actor, locked))
-        # A revoked session still has to bring its devices back; its status stays revoked.
-        returning_revoked = rules.returning_after_revoke(locked)
-        credential = _credential(locked.account)
-        if (
-            credential is not None
-            and credential.storage == CredentialStorage.PHYSICAL
-            and not envelope_number.strip()
-        ):
-            raise DomainError({"envelope_number": "Give the number of the new seal on the envelope."})
-        returned = list(locked.devices.select_for_update().filter(custody_state=CustodyState.CHECKED_OUT))
-        for device in returned:
-            device.custody_state = CustodyState.IN_SAFE
-            device.holder = None
-            device.save(update_fields=["custody_state", "holder", "updated_at"])
-        locked.checked_in_at = timezone.now()
-        locked.checked_in_by = actor
-        locked.work_done = work_done.strip()
-        locked.return_envelope_number = envelope_number.strip()
-        if credential is not None and credential.storage == CredentialStorage.PHYSICAL:
-            credential.envelope_number = envelope_number.strip()
-            credential.save(update_fields=["envelope_number", "updated_at"])
-        _mark_for_rotation(locked.account)
-        data = {
-            "devices_returned": sorted(d.serial_number for d in returned),
-            "envelope_number": locked.return_envelope_number,
-        }
-        if returning_revoked:
-            locked.save()
-            ledger.record(
-                actor=actor,
-                action="access_request.returned_after_revoke",
-                target=locked,
-                data={"code": locked.code, **data},
-            )
-        else:
-            _transition(locked, S.RETURNED, actor=actor, note=locked.work_done, data=data)
-        outbox.queue(event="request.checked_in", request=locked, actor=actor)
-    return locked
-
-
-def access_request_confirm_rotation(
-    *,
-    request: AccessRequest,
-    actor: User,
-    review_note: str,
-    new_password: str = "",
-    new_envelope_number: str = "",
-) -> AccessRequest:
-    """A custodian or administrator (not the holder) confirms the password was changed after the
-    session and reviews it; the session closes and the account can be checked out again."""
-    if len(review_note.strip()) < 10:
-        raise DomainError(
-            {"review_note": "Write the review: was the work in scope? (at least 10 characters)."}
-        )
-    with transaction.atomic():
-        locked = _lock(request)
-        _refuse(rules.refusal_to_confirm_rotation(actor, locked))
-        credential = _credential(locked.account)
-        rotation: dict[str, Any] = {"storage": credential.storage if credential else "none"}
-        if credential is not None and credential.storage == CredentialStorage.PORTAL:
-            if len(new_password) < 20:
-                raise DomainError({"new_password": "Enter the new root password (at least 20 characters)."})
-            sealed.seal_root_password(credential=credential, plaintext=new_password)
-            rotation["key_id"] = credential.encryption_key_id
-        elif credential is not None and credential.storage == CredentialStorage.PHYSICAL:
-            if not new_envelope_number.strip():
-                raise DomainError(
-                    {"new_envelope_number": "Give the number of the envelope holding the new password."}
-                )
-            credential.envelope_number = new_envelope_number.strip()
-            rotation["envelope_number"] = credential.envelope_number
-        if credential is not None:
-            credential.rotation_required = False
-            credential.last_rotated_at = timezone.now()
-            credential.save()
-        now = timezone.now()
-        locked.rotation_confirmed_at = now
-        locked.rotation_confirmed_by = actor
-        locked.review_note = review_note.strip()
-        locked.closed_at = now
-        ledger.record(
-            actor=actor,
-            action="root_credential.rotated",
-            target=locked,
-            data={"code": locked.code, **rotation},
-        )
-        _transition(locked, S.CLOSED, actor=actor, note=locked.review_note)
-        outbox.queue(event="request.closed", request=locked, actor=actor)
-    return locked
-
-
-# --- Time ------------------------------------------------------------------------------------
-
-
-def access_requests_expire(*, now: datetime | None = None) -> int:
-    """Expire pending requests nobody decided in time and approved ones never checked out in their
-    window. Returns how many expired."""
-    now = now or timezone.now()
-    pending_cutoff = now - timedelta(hours=settings.PORTAL_PENDING_EXPIRY_HOURS)
-    # The window's end is derived (start + duration), so the candidates are filtered here and the
-    # time rules are applied per row below; open requests are few.
-    stale = AccessRequest.objects.filter(status__in=[S.PENDING, S.APPROVED]).only(
-        "pk", "starts_at", "duration_minutes", "status", "created_at"
-    )
-    expired = 0
-    for candidate in stale.iterator():
-        if (
-            candidate.status == S.PENDING
-            and candidate.created_at >= pending_cutoff
-            and candidate.window_ends_at >= now
-        ):
-            continue
-        if candidate.status == S.APPROVED and candidate.window_ends_at >= now:
-            continue
-        with transaction.atomic():
-            locked = _lock(candidate)
-            if locked.status not in (S.PENDING, S.APPROVED):
-                continue
-            _transition(
-                locked,
-                S.EXPIRED,
-                actor=None,
-                note="not decided in time" if locked.status == S.PENDING else "not checked out in its window",
-            )
-            outbox.queue(event="request.expired", request=locked)
-            expired += 1
-    return expired
-
-
-def checkouts_remind_overdue(*, now: datetime | None = None) -> int:
-    """Announce active check-outs past their due time to the holder and the custodians, again every
-    ``PORTAL_OVERDUE_REMINDER_MINUTES`` until they are returned. Returns how many were announced."""
-    now = now or timezone.now()
-    interval = timedelta(minutes=settings.PORTAL_OVERDUE_REMINDER_MINUTES)
-    overdue = AccessRequest.objects.filter(status=S.ACTIVE, due_at__lt=now).filter(
-        Q(last_overdue_notice_at__isnull=True) | Q(last_overdue_notice_at__lt=now - interval)
-    )
-    sent = 0
-    for candidate in overdue.only("pk"):
-        with transaction.atomic():
-            locked = _lock(candidate)
-            if locked.status != S.ACTIVE or (
-                locked.last_overdue_notice_at is not None and locked.last_overdue_notice_at >= now - interval
-            ):
-                continue
-            locked.last_overdue_notice_at = now
-            locked.save(update_fields=["last_overdue_notice_at", "updated_at"])
-            assert locked.due_at is not None
-            minutes = int((now - locked.due_at).total_seconds() // 60)
-            ledger.record(
-                actor=None,
-                action="access_request.overdue_notice",
-                target=locked,
-                data={"code": locked.code, "minutes_overdue": minutes},
-            )
-            outbox.queue(event="request.overdue", request=locked, note=f"{minutes} minutes overdue")
-            sent += 1
-    return sent

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from breakglass import lifecycle, request_forms, request_selectors, rules
+from breakglass import custody, lifecycle, request_forms, request_selectors, rules
 from breakglass.choices import CredentialStorage, Decision
 from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
@@ -321,7 +321,7 @@ def request_self_authorise(request: AuthenticatedHttpRequest, uuid: UUID) -> Htt
 def request_check_out(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     try:
-        lifecycle.access_request_check_out(request=access_request, requester=request.user)
+        custody.access_request_check_out(request=access_request, requester=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
     return _done(
@@ -340,9 +340,7 @@ def request_hand_over(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResp
     if form.is_valid():
         devices = list(form.cleaned_data["devices"])
         try:
-            lifecycle.access_request_hand_over(
-                request=access_request, custodian=request.user, devices=devices
-            )
+            custody.access_request_hand_over(request=access_request, custodian=request.user, devices=devices)
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -367,7 +365,7 @@ def request_reveal(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespons
     """
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     try:
-        password = lifecycle.access_request_reveal_password(request=access_request, user=request.user)
+        password = custody.access_request_reveal_password(request=access_request, user=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
     return render(
@@ -384,7 +382,7 @@ def request_check_in(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespo
     form = request_forms.CheckInForm(request.POST, storage=_storage(access_request))
     if form.is_valid():
         try:
-            lifecycle.access_request_check_in(
+            custody.access_request_check_in(
                 request=access_request,
                 actor=request.user,
                 work_done=form.cleaned_data["work_done"],
@@ -412,7 +410,7 @@ def request_confirm_rotation(request: AuthenticatedHttpRequest, uuid: UUID) -> H
     form = request_forms.RotationForm(request.POST or None, storage=storage)
     if request.method == "POST" and form.is_valid():
         try:
-            lifecycle.access_request_confirm_rotation(
+            custody.access_request_confirm_rotation(
                 request=access_request,
                 actor=request.user,
                 review_note=form.cleaned_data["review_note"],

@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
-from breakglass import lifecycle
+from breakglass import sweeps
 from breakglass.notifications import delivery, outbox
 from breakglass.notifications.senders import DeliveryError
 
@@ -48,10 +48,10 @@ def requeue_stale_notifications() -> int:
 def expire_access_requests() -> int:
     """Every minute (beat): pending requests nobody decided in time and approved ones never
     checked out in their window expire."""
-    return lifecycle.access_requests_expire()
+    return sweeps.access_requests_expire()
 
 
 @shared_task(name="breakglass.tasks.remind_overdue_checkouts", acks_late=True)
 def remind_overdue_checkouts() -> int:
     """Every minute (beat): announce check-outs past their due time, again at intervals."""
-    return lifecycle.checkouts_remind_overdue()
+    return sweeps.checkouts_remind_overdue()

@@ -1,23 +1,20 @@
 """Reading and classifying CloudTrail records: pure Python, no Django (see docs/architecture.md).
 
 * ``classify``: what one record says (root or not, console login, MFA, AssumeRoot, finding kinds).
-* ``reader``: every record of a log file (delivery format, JSON Lines, gzip), problems reported.
+* ``reader``: every record of a log file (delivery format, JSON Lines, gzip), problems reported; it puts
+  together ``inflate`` (gzip/zlib streaming), ``layout`` (which format a file has, which records a JSON
+  value holds), ``framing`` (the records of each format) and ``problems`` (``LogFileError``,
+  ``RecordProblem``).
 * ``screen``: the root records of a log file, found by searching bytes before parsing any JSON.
 """
 
 from __future__ import annotations
 
 from .classify import Classification, RecordFindingKind, classify, event_digest, parse_event_time
-from .reader import (
-    DecompressedChunks,
-    FileReadResult,
-    LogFileError,
-    RecordProblem,
-    RecordReader,
-    iter_file_records,
-    read_file,
-    records_of,
-)
+from .inflate import DecompressedChunks
+from .layout import records_of
+from .problems import LogFileError, RecordProblem
+from .reader import FileReadResult, RecordReader, iter_file_records, read_file
 from .screen import ScanResult, ScreenedRecord, scan_file, scan_stream
 
 __all__ = [

@@ -45,16 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from .classify import Classification, classify
-from .reader import (
-    RECORD_KEYS,
-    DecompressedChunks,
-    LogFileError,
-    OpenStream,
-    RecordProblem,
-    RecordReader,
-    detect_layout,
-    records_of,
-)
+from .inflate import DecompressedChunks, OpenStream
+from .layout import RECORD_KEYS, detect_layout, records_of
+from .problems import LogFileError, RecordProblem
+from .reader import RecordReader
 
 __all__ = ["ScanResult", "ScreenedRecord", "scan_file", "scan_stream"]
 

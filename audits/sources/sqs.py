@@ -45,7 +45,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from audits.cloudtrail.classify import classify
-from audits.cloudtrail.reader import records_of
+from audits.cloudtrail.layout import records_of
 from audits.cloudtrail.screen import ScreenedRecord
 
 from . import aws

@@ -17,7 +17,7 @@ from audits.ingest import ingest_paths
 from audits.models import Finding, IngestionRun
 from audits.reports import finding_rows
 from audits.tests.cloudtrail.support import write_delivery
-from breakglass import lifecycle
+from breakglass import custody
 from breakglass.models import AccessRequest, AwsAccount, Transition
 from breakglass.tests.factories import AwsAccountFactory
 from breakglass.tests.lifecycle_helpers import active, make_request
@@ -132,7 +132,7 @@ def checkout(
     """A check-out made through the services, then moved to ``out_at`` (and returned at ``checked_in_at``)."""
     request = active(make_request(requester, account, root_task=root_task), approver)
     if checked_in_at is not None:
-        request = lifecycle.access_request_check_in(
+        request = custody.access_request_check_in(
             request=request,
             actor=requester,
             work_done="Closed the account as planned.",

@@ -7,11 +7,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from breakglass import lifecycle
+from breakglass import custody, lifecycle
 from breakglass.models import AccessRequest
 from breakglass.tests.factories import GrantFactory
 
 JUSTIFICATION = "Close the legacy account as agreed in the decommissioning plan."
+# The root password a test account starts with, and the one a rotation sets.
+PASSWORD = "Initial-Root-Password-0001"
+NEW_PASSWORD = "Rotated-Root-Password-0002"
 
 
 def make_request(
@@ -41,12 +44,12 @@ def approve(request: AccessRequest, *approvers: Any) -> AccessRequest:
 
 def active(request: AccessRequest, approver: Any) -> AccessRequest:
     approve(request, approver)
-    return lifecycle.access_request_check_out(request=request, requester=request.requester)
+    return custody.access_request_check_out(request=request, requester=request.requester)
 
 
 def returned(request: AccessRequest, approver: Any) -> AccessRequest:
     active(request, approver)
-    return lifecycle.access_request_check_in(
+    return custody.access_request_check_in(
         request=request,
         actor=request.requester,
         work_done="Closed the account as planned.",

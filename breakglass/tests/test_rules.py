@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from breakglass import lifecycle, rules, services
+from breakglass import custody, lifecycle, rules, services
 from breakglass.choices import RequestStatus
 from breakglass.models import AccessRequest, AwsAccount, Grant
 from breakglass.tests.factories import AwsAccountFactory, GrantFactory, PhysicalCredentialFactory
@@ -184,7 +184,7 @@ def test_a_custodian_or_administrator_who_did_not_hold_the_session_confirms_the_
     assert rules.refusal_to_confirm_rotation(custodian, _fresh(request)) == (
         f"{request.code} is checked out; rotation is confirmed after check-in."
     )
-    lifecycle.access_request_check_in(request=request, actor=requester, work_done="Closed the account.")
+    custody.access_request_check_in(request=request, actor=requester, work_done="Closed the account.")
     returned_request = _fresh(request)
     assert rules.refusal_to_confirm_rotation(custodian, returned_request) is None
     assert rules.refusal_to_confirm_rotation(administrator, returned_request) is None

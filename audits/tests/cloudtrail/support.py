@@ -57,6 +57,10 @@ def iam_user_record(index: int, *, account: str = "123456789012") -> dict[str, A
     }
 
 
+#: Five ordinary (not root) records, the content of most synthetic files in the reader's tests.
+RECORDS = [iam_user_record(i) for i in range(5)]
+
+
 def serialised_user_records(count: int) -> list[bytes]:
     """``count`` distinct non-root records, serialised compactly; fast enough for tens of thousands."""
     template = compact(iam_user_record(0))

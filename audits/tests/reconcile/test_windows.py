@@ -26,7 +26,7 @@ from audits.tests.findings_support import (
 )
 from audits.tests.reconcile import memory
 from audits.tests.reconcile.memory import T0, M
-from breakglass import lifecycle
+from breakglass import custody, lifecycle
 from breakglass.choices import RequestStatus
 from breakglass.models import AccessRequest
 
@@ -243,7 +243,7 @@ def test_checking_in_before_an_event_makes_it_unapproved(
     ingest_records(tmp_path, [root_call(when=out + 90 * M, name="CloseAccount", event_id="later")])
     assert RootEvent.objects.get().session == session
 
-    lifecycle.access_request_check_in(request=session, actor=requester, work_done="Closed the account.")
+    custody.access_request_check_in(request=session, actor=requester, work_done="Closed the account.")
     AccessRequest.objects.filter(pk=session.pk).update(checked_in_at=out + 20 * M)
     changed = reconcile(account_ids=[ACCOUNT_ID])
 

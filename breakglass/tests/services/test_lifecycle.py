@@ -1,4 +1,5 @@
-"""The break-glass state machine, service by service, with the error a person would see."""
+"""The break-glass state machine (:mod:`breakglass.lifecycle`): filing, deciding, cancelling,
+revoking and self-authorising requests, with the error a person would see."""
 
 from __future__ import annotations
 
@@ -9,31 +10,21 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from breakglass import lifecycle, secrets, services
-from breakglass.models import AccessRequest, Approval, RootCredential, SecretReveal
-from breakglass.tests.factories import AwsAccountFactory, GrantFactory, MfaDeviceFactory
-from breakglass.tests.lifecycle_helpers import JUSTIFICATION, active, approve, make_request, returned
+from breakglass import custody, lifecycle
+from breakglass.models import AccessRequest, Approval, RootCredential
+from breakglass.tests.factories import AwsAccountFactory, GrantFactory
+from breakglass.tests.lifecycle_helpers import (
+    JUSTIFICATION,
+    NEW_PASSWORD,
+    active,
+    approve,
+    make_request,
+)
 from ledger import chain
 from ledger.models import LedgerEntry
 from portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "Initial-Root-Password-0001"
-NEW_PASSWORD = "Rotated-Root-Password-0002"
-
-
-@pytest.fixture
-def portal_account(administrator: Any, account: Any) -> Any:
-    services.root_credential_store_in_portal(actor=administrator, account=account, password=PASSWORD)
-    return account
-
-
-@pytest.fixture
-def device(administrator: Any, account: Any) -> Any:
-    key = MfaDeviceFactory(label="YubiKey Payments")
-    services.mfa_device_assign(actor=administrator, device=key, account=account)
-    return key
 
 
 # --- Request ---------------------------------------------------------------------------------
@@ -227,192 +218,6 @@ def test_a_closed_request_cannot_be_revoked(
         lifecycle.access_request_revoke(request=request, administrator=administrator, reason="tidy up")
 
 
-# --- Check-out, hand-over, reveal ------------------------------------------------------------
-
-
-def test_only_the_requester_checks_out_an_approved_request(
-    requester: Any, account: Any, approver: Any
-) -> None:
-    request = make_request(requester, account)
-    with pytest.raises(DomainError, match="is pending approval; only an approved request can be checked out"):
-        lifecycle.access_request_check_out(request=request, requester=requester)
-    approve(request, approver)
-    with pytest.raises(DomainError, match="Only the requester"):
-        lifecycle.access_request_check_out(request=request, requester=approver)
-    request = lifecycle.access_request_check_out(request=request, requester=requester)
-    assert request.status == "active"
-    assert request.due_at is not None
-
-
-def test_a_check_out_waits_for_the_window_to_open(requester: Any, account: Any, approver: Any) -> None:
-    request = approve(
-        make_request(requester, account, starts_at=timezone.now() + timedelta(hours=3)), approver
-    )
-    with pytest.raises(DomainError, match="The approved window opens at"):
-        lifecycle.access_request_check_out(request=request, requester=requester)
-
-
-def test_a_check_out_after_the_window_is_refused(requester: Any, account: Any, approver: Any) -> None:
-    request = approve(make_request(requester, account), approver)
-    AccessRequest.objects.filter(pk=request.pk).update(starts_at=timezone.now() - timedelta(hours=3))
-    with pytest.raises(DomainError, match="window has passed"):
-        lifecycle.access_request_check_out(request=request, requester=requester)
-
-
-def test_one_active_check_out_per_account(requester: Any, account: Any, approver: Any) -> None:
-    first = approve(make_request(requester, account), approver)
-    second = approve(make_request(requester, account), approver)
-    lifecycle.access_request_check_out(request=first, requester=requester)
-    with pytest.raises(DomainError, match=r"Another check-out of .* is active"):
-        lifecycle.access_request_check_out(request=second, requester=requester)
-    second.refresh_from_db()
-    assert second.status == "approved"
-
-
-def test_a_custodian_hands_over_the_device_to_the_holder(
-    requester: Any, account: Any, approver: Any, custodian: Any, device: Any
-) -> None:
-    request = active(make_request(requester, account), approver)
-    lifecycle.access_request_hand_over(request=request, custodian=custodian, devices=[device])
-    device.refresh_from_db()
-    assert device.custody_state == "checked_out"
-    assert device.holder == requester
-    assert LedgerEntry.objects.get(action="access_request.devices_handed_over").data["devices"] == [
-        device.serial_number
-    ]
-
-
-def test_the_holder_cannot_hand_devices_to_themselves(
-    make_persona: Any, account: Any, approver: Any, device: Any
-) -> None:
-    from portal.policy import Role
-
-    both = make_persona("req.cust", Role.REQUESTER, Role.CUSTODIAN)
-    account.custodians.add(both)
-    request = active(make_request(both, account), approver)
-    with pytest.raises(DomainError, match="cannot hand devices to themselves"):
-        lifecycle.access_request_hand_over(request=request, custodian=both, devices=[device])
-
-
-def test_a_device_already_out_cannot_be_handed_over_again(
-    requester: Any,
-    account: Any,
-    other_account: Any,
-    approver: Any,
-    custodian: Any,
-    administrator: Any,
-    device: Any,
-) -> None:
-    services.mfa_device_assign(actor=administrator, device=device, account=other_account)
-    other_account.approvers.add(approver)
-    other_account.custodians.add(custodian)
-    first = active(make_request(requester, account), approver)
-    lifecycle.access_request_hand_over(request=first, custodian=custodian, devices=[device])
-    second = active(make_request(requester, other_account, ticket_reference="CHG-2"), approver)
-    with pytest.raises(DomainError, match="is checked out, not in the safe"):
-        lifecycle.access_request_hand_over(request=second, custodian=custodian, devices=[device])
-
-
-def test_the_holder_reveals_the_password_and_each_reveal_is_recorded(
-    requester: Any, portal_account: Any, approver: Any
-) -> None:
-    request = active(make_request(requester, portal_account), approver)
-    assert lifecycle.access_request_reveal_password(request=request, user=requester) == PASSWORD
-    assert lifecycle.access_request_reveal_password(request=request, user=requester) == PASSWORD
-    assert SecretReveal.objects.filter(request=request).count() == 2
-    entries = LedgerEntry.objects.filter(action="access_request.password_revealed")
-    assert entries.count() == 2
-    assert all(PASSWORD not in str(e.data) for e in entries)
-
-
-def test_nobody_but_the_holder_reveals_and_only_while_active(
-    requester: Any, portal_account: Any, approver: Any, administrator: Any
-) -> None:
-    request = approve(make_request(requester, portal_account), approver)
-    with pytest.raises(DomainError, match="shown only during an active check-out"):
-        lifecycle.access_request_reveal_password(request=request, user=requester)
-    lifecycle.access_request_check_out(request=request, requester=requester)
-    with pytest.raises(DomainError, match="Only the holder"):
-        lifecycle.access_request_reveal_password(request=request, user=administrator)
-    assert not SecretReveal.objects.exists()
-
-
-# --- Check-in, rotation, review --------------------------------------------------------------
-
-
-def test_check_in_returns_the_devices_and_marks_the_password_for_rotation(
-    requester: Any, portal_account: Any, approver: Any, custodian: Any, device: Any
-) -> None:
-    request = active(make_request(requester, portal_account), approver)
-    lifecycle.access_request_hand_over(request=request, custodian=custodian, devices=[device])
-    lifecycle.access_request_check_in(
-        request=request, actor=requester, work_done="Closed the account, nothing else."
-    )
-    request.refresh_from_db()
-    device.refresh_from_db()
-    assert request.status == "returned"
-    assert device.custody_state == "in_safe"
-    assert device.holder is None
-    assert RootCredential.objects.get(account=portal_account).rotation_required
-
-
-def test_a_physical_password_comes_back_with_a_new_seal_number(
-    requester: Any, account: Any, approver: Any, administrator: Any
-) -> None:
-    services.root_credential_record_physical(
-        actor=administrator, account=account, safe_location="Safe A", envelope_number="ENV-1"
-    )
-    request = active(make_request(requester, account), approver)
-    with pytest.raises(DomainError) as caught:
-        lifecycle.access_request_check_in(request=request, actor=requester, work_done="Closed the account.")
-    assert "new seal" in caught.value.message_dict["envelope_number"][0]
-    lifecycle.access_request_check_in(
-        request=request, actor=requester, work_done="Closed the account.", envelope_number="ENV-7"
-    )
-    assert RootCredential.objects.get(account=account).envelope_number == "ENV-7"
-
-
-def test_the_next_check_out_waits_until_the_rotation_is_confirmed(
-    requester: Any, portal_account: Any, approver: Any, custodian: Any
-) -> None:
-    first = returned(make_request(requester, portal_account), approver)
-    second = approve(make_request(requester, portal_account), approver)
-    with pytest.raises(DomainError, match="has not been rotated since its last use"):
-        lifecycle.access_request_check_out(request=second, requester=requester)
-
-    lifecycle.access_request_confirm_rotation(
-        request=first,
-        actor=custodian,
-        review_note="Only CloseAccount was called; in scope.",
-        new_password=NEW_PASSWORD,
-    )
-    first.refresh_from_db()
-    assert first.status == "closed"
-    credential = RootCredential.objects.get(account=portal_account)
-    assert not credential.rotation_required
-    assert secrets.reveal_root_password(credential=credential) == NEW_PASSWORD
-    assert lifecycle.access_request_check_out(request=second, requester=requester).status == "active"
-
-
-def test_the_holder_cannot_review_their_own_session(requester: Any, account: Any, approver: Any) -> None:
-    request = returned(make_request(requester, account), approver)
-    with pytest.raises(DomainError, match="cannot review their own session"):
-        lifecycle.access_request_confirm_rotation(
-            request=request, actor=requester, review_note="All fine, trust me."
-        )
-
-
-def test_rotation_of_a_portal_password_needs_the_new_password(
-    requester: Any, portal_account: Any, approver: Any, custodian: Any
-) -> None:
-    request = returned(make_request(requester, portal_account), approver)
-    with pytest.raises(DomainError) as caught:
-        lifecycle.access_request_confirm_rotation(
-            request=request, actor=custodian, review_note="Looked at the events."
-        )
-    assert "new_password" in caught.value.message_dict
-
-
 # --- Emergency -------------------------------------------------------------------------------
 
 
@@ -444,46 +249,17 @@ def test_without_an_emergency_grant_nobody_self_authorises(requester: Any, accou
         )
 
 
-# --- Time ------------------------------------------------------------------------------------
-
-
-def test_stale_requests_expire_and_active_ones_do_not(requester: Any, account: Any, approver: Any) -> None:
-    pending = make_request(requester, account)
-    AccessRequest.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(hours=25))
-    approved = approve(make_request(requester, account), approver)
-    AccessRequest.objects.filter(pk=approved.pk).update(starts_at=timezone.now() - timedelta(hours=2))
-    fresh = make_request(requester, account)
-    running = active(make_request(requester, account), approver)
-
-    assert lifecycle.access_requests_expire() == 2
-    statuses = dict(AccessRequest.objects.values_list("pk", "status"))
-    assert statuses[pending.pk] == "expired"
-    assert statuses[approved.pk] == "expired"
-    assert statuses[fresh.pk] == "pending"
-    assert statuses[running.pk] == "active"
-    assert lifecycle.access_requests_expire() == 0
-
-
-def test_overdue_check_outs_are_announced_again_at_intervals(
-    requester: Any, account: Any, approver: Any
-) -> None:
-    request = active(make_request(requester, account), approver)
-    AccessRequest.objects.filter(pk=request.pk).update(due_at=timezone.now() - timedelta(minutes=5))
-
-    assert lifecycle.checkouts_remind_overdue() == 1
-    assert lifecycle.checkouts_remind_overdue() == 0
-    assert lifecycle.checkouts_remind_overdue(now=timezone.now() + timedelta(minutes=31)) == 1
-    assert LedgerEntry.objects.filter(action="access_request.overdue_notice").count() == 2
+# --- The whole session, in the ledger ----------------------------------------------------
 
 
 def test_the_ledger_holds_every_step_of_a_whole_session(
     requester: Any, portal_account: Any, approver: Any, custodian: Any, device: Any
 ) -> None:
     request = active(make_request(requester, portal_account), approver)
-    lifecycle.access_request_hand_over(request=request, custodian=custodian, devices=[device])
-    lifecycle.access_request_reveal_password(request=request, user=requester)
-    lifecycle.access_request_check_in(request=request, actor=requester, work_done="Closed the account.")
-    lifecycle.access_request_confirm_rotation(
+    custody.access_request_hand_over(request=request, custodian=custodian, devices=[device])
+    custody.access_request_reveal_password(request=request, user=requester)
+    custody.access_request_check_in(request=request, actor=requester, work_done="Closed the account.")
+    custody.access_request_confirm_rotation(
         request=request, actor=custodian, review_note="In scope, password changed.", new_password=NEW_PASSWORD
     )
     actions = list(LedgerEntry.objects.filter(target_id=str(request.uuid)).values_list("action", flat=True))
@@ -501,29 +277,6 @@ def test_the_ledger_holds_every_step_of_a_whole_session(
     assert chain.verify().intact
 
 
-def test_the_beat_tasks_run_the_time_services(requester: Any, account: Any, approver: Any) -> None:
-    from breakglass import tasks
-
-    request = active(make_request(requester, account), approver)
-    AccessRequest.objects.filter(pk=request.pk).update(due_at=timezone.now() - timedelta(minutes=1))
-    stale = make_request(requester, account)
-    AccessRequest.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=2))
-
-    assert tasks.remind_overdue_checkouts() == 1
-    assert tasks.expire_access_requests() == 1
-
-
-def test_an_assume_root_task_never_hands_out_the_password(
-    requester: Any, portal_account: Any, approver: Any
-) -> None:
-    request = active(
-        make_request(requester, portal_account, root_task="assume_root_audit_credentials"), approver
-    )
-    with pytest.raises(DomainError, match="no root password is handed out"):
-        lifecycle.access_request_reveal_password(request=request, user=requester)
-    assert not SecretReveal.objects.exists()
-
-
 def test_emergency_in_one_step_leaves_nothing_behind_when_refused(requester: Any, account: Any) -> None:
     GrantFactory(user=requester, account=account, emergency=False)
     with pytest.raises(DomainError, match="no emergency grant"):
@@ -538,12 +291,3 @@ def test_emergency_in_one_step_leaves_nothing_behind_when_refused(requester: Any
             duration_minutes=30,
         )
     assert not AccessRequest.objects.exists()
-
-
-def test_the_hand_over_time_is_recorded(
-    requester: Any, account: Any, approver: Any, custodian: Any, device: Any
-) -> None:
-    request = active(make_request(requester, account), approver)
-    lifecycle.access_request_hand_over(request=request, custodian=custodian, devices=[device])
-    request.refresh_from_db()
-    assert request.handed_over_at is not None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from breakglass import lifecycle
+from breakglass import custody, lifecycle
 from breakglass.models import AccessRequest, Transition
 from breakglass.tests.lifecycle_helpers import approve, make_request
 from portal.errors import DomainError
@@ -57,8 +57,8 @@ def test_two_check_outs_of_one_account_at_the_same_moment_one_wins(
     second = approve(make_request(colleague, account), approver)
 
     results, errors = race(
-        lambda: lifecycle.access_request_check_out(request=first, requester=requester),
-        lambda: lifecycle.access_request_check_out(request=second, requester=colleague),
+        lambda: custody.access_request_check_out(request=first, requester=requester),
+        lambda: custody.access_request_check_out(request=second, requester=colleague),
     )
 
     assert len(results) == 1

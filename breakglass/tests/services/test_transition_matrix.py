@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from breakglass import lifecycle
+from breakglass import custody, lifecycle, sweeps
 from breakglass.models import AccessRequest
 from breakglass.tests.lifecycle_helpers import active, approve, make_request, returned
 from portal.errors import DomainError
@@ -62,7 +62,7 @@ def in_status(status: str, account: Any, p: dict[str, Any]) -> AccessRequest:
         returned(request, p["approver"])
     elif status == "closed":
         returned(request, p["approver"])
-        lifecycle.access_request_confirm_rotation(
+        custody.access_request_confirm_rotation(
             request=request, actor=p["custodian"], review_note="Reviewed, in scope."
         )
     elif status == "denied":
@@ -73,7 +73,7 @@ def in_status(status: str, account: Any, p: dict[str, Any]) -> AccessRequest:
         lifecycle.access_request_cancel(request=request, requester=p["requester"])
     elif status == "expired":
         AccessRequest.objects.filter(pk=request.pk).update(created_at=timezone.now() - timedelta(days=2))
-        lifecycle.access_requests_expire()
+        sweeps.access_requests_expire()
     elif status == "revoked":
         lifecycle.access_request_revoke(
             request=request, administrator=p["administrator"], reason="Not needed."
@@ -94,11 +94,11 @@ ACTIONS: dict[str, Callable[[AccessRequest, dict[str, Any]], Any]] = {
     "self_authorise": lambda r, p: lifecycle.access_request_self_authorise(
         request=r, requester=p["requester"], reason="Approvers unreachable, production is down."
     ),
-    "check_out": lambda r, p: lifecycle.access_request_check_out(request=r, requester=p["requester"]),
-    "check_in": lambda r, p: lifecycle.access_request_check_in(
+    "check_out": lambda r, p: custody.access_request_check_out(request=r, requester=p["requester"]),
+    "check_in": lambda r, p: custody.access_request_check_in(
         request=r, actor=p["requester"], work_done="Did the planned task only."
     ),
-    "confirm_rotation": lambda r, p: lifecycle.access_request_confirm_rotation(
+    "confirm_rotation": lambda r, p: custody.access_request_confirm_rotation(
         request=r, actor=p["custodian"], review_note="Reviewed the session."
     ),
     "revoke": lambda r, p: lifecycle.access_request_revoke(

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from breakglass import lifecycle, secrets, services
+from breakglass import custody, lifecycle, secrets, services
 from breakglass.models import AccessRequest, Approval, RootCredential, SecretReveal
 from breakglass.tests.factories import (
     AwsAccountFactory,
@@ -368,7 +368,7 @@ def test_the_custody_board_shows_where_each_device_and_password_of_kept_accounts
     )
     PhysicalCredentialFactory(account=elsewhere, safe_location="Vault 9", envelope_number="ENV-999")
     session = active(make_request(requester, portal_account), approver)
-    lifecycle.access_request_hand_over(request=session, custodian=custodian, devices=[device])
+    custody.access_request_hand_over(request=session, custodian=custodian, devices=[device])
 
     html = page(signed_in(custodian).get(url("custody_board")))
     assert "YubiKey Payments" in html
@@ -401,7 +401,7 @@ def test_lists_run_the_same_number_of_queries_for_few_and_many_requests(
             key = MfaDeviceFactory()
             services.mfa_device_assign(actor=administrator, device=key, account=account)
             session = active(make_request(requester, account), approver)
-            lifecycle.access_request_hand_over(request=session, custodian=custodian, devices=[key])
+            custody.access_request_hand_over(request=session, custodian=custodian, devices=[key])
             make_request(requester, account)
 
     requester_client, approver_client, auditor_client = (
@@ -436,7 +436,7 @@ def test_the_request_page_runs_the_same_number_of_queries_however_long_its_histo
     with CaptureQueriesContext(connection) as few:
         assert client.get(url("request_detail", session)).status_code == 200
     for _ in range(5):
-        lifecycle.access_request_reveal_password(request=session, user=requester)
+        custody.access_request_reveal_password(request=session, user=requester)
     with CaptureQueriesContext(connection) as many:
         assert client.get(url("request_detail", session)).status_code == 200
     assert len(many) == len(few)
@@ -700,7 +700,7 @@ def test_the_holder_checks_in_with_what_was_done(
     device: Any,
 ) -> None:
     active(pending, approver)
-    lifecycle.access_request_hand_over(request=pending, custodian=custodian, devices=[device])
+    custody.access_request_hand_over(request=pending, custodian=custodian, devices=[device])
 
     signed_in(requester).post(
         url("request_check_in", pending), {"work_done": "Closed the account as planned."}
@@ -868,8 +868,8 @@ def test_the_timeline_merges_transitions_decisions_reveals_and_notifications_in_
     lifecycle.access_request_decide(
         request=pending, approver=approver, decision="approve", comment="Matches change CHG-1234."
     )
-    lifecycle.access_request_check_out(request=pending, requester=requester)
-    lifecycle.access_request_reveal_password(request=pending, user=requester)
+    custody.access_request_check_out(request=pending, requester=requester)
+    custody.access_request_reveal_password(request=pending, user=requester)
 
     html = page(signed_in(auditor).get(url("request_detail", pending)))
 
