@@ -33,3 +33,8 @@ def page(response: Any) -> str:
 def listed(request: AccessRequest, html: str) -> bool:
     """Whether a list links to the request (flash messages name it too, without a link)."""
     return f'class="mono">{request.code}</a>' in html
+
+
+def ledger_entry(action: str, target: Any) -> LedgerEntry:
+    """The one ledger entry ``action`` wrote about ``target``; fails the test if there is none."""
+    return LedgerEntry.objects.get(action=action, target_id=str(target.uuid))
