@@ -1,5 +1,6 @@
 """Fixtures of the break-glass page tests: an account whose password the portal keeps, its MFA device,
-a pending request on it, and clients signed in (and stepped up) as any persona."""
+a pending request on it, clients signed in (and stepped up) as any persona, and a Slack channel with
+an administrator's stepped-up client for the channel pages."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import pytest
 from django.test import Client
 
 from breakglass import services
-from breakglass.models import AccessRequest
+from breakglass.models import AccessRequest, NotificationChannel
+from breakglass.notifications import services as channel_services
 from breakglass.tests.factories import MfaDeviceFactory
 from breakglass.tests.lifecycle_helpers import make_request
-from breakglass.tests.views.support import PASSWORD
+from breakglass.tests.views.support import PASSWORD, SLACK_URL
 from portal.testing import step_up
 
 
@@ -48,3 +50,23 @@ def signed_in() -> Callable[..., Client]:
 @pytest.fixture
 def pending(requester: Any, portal_account: Any) -> AccessRequest:
     return make_request(requester, portal_account)
+
+
+@pytest.fixture
+def slack(administrator: Any, account: Any) -> NotificationChannel:
+    channel, _ = channel_services.notification_channel_create(
+        actor=administrator, account=account, kind="slack", name="#payments-alerts", target=SLACK_URL
+    )
+    return channel
+
+
+@pytest.fixture
+def admin_client(client: Client, administrator: Any) -> Client:
+    """The administrator persona, stepped up.
+
+    It replaces pytest-django's ``admin_client`` here: the portal's administrator is a role, not a
+    Django superuser.
+    """
+    client.force_login(administrator)
+    step_up(client, administrator)
+    return client

@@ -1,5 +1,5 @@
-"""What the break-glass page tests share that is not a fixture: the passwords the fixtures keep,
-URLs by name, the ledger actions written for a request, and reading a page."""
+"""What the break-glass page tests share that is not a fixture: the passwords and Slack URL the fixtures
+keep, URLs by name, the ledger actions written for a request, and reading a page."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from ledger.models import LedgerEntry
 
 PASSWORD = "Initial-Root-Password-0001"
 NEW_PASSWORD = "Rotated-Root-Password-0002"
+# A Slack webhook URL whose token part must never reach a page or the ledger.
+SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/tokenThatMustStaySecret"
 
 
 def url(name: str, request: AccessRequest | None = None) -> str:
