@@ -1,4 +1,5 @@
-"""Who may change the inventory: auditors look but never change.
+"""Who may change the inventory and the notification channels: auditors look but never change the
+inventory; only administrators reach the channel pages.
 
 That anonymous visitors and people without a role reach no page at all is proven for every URL by
 ``portal/tests/test_url_guards.py``.
@@ -12,7 +13,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from breakglass.models import Notification, NotificationChannel
 from breakglass.tests.factories import GrantFactory, MfaDeviceFactory
+from portal.testing import step_up
 
 pytestmark = pytest.mark.django_db
 
@@ -53,13 +56,30 @@ def test_auditors_cannot_change_the_inventory(
     assert response.status_code == 403
 
 
-def test_the_home_page_tells_a_person_without_a_role_what_to_do(client: Client, outsider: Any) -> None:
-    client.force_login(outsider)
-    response = client.get(reverse("home"))
-    assert response.status_code == 403
-    assert b"nobody has given you a role" in response.content
+# --- The notification channel pages ----------------------------------------------------------
 
 
-def test_the_health_check_needs_no_login_and_reveals_nothing(client: Client) -> None:
-    response = client.get(reverse("healthz"))
-    assert response.json() == {"status": "ok"}
+def pages(channel: NotificationChannel) -> list[tuple[str, str]]:
+    uuid = {"uuid": channel.uuid}
+    return [
+        ("get", reverse("channels:channel_list")),
+        ("get", reverse("channels:channel_create")),
+        ("post", reverse("channels:channel_create")),
+        ("post", reverse("channels:channel_set_enabled", kwargs=uuid)),
+        ("get", reverse("channels:channel_delete", kwargs=uuid)),
+        ("post", reverse("channels:channel_delete", kwargs=uuid)),
+        ("post", reverse("channels:channel_test", kwargs=uuid)),
+    ]
+
+
+@pytest.mark.parametrize("persona", ["auditor", "approver", "custodian", "requester"])
+def test_everyone_but_administrators_is_refused(
+    client: Client, request: pytest.FixtureRequest, slack: NotificationChannel, persona: str
+) -> None:
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+    step_up(client, user)
+    for method, url in pages(slack):
+        assert getattr(client, method)(url).status_code == 403, url
+    assert NotificationChannel.objects.get(pk=slack.pk).enabled
+    assert not Notification.objects.exists()

@@ -1,0 +1,72 @@
+"""Fixtures of the break-glass page tests: an account whose password the portal keeps, its MFA device,
+a pending request on it, clients signed in (and stepped up) as any persona, and a Slack channel with
+an administrator's stepped-up client for the channel pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from breakglass import services
+from breakglass.models import AccessRequest, NotificationChannel
+from breakglass.notifications import services as channel_services
+from breakglass.tests.factories import MfaDeviceFactory
+from breakglass.tests.lifecycle_helpers import make_request
+from breakglass.tests.views.support import PASSWORD, SLACK_URL
+from portal.testing import step_up
+
+
+@pytest.fixture
+def portal_account(administrator: Any, account: Any) -> Any:
+    """payments-prod: quorum 1 (alan.approver), custodian carl, password kept in the portal."""
+    services.root_credential_store_in_portal(actor=administrator, account=account, password=PASSWORD)
+    return account
+
+
+@pytest.fixture
+def device(administrator: Any, account: Any) -> Any:
+    key = MfaDeviceFactory(label="YubiKey Payments")
+    services.mfa_device_assign(actor=administrator, device=key, account=account)
+    return key
+
+
+@pytest.fixture
+def signed_in() -> Callable[..., Client]:
+    """A browser-less client signed in as ``user``, optionally just re-authenticated."""
+
+    def sign_in(user: Any, *, stepped_up: bool = False) -> Client:
+        client = Client()
+        client.force_login(user)
+        if stepped_up:
+            step_up(client, user, method="mfa" if user.totp_secret else "password")
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def pending(requester: Any, portal_account: Any) -> AccessRequest:
+    return make_request(requester, portal_account)
+
+
+@pytest.fixture
+def slack(administrator: Any, account: Any) -> NotificationChannel:
+    channel, _ = channel_services.notification_channel_create(
+        actor=administrator, account=account, kind="slack", name="#payments-alerts", target=SLACK_URL
+    )
+    return channel
+
+
+@pytest.fixture
+def admin_client(client: Client, administrator: Any) -> Client:
+    """The administrator persona, stepped up.
+
+    It replaces pytest-django's ``admin_client`` here: the portal's administrator is a role, not a
+    Django superuser.
+    """
+    client.force_login(administrator)
+    step_up(client, administrator)
+    return client

@@ -1,0 +1,44 @@
+"""``device_assign``: an administrator puts an MFA device on an account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from breakglass import services
+from breakglass.tests.factories import MfaDeviceFactory
+from breakglass.tests.views.support import ledger_entry
+
+pytestmark = pytest.mark.django_db
+
+
+def test_assigning_a_device_through_the_page_shows_the_rule_that_refused_it(
+    client: Client, administrator: Any, account: Any, other_account: Any
+) -> None:
+    token = MfaDeviceFactory(kind="hardware_totp", label="Token-9")
+    services.mfa_device_assign(actor=administrator, device=token, account=other_account)
+    client.force_login(administrator)
+    response = client.post(
+        reverse("breakglass:device_assign", kwargs={"uuid": account.uuid}), {"device": token.pk}, follow=True
+    )
+    # The form offers only assignable devices, so the token is not even a valid choice.
+    assert "Choose a device to add." in response.content.decode()
+    assert not account.mfa_assignments.exists()
+
+
+def test_an_administrator_puts_a_free_device_on_an_account(
+    client: Client, administrator: Any, account: Any
+) -> None:
+    key = MfaDeviceFactory(label="YubiKey Purple")
+    client.force_login(administrator)
+    response = client.post(
+        reverse("breakglass:device_assign", kwargs={"uuid": account.uuid}), {"device": key.pk}, follow=True
+    )
+    assert f"{key} now protects {account}." in response.content.decode()
+    assert account.mfa_assignments.filter(device=key).exists()
+    entry = ledger_entry("mfa_device.assigned", key)
+    assert entry.actor == administrator
+    assert entry.data["account_id"] == account.account_id
