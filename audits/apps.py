@@ -9,5 +9,6 @@ class AuditsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connects the receivers that keep findings in step with check-out windows.
-        from audits import signals  # noqa: F401
+        # Connects the receivers that keep findings in step with check-out windows, and the one
+        # that turns a broken ledger into a critical finding.
+        from audits import ledger_alerts, signals  # noqa: F401

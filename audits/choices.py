@@ -32,6 +32,7 @@ class FindingKind(models.TextChoices):
     CHECKOUT_OVERDUE = "checkout_overdue", "Check-out overdue"
     ROTATION_OVERDUE = "rotation_overdue", "Password rotation overdue"
     EMERGENCY_ACCESS_UNREVIEWED = "emergency_access_unreviewed", "Emergency access without approvals"
+    LEDGER_CHAIN_BROKEN = "ledger_chain_broken", "Audit ledger chain broken"
 
 
 class Severity(models.TextChoices):
