@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
 from django.conf import settings
+from django.utils import timezone
 
 S3_SCHEME = "s3://"
 
@@ -89,9 +90,7 @@ class S3Anchor:
         extra: dict[str, Any] = {}
         if self.lock_mode:
             extra["ObjectLockMode"] = self.lock_mode
-            extra["ObjectLockRetainUntilDate"] = datetime.now().astimezone() + timedelta(
-                days=self.retain_days
-            )
+            extra["ObjectLockRetainUntilDate"] = timezone.now() + timedelta(days=self.retain_days)
         self.client.put_object(
             Bucket=self.bucket,
             Key=f"{self.prefix}{name}",

@@ -102,7 +102,7 @@ def _problem_with(checkpoint: Checkpoint, keys: SigningKeys) -> str | None:
     return None
 
 
-def parse(name: str, body: bytes) -> Checkpoint:
+def parse(body: bytes) -> Checkpoint:
     """The checkpoint in ``body``; ``ValueError`` when it is not one."""
     document: Any = json.loads(body)
     if not isinstance(document, dict) or document.pop("format", None) != FORMAT:
@@ -111,9 +111,11 @@ def parse(name: str, body: bytes) -> Checkpoint:
         checkpoint = Checkpoint(**document)
     except TypeError:
         raise ValueError("its fields are not those of a checkpoint") from None
-    if not isinstance(checkpoint.sequence, int) or not isinstance(checkpoint.entry_count, int):
-        raise ValueError("its sequence and entry count are not numbers")
-    datetime.fromisoformat(checkpoint.created_at)
+    numbers = (checkpoint.sequence, checkpoint.entry_count)
+    texts = (checkpoint.head_hash, checkpoint.key_id, checkpoint.created_at, checkpoint.signing_key_id)
+    if not all(type(value) is int for value in numbers) or not all(isinstance(value, str) for value in texts):
+        raise ValueError("its fields do not have the types of a checkpoint")
+    datetime.fromisoformat(checkpoint.created_at)  # ValueError when it is not a time
     return checkpoint
 
 
@@ -126,11 +128,14 @@ def read(anchor: Anchor, keys: SigningKeys | None = None) -> tuple[list[Checkpoi
         if not name.startswith(PREFIX):
             continue
         try:
-            checkpoint = parse(name, anchor.get(name))
+            checkpoint = parse(anchor.get(name))
         except (ValueError, UnicodeDecodeError) as error:
             problems.append(CheckpointProblem(name, f"it cannot be read: {error}"))
             continue
         problem = _problem_with(checkpoint, keys)
+        # The name is not signed; a renamed copy would be reported under a name it does not have.
+        if problem is None and name != checkpoint.name:
+            problem = f"its name does not match its content (expected {checkpoint.name})"
         if problem is not None:
             problems.append(CheckpointProblem(name, problem))
         else:
@@ -147,7 +152,7 @@ def latest(anchor: Anchor, keys: SigningKeys | None = None) -> Checkpoint | None
     keys = keys or signing_keys()
     for name in sorted((n for n in anchor.names() if n.startswith(PREFIX)), reverse=True):
         try:
-            checkpoint = parse(name, anchor.get(name))
+            checkpoint = parse(anchor.get(name))
         except (ValueError, UnicodeDecodeError):
             continue
         if _problem_with(checkpoint, keys) is None:

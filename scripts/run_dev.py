@@ -59,7 +59,10 @@ def init_env(path: Path) -> None:
         if not missing:
             print(f"{path.relative_to(ROOT)} exists; keeping it (delete it for new keys).")
             return
+        ends_with_newline = path.read_bytes().endswith(b"\n")
         with path.open("a", encoding="utf-8") as handle:
+            if not ends_with_newline:
+                handle.write("\n")
             for name in missing:
                 handle.write(f"{name}={generated[name]()}\n")
         print(f"{path.relative_to(ROOT)} exists; added {', '.join(missing)}.")

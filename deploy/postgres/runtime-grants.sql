@@ -17,7 +17,11 @@ BEGIN
 END
 $$;
 
-GRANT CONNECT ON DATABASE portal TO portal_app;
+DO $$
+BEGIN
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO portal_app', current_database());
+END
+$$;
 GRANT USAGE ON SCHEMA public TO portal_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO portal_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO portal_app;

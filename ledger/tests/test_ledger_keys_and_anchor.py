@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from moto import mock_aws
 
 from ledger import chain, checkpoints, services, tasks, verification
@@ -64,7 +65,7 @@ def test_legacy_unkeyed_entries_still_verify_at_the_start_of_the_chain() -> None
     for sequence in (1, 2):
         entry = LedgerEntry(
             sequence=sequence,
-            created_at=services.timezone.now(),
+            created_at=timezone.now(),
             actor_name="system",
             request_id="-",
             action="test.legacy",
@@ -110,7 +111,7 @@ def test_a_checkpoint_holds_sequence_head_count_time_and_key_ids_signed(settings
     call_command("ledger_public_key", stdout=keys)
     key_id, _, public = keys.getvalue().strip().partition(":")
     assert key_id == document["signing_key_id"]
-    checkpoint = checkpoints.parse(name, (Path(settings.PORTAL_LEDGER_ANCHOR) / name).read_bytes())
+    checkpoint = checkpoints.parse((Path(settings.PORTAL_LEDGER_ANCHOR) / name).read_bytes())
     Ed25519PublicKey.from_public_bytes(base64.b64decode(public)).verify(
         base64.b64decode(document["signature"]), checkpoint.signed_fields()
     )

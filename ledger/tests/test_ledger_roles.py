@@ -8,6 +8,7 @@ head row as well, which ``record`` moves).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -21,6 +22,7 @@ pytestmark = [
 ]
 
 ROLE = "portal_runtime_test"
+GRANTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres" / "runtime-grants.sql"
 ENTRIES = LedgerEntry._meta.db_table
 HEAD = LedgerHead._meta.db_table
 
@@ -29,16 +31,22 @@ HEAD = LedgerHead._meta.db_table
 def runtime_role() -> Iterator[None]:
     """Inside the test's transaction: the role, its grants, and SET ROLE to it (all rolled back)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP ROLE IF EXISTS {ROLE}")
-        cursor.execute(f"CREATE ROLE {ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS")
-        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {ROLE}")
-        cursor.execute(f"GRANT SELECT, INSERT ON {ENTRIES} TO {ROLE}")
-        cursor.execute(f"GRANT SELECT, INSERT, UPDATE ON {HEAD} TO {ROLE}")
-        cursor.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {ROLE}")
+        cursor.execute(GRANTS.read_text().replace("portal_app", ROLE))
         cursor.execute(f"SET ROLE {ROLE}")
     yield
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
+
+
+def test_the_grants_leave_the_runtime_role_read_and_append_only_on_the_ledger(runtime_role: None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, string_agg(privilege_type, ',' ORDER BY privilege_type) "
+            "FROM information_schema.role_table_grants WHERE grantee = %s AND table_name IN (%s, %s) "
+            "GROUP BY table_name ORDER BY table_name",
+            [ROLE, ENTRIES, HEAD],
+        )
+        assert cursor.fetchall() == [(ENTRIES, "INSERT,SELECT"), (HEAD, "INSERT,SELECT,UPDATE")]
 
 
 def refused(statement: str) -> None:
