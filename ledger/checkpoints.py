@@ -21,18 +21,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import transaction
 from django.utils import timezone
 
 from ledger import chain
 from ledger.anchor import Anchor
-from ledger.keys import SigningKeys, UnknownLedgerKey, chain_keys, signing_keys
+from ledger.keys import SigningKeys, chain_keys, signing_keys
 from ledger.models import LedgerEntry, LedgerHead
 
 FORMAT = "portal-ledger-checkpoint/1"
@@ -90,11 +91,12 @@ def _sign(checkpoint: Checkpoint, keys: SigningKeys) -> Checkpoint:
     return Checkpoint(**{**asdict(checkpoint), "signature": base64.b64encode(signature).decode("ascii")})
 
 
-def _problem_with(checkpoint: Checkpoint, keys: SigningKeys) -> str | None:
-    try:
-        public_key = keys.public_key(checkpoint.signing_key_id)
-    except UnknownLedgerKey as error:
-        return f"it cannot be checked: {error}"
+def _problem_with(checkpoint: Checkpoint, verifying: Mapping[str, Ed25519PublicKey]) -> str | None:
+    public_key = verifying.get(checkpoint.signing_key_id)
+    if public_key is None:
+        return (
+            f"it cannot be checked: its signing key {checkpoint.signing_key_id!r} is not among the keys given"
+        )
     try:
         public_key.verify(base64.b64decode(checkpoint.signature, validate=True), checkpoint.signed_fields())
     except (InvalidSignature, binascii.Error, ValueError):
@@ -119,9 +121,15 @@ def parse(body: bytes) -> Checkpoint:
     return checkpoint
 
 
-def read(anchor: Anchor, keys: SigningKeys | None = None) -> tuple[list[Checkpoint], list[CheckpointProblem]]:
-    """Every checkpoint in ``anchor`` whose signature holds, and the problems with the others."""
-    keys = keys or signing_keys()
+def read(
+    anchor: Anchor, verifying: Mapping[str, Ed25519PublicKey] | None = None
+) -> tuple[list[Checkpoint], list[CheckpointProblem]]:
+    """Every checkpoint in ``anchor`` whose signature holds, and the problems with the others.
+
+    ``verifying``: public keys by id, e.g. kept by the auditors (``ledger_public_key``); by default
+    those of ``PORTAL_LEDGER_SIGNING_KEY``.
+    """
+    keys = signing_keys().verifying_keys() if verifying is None else verifying
     good: list[Checkpoint] = []
     problems: list[CheckpointProblem] = []
     for name in sorted(anchor.names()):
@@ -143,13 +151,13 @@ def read(anchor: Anchor, keys: SigningKeys | None = None) -> tuple[list[Checkpoi
     return good, problems
 
 
-def latest(anchor: Anchor, keys: SigningKeys | None = None) -> Checkpoint | None:
+def latest(anchor: Anchor) -> Checkpoint | None:
     """The newest checkpoint with a valid signature (by sequence, then time), or None.
 
     Only the names are listed; the newest documents are read until one verifies, so a forged file
     dropped into the anchor cannot become the base of the next checkpoint.
     """
-    keys = keys or signing_keys()
+    keys = signing_keys().verifying_keys()
     for name in sorted((n for n in anchor.names() if n.startswith(PREFIX)), reverse=True):
         try:
             checkpoint = parse(anchor.get(name))

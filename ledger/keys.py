@@ -75,6 +75,10 @@ class SigningKeys(_Ring):
     def public_key(self, key_id: str) -> Ed25519PublicKey:
         return self.private_key(key_id).public_key()
 
+    def verifying_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Each key id with its public key, for checking signatures."""
+        return {key_id: self.public_key(key_id) for key_id in self.key_ids}
+
     def public_keys(self) -> Mapping[str, str]:
         """Each key id with its public key, base64 of the 32 raw bytes, to keep outside the portal."""
         return {
@@ -83,6 +87,17 @@ class SigningKeys(_Ring):
             ).decode("ascii")
             for key_id in self.key_ids
         }
+
+
+def public_keys_from(entries: list[str]) -> dict[str, Ed25519PublicKey]:
+    """Public keys as ``ledger_public_key`` prints them (``keyid:base64``), for checking checkpoints
+    with keys kept outside the portal; ``ImproperlyConfigured`` when one is malformed."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    for key_id, raw in _parse("the public keys", ",".join(entries)):
+        if len(raw) != 32:
+            raise ImproperlyConfigured(f"public key {key_id!r} is {len(raw)} bytes long; Ed25519 needs 32")
+        keys[key_id] = Ed25519PublicKey.from_public_bytes(raw)
+    return keys
 
 
 def _parse(variable: str, value: str) -> list[tuple[str, bytes]]:

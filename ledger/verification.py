@@ -7,10 +7,12 @@ finding and an alert (``audits.ledger_alerts``), not only a log line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.utils import timezone
 
@@ -49,9 +51,18 @@ def _missing_checkpoints() -> chain.LedgerBreak | None:
     )
 
 
-def verify_ledger(*, anchor: Anchor | None = None, announce: bool = False) -> LedgerReport:
-    """Verify the chain and the checkpoints; with ``announce``, send ``chain_broken`` on a problem."""
-    report = _verify(anchor or configured_anchor())
+def verify_ledger(
+    *,
+    anchor: Anchor | None = None,
+    announce: bool = False,
+    verifying: Mapping[str, Ed25519PublicKey] | None = None,
+) -> LedgerReport:
+    """Verify the chain and the checkpoints; with ``announce``, send ``chain_broken`` on a problem.
+
+    ``verifying``: the public keys to check the checkpoints with (by default those of
+    ``PORTAL_LEDGER_SIGNING_KEY``); an auditor passes the ones kept outside the portal.
+    """
+    report = _verify(anchor or configured_anchor(), verifying)
     if announce and report.first_break is not None:
         chain_broken.send(
             sender=LedgerReport, sequence=report.first_break.sequence, reason=report.first_break.reason
@@ -59,9 +70,9 @@ def verify_ledger(*, anchor: Anchor | None = None, announce: bool = False) -> Le
     return report
 
 
-def _verify(anchor: Anchor) -> LedgerReport:
+def _verify(anchor: Anchor, verifying: Mapping[str, Ed25519PublicKey] | None) -> LedgerReport:
     try:
-        good, problems = checkpoints.read(anchor)
+        good, problems = checkpoints.read(anchor, verifying)
     except (AnchorError, OSError, BotoCoreError, ClientError) as error:
         unreadable = chain.LedgerBreak(0, f"the checkpoints in {anchor.location} cannot be read: {error}")
         return LedgerReport(0, 0, anchor.location, unreadable)

@@ -252,3 +252,37 @@ def test_a_checkpoint_is_refused_for_a_chain_broken_since_the_last_one() -> None
         checkpoint()
     with pytest.raises(CommandError, match="no checkpoint written"):
         call_command("checkpoint_ledger")
+
+
+def test_an_auditor_with_the_public_key_kept_elsewhere_catches_a_replaced_signing_key(
+    settings: Any, tmp_path: Path
+) -> None:
+    record_several(3)
+    checkpoint()
+    printed = StringIO()
+    call_command("ledger_public_key", stdout=printed)
+    kept_elsewhere = printed.getvalue().strip()
+    # Someone holding the environment and the anchor folder swaps the signing key and re-signs.
+    real_key_id = kept_elsewhere.partition(":")[0]
+    settings.PORTAL_LEDGER_SIGNING_KEY = f"{real_key_id}:{base64.b64encode(os.urandom(32)).decode()}"
+    settings.PORTAL_LEDGER_ANCHOR = str(tmp_path / "re-signed")
+    checkpoint()
+    call_command("verify_ledger", "--no-alert", stdout=StringIO())  # the portal's own keys agree
+
+    with pytest.raises(CommandError) as raised:
+        call_command("verify_ledger", "--no-alert", "--public-key", kept_elsewhere)
+
+    assert raised.value.returncode == 1
+    assert "signature is not valid" in str(raised.value)
+
+
+def test_the_public_key_kept_elsewhere_verifies_an_intact_ledger() -> None:
+    record_several(2)
+    checkpoint()
+    printed = StringIO()
+    call_command("ledger_public_key", stdout=printed)
+    out = StringIO()
+
+    call_command("verify_ledger", "--no-alert", "--public-key", printed.getvalue().strip(), stdout=out)
+
+    assert "Ledger intact: 2 entries, 1 checkpoint in" in out.getvalue()

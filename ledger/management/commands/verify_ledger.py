@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger import verification
+from ledger.keys import public_keys_from
 
 
 class Command(BaseCommand):
@@ -19,13 +21,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
+            "--public-key",
+            action="append",
+            default=[],
+            metavar="KEYID:BASE64",
+            help=(
+                "check the checkpoints' signatures with this public key (as `ledger_public_key` prints "
+                "it; repeatable) instead of PORTAL_LEDGER_SIGNING_KEY's: keys kept outside the portal "
+                "catch checkpoints re-signed by someone who replaced the portal's signing key"
+            ),
+        )
+        parser.add_argument(
             "--no-alert",
             action="store_true",
             help="only report; do not raise a critical finding and an alert for a broken ledger",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = verification.verify_ledger(announce=not options["no_alert"])
+        try:
+            verifying = public_keys_from(options["public_key"]) if options["public_key"] else None
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error), returncode=2) from None
+        report = verification.verify_ledger(announce=not options["no_alert"], verifying=verifying)
         for note in report.notes:
             self.stdout.write(note)
         if report.first_break is not None:
@@ -35,6 +52,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Ledger intact: {report.entries_checked} entries, "
-                f"{report.checkpoints_checked} checkpoints in {report.anchor}"
+                f"{report.checkpoints_checked} checkpoint{'' if report.checkpoints_checked == 1 else 's'} "
+                f"in {report.anchor}"
             )
         )
