@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from audits.choices import FindingKind, FindingStatus, Severity
-from audits.ledger_alerts import dedupe_key
+from audits.ledger_alerts import dedupe_key, ledger_chain_broken
 from audits.models import Finding
 from breakglass.models import Notification, NotificationChannel
 from breakglass.notifications import ALERT_EVENT
@@ -51,3 +52,15 @@ def test_the_periodic_verification_of_a_broken_ledger_ends_in_a_finding(
     finding = Finding.objects.get(kind=FindingKind.LEDGER_CHAIN_BROKEN)
     assert "no checkpoint found" in finding.summary
     assert Notification.objects.filter(event=ALERT_EVENT).exists()
+
+
+def test_auditors_see_the_finding_in_the_list_and_on_its_page(client: Any, auditor: Any) -> None:
+    finding = ledger_chain_broken(None, sequence=3, reason="entry #3 was edited")
+    client.force_login(auditor)
+
+    listed = client.get(reverse("audits:finding_list"))
+    page = client.get(reverse("audits:finding_detail", kwargs={"uuid": finding.uuid}))
+
+    assert listed.status_code == page.status_code == 200
+    assert finding.code in listed.content.decode()
+    assert "entry #3 was edited" in page.content.decode()
