@@ -9,7 +9,7 @@ class AuditsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connects the receivers that keep findings in step with check-out windows. Imported here,
-        # not at the top: ``audits.signals`` imports models, which exist only once the registry is
-        # ready (Django's documented place for connecting receivers).
-        from audits import signals  # noqa: F401
+        # Connects the receivers that keep findings in step with check-out windows, and the one that
+        # turns a broken ledger into a critical finding. Imported here, not at the top: they import
+        # models, which exist only once the registry is ready (Django's documented place for this).
+        from audits import ledger_alerts, signals  # noqa: F401

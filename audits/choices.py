@@ -32,6 +32,7 @@ class FindingKind(models.TextChoices):
     CHECKOUT_OVERDUE = "checkout_overdue", "Check-out overdue"
     ROTATION_OVERDUE = "rotation_overdue", "Password rotation overdue"
     EMERGENCY_ACCESS_UNREVIEWED = "emergency_access_unreviewed", "Emergency access without approvals"
+    LEDGER_CHAIN_BROKEN = "ledger_chain_broken", "Audit ledger chain broken"
 
 
 class Severity(models.TextChoices):
@@ -56,6 +57,7 @@ SEVERITY_BY_KIND: dict[str, str] = {
     FindingKind.CHECKOUT_OVERDUE: Severity.HIGH,
     FindingKind.ROTATION_OVERDUE: Severity.MEDIUM,
     FindingKind.EMERGENCY_ACCESS_UNREVIEWED: Severity.HIGH,
+    FindingKind.LEDGER_CHAIN_BROKEN: Severity.CRITICAL,
 }
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH
 

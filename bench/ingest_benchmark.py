@@ -294,10 +294,12 @@ def _setup_django(database: str) -> None:
     os.environ.setdefault("PORTAL_VAR_DIR", str(Path(database).parent / "var"))
     # Alerts and follow-up tasks run in-process instead of needing a broker.
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
-    if not os.environ.get("PORTAL_ENCRYPTION_KEYS"):
-        import base64
+    import base64
 
-        os.environ["PORTAL_ENCRYPTION_KEYS"] = "bench:" + base64.b64encode(os.urandom(32)).decode()
+    # Findings raised by the reconciliation are ledger entries: the ledger needs its keys too.
+    for variable in ("PORTAL_ENCRYPTION_KEYS", "PORTAL_LEDGER_KEYS", "PORTAL_LEDGER_SIGNING_KEY"):
+        if not os.environ.get(variable):
+            os.environ[variable] = "bench:" + base64.b64encode(os.urandom(32)).decode()
     import django
     from django.conf import settings
 

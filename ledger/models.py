@@ -45,7 +45,9 @@ class LedgerEntry(models.Model):
     """One append-only, hash-chained record of something a person or the system did.
 
     ``hash`` covers every other field and the previous entry's hash, so editing, deleting or
-    reordering any entry breaks the chain from that point on (``manage.py verify_ledger``).
+    reordering any entry breaks the chain from that point on (``manage.py verify_ledger``). It is an
+    HMAC under the key ``key_id`` names (from the environment, never stored here); an empty
+    ``key_id`` marks an entry of the legacy, unkeyed SHA-256 chain.
     """
 
     sequence = models.PositiveBigIntegerField(unique=True, editable=False)
@@ -69,6 +71,8 @@ class LedgerEntry(models.Model):
     data = models.JSONField(default=dict, editable=False)
     previous_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The id of the PORTAL_LEDGER_KEYS key the entry was chained with; "" for legacy entries.
+    key_id = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     objects = LedgerEntryQuerySet.as_manager()
 

@@ -14,6 +14,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from ledger.chain import hash_of, jsonable
+from ledger.keys import chain_keys
 from ledger.models import LedgerEntry, LedgerHead
 from portal.middleware import current_request_id
 from portal.people import person_label
@@ -39,7 +40,8 @@ def record(
     target_repr: str = "",
     data: dict[str, Any] | None = None,
 ) -> LedgerEntry:
-    """Append one entry. Call it inside the transaction of the change it records.
+    """Append one entry, chained with the newest ``PORTAL_LEDGER_KEYS`` key. Call it inside the
+    transaction of the change it records.
 
     ``data`` must never hold a secret: it is shown to auditors and exported.
     """
@@ -48,6 +50,8 @@ def record(
         target_id = str(getattr(target, "uuid", None) or target.pk)
         target_repr = str(target)
     target_repr = target_repr[:300]
+    # Before the lock: a missing key fails the action (fail closed) without holding the head.
+    keys = chain_keys()
     with transaction.atomic():
         head, _ = LedgerHead.objects.select_for_update().get_or_create(id=1)
         sequence = head.last_sequence + 1
@@ -65,8 +69,9 @@ def record(
             target_repr=target_repr,
             data=jsonable(data or {}),
             previous_hash=head.last_hash,
+            key_id=keys.primary_key_id,
         )
-        entry.hash = hash_of(entry)
+        entry.hash = hash_of(entry, keys)
         entry.save(force_insert=True)
         head.last_sequence = sequence
         head.last_hash = entry.hash

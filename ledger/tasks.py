@@ -1,4 +1,5 @@
-"""Celery task of the ledger: the hourly walk of the chain (scheduled in ``portal.celery``)."""
+"""Celery tasks of the ledger (scheduled in ``portal.celery``): the hourly verification and the
+checkpoint written every ten minutes."""
 
 from __future__ import annotations
 
@@ -6,18 +7,46 @@ import logging
 
 from celery import shared_task
 
-from ledger import chain
+from ledger import checkpoints, verification
+from ledger.anchor import configured_anchor
+from ledger.signals import chain_broken
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="ledger.tasks.verify_ledger")
 def verify_ledger() -> bool:
-    """Hourly: walk the chain and log loudly if it is broken (monitoring alerts on the log line)."""
-    result = chain.verify()
-    if result.intact:
-        logger.info("ledger intact: %d entries checked", result.entries_checked)
+    """Hourly: verify the chain against the checkpoints; a break is logged critically and sent as
+    ``chain_broken`` (a critical finding and an alert)."""
+    report = verification.verify_ledger(announce=True)
+    if report.first_break is None:
+        logger.info(
+            "ledger intact: %d entries, %d checkpoints checked",
+            report.entries_checked,
+            report.checkpoints_checked,
+        )
     else:
-        assert result.first_break is not None
-        logger.critical("LEDGER BROKEN at #%d: %s", result.first_break.sequence, result.first_break.reason)
-    return result.intact
+        logger.critical("LEDGER BROKEN at #%d: %s", report.first_break.sequence, report.first_break.reason)
+    return report.intact
+
+
+@shared_task(name="ledger.tasks.checkpoint_ledger")
+def checkpoint_ledger() -> int | None:
+    """Every ten minutes: sign where the chain stands and store it in the anchor; the sequence
+    checkpointed, or None when nothing was appended since the last checkpoint."""
+    anchor = configured_anchor()
+    latest = checkpoints.latest(anchor)
+    try:
+        written = checkpoints.write(anchor, latest=latest)
+    except checkpoints.LedgerBroken as broken:
+        logger.critical(
+            "LEDGER BROKEN at #%d: %s (no checkpoint written)", broken.found.sequence, broken.found.reason
+        )
+        chain_broken.send(
+            sender=checkpoints.Checkpoint, sequence=broken.found.sequence, reason=broken.found.reason
+        )
+        return None
+    if written is not None:
+        logger.info("ledger checkpoint #%d written to %s", written.sequence, anchor.location)
+        return written.sequence
+    return None

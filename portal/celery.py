@@ -15,6 +15,8 @@ app.autodiscover_tasks()
 # Periodic work, declared in code so every deployment runs the same schedule.
 app.conf.beat_schedule = {
     "verify-ledger-hourly": {"task": "ledger.tasks.verify_ledger", "schedule": 3600.0},
+    # Signed checkpoints of the ledger outside the database (ledger.checkpoints.CHECKPOINT_INTERVAL_SECONDS).
+    "checkpoint-ledger": {"task": "ledger.tasks.checkpoint_ledger", "schedule": 600.0},
     "expire-access-requests": {"task": "breakglass.tasks.expire_access_requests", "schedule": 60.0},
     "remind-overdue-checkouts": {"task": "breakglass.tasks.remind_overdue_checkouts", "schedule": 60.0},
     # CloudTrail ingestion: every ten seconds, queue each enabled source whose own schedule_seconds has

@@ -6,12 +6,17 @@ never silently fall back to a default (``DJANGO_DEBUG=flase`` must not mean "deb
 
 from __future__ import annotations
 
+import base64
+import binascii
 import builtins
 import os
+import re
 from collections.abc import Mapping
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+MAX_KEY_ID_LENGTH = 32
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 class ConfigurationError(RuntimeError):
@@ -74,6 +79,31 @@ class Env:
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
+    def key_ring(self, name: builtins.str, *, sizes: range) -> builtins.str | None:
+        """A key ring (see :func:`parse_key_ring`) checked whole, or None when unset.
+
+        Every key must be ``len(sizes)``-allowed bytes long and have its own id. The value is returned
+        as written: the app that uses the keys parses it again where it needs them.
+        """
+        value = self._raw(name)
+        if value is None:
+            return None
+        try:
+            keys = parse_key_ring(value, what=name)
+        except ConfigurationError as error:
+            raise ConfigurationError(f"{name}: {error}") from None
+        seen: set[builtins.str] = set()
+        for key_id, key in keys:
+            if key_id in seen:
+                raise ConfigurationError(f"{name}: key id {key_id!r} appears more than once")
+            seen.add(key_id)
+            if len(key) not in sizes:
+                raise ConfigurationError(
+                    f"{name}: key {key_id!r} is {len(key)} bytes long; "
+                    f"expected {sizes.start} to {sizes.stop - 1} bytes"
+                )
+        return value
+
     def choice(
         self, name: builtins.str, default: builtins.str, choices: tuple[builtins.str, ...]
     ) -> builtins.str:
@@ -81,3 +111,47 @@ class Env:
         if value not in choices:
             raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
         return value
+
+
+def parse_key_ring(
+    value: builtins.str, *, what: builtins.str = "keys"
+) -> builtins.list[tuple[builtins.str, bytes]]:
+    """Parse a key ring ``"keyid:base64key,keyid:base64key,..."``, newest first, into (id, bytes) pairs.
+
+    The parser of the ledger's key rings (``PORTAL_LEDGER_KEYS``, ``PORTAL_LEDGER_SIGNING_KEY``), with
+    the format and messages of ``PORTAL_ENCRYPTION_KEYS``. ``breakglass.crypto.Keyring.from_config``
+    keeps its own copy because that module must import without Django, and importing anything from
+    ``portal`` loads the Celery app and with it Django. Callers check key sizes and duplicates.
+    ``what`` names the ring in the message for an empty value. Messages name an entry by position
+    (and its id once the id is known to be well-formed) but never echo the entry itself: a mistyped
+    entry may well be a key.
+    """
+    if not isinstance(value, builtins.str) or not value.strip():
+        raise ConfigurationError(
+            f"no {what} configured: expected a comma-separated list of 'keyid:base64key'"
+        )
+    keys: builtins.list[tuple[builtins.str, bytes]] = []
+    for position, raw_entry in enumerate(value.split(","), start=1):
+        entry = raw_entry.strip()
+        if not entry:
+            raise ConfigurationError(
+                f"entry {position} is empty (a stray comma?): expected 'keyid:base64key'"
+            )
+        key_id, separator, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not separator:
+            raise ConfigurationError(f"entry {position} has no key id: expected 'keyid:base64key'")
+        # fullmatch, not match with "$": "$" would let a trailing newline through.
+        if _KEY_ID.fullmatch(key_id) is None:
+            raise ConfigurationError(
+                f"entry {position} has an invalid key id: use 1 to {MAX_KEY_ID_LENGTH} characters "
+                "from A-Z, a-z, 0-9, '_' and '-'"
+            )
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            # "from None": binascii's own message and the chained traceback are not needed, and
+            # nothing about the key text should travel further than this line.
+            raise ConfigurationError(f"key {key_id!r} (entry {position}) is not valid base64") from None
+        keys.append((key_id, key))
+    return keys

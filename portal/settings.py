@@ -160,6 +160,29 @@ PORTAL_ENCRYPTION_KEYS = env.optional_str("PORTAL_ENCRYPTION_KEYS")
 if PORTAL_ENCRYPTION_KEYS is None and not DEBUG:
     raise ConfigurationError("PORTAL_ENCRYPTION_KEYS must be set when DJANGO_DEBUG is false")
 
+# --- Audit ledger: keyed chain and outside anchor (see ledger/ and docs/operations.md) --------------
+# HMAC-SHA256 keys of the chain, "key-id:base64-key" (32 to 64 bytes), newest first: the first chains
+# new entries, each entry verifies with the key whose id it records. The database never holds them.
+PORTAL_LEDGER_KEYS = env.key_ring("PORTAL_LEDGER_KEYS", sizes=range(32, 65))
+# Ed25519 private keys (base64 of the 32-byte seed) that sign the checkpoints, newest first: the
+# first signs, all verify. `manage.py ledger_public_key` prints the public keys to keep elsewhere.
+PORTAL_LEDGER_SIGNING_KEY = env.key_ring("PORTAL_LEDGER_SIGNING_KEY", sizes=range(32, 33))
+# Where signed checkpoints go: a folder, or s3://bucket/prefix (a bucket with Object Lock).
+PORTAL_LEDGER_ANCHOR = env.optional_str("PORTAL_LEDGER_ANCHOR")
+for _ledger_variable in ("PORTAL_LEDGER_KEYS", "PORTAL_LEDGER_SIGNING_KEY", "PORTAL_LEDGER_ANCHOR"):
+    if globals()[_ledger_variable] is None and not DEBUG:
+        raise ConfigurationError(f"{_ledger_variable} must be set when DJANGO_DEBUG is false")
+if PORTAL_LEDGER_ANCHOR is None:
+    PORTAL_LEDGER_ANCHOR = str(VAR_DIR / "ledger-anchor")
+# S3 anchors: the Object Lock retention each checkpoint is written with ("" = the bucket's default).
+PORTAL_LEDGER_ANCHOR_OBJECT_LOCK = env.choice(
+    "PORTAL_LEDGER_ANCHOR_OBJECT_LOCK", "", ("", "GOVERNANCE", "COMPLIANCE")
+)
+PORTAL_LEDGER_ANCHOR_RETAIN_DAYS = env.int("PORTAL_LEDGER_ANCHOR_RETAIN_DAYS", 2557, minimum=1)
+# Entries older than this must be covered by a checkpoint, or verification fails (beat writes one
+# every 10 minutes; the margin covers a worker restart).
+PORTAL_LEDGER_CHECKPOINT_GRACE_SECONDS = env.int("PORTAL_LEDGER_CHECKPOINT_GRACE_SECONDS", 3600, minimum=600)
+
 # --- Identity (django-allauth) ---------------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]

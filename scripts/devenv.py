@@ -20,6 +20,21 @@ def new_encryption_keys() -> str:
     return f"k{datetime.now(UTC):%Y%m%d}:{key}"
 
 
+def new_ledger_keys() -> str:
+    """A one-entry ``PORTAL_LEDGER_KEYS`` value (the ledger's HMAC key): ``l<yyyymmdd>:<base64 32 bytes>``."""
+    key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    return f"l{datetime.now(UTC):%Y%m%d}:{key}"
+
+
+def new_ledger_signing_key() -> str:
+    """A one-entry ``PORTAL_LEDGER_SIGNING_KEY`` value: an Ed25519 seed, ``s<yyyymmdd>:<base64 of 32 bytes>``.
+
+    Any 32 random bytes are a valid Ed25519 private key (the seed), so no crypto library is needed here.
+    """
+    key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    return f"s{datetime.now(UTC):%Y%m%d}:{key}"
+
+
 def new_secret_key() -> str:
     """A ``DJANGO_SECRET_KEY`` well past Django's 50-character, 5-unique-character minimum."""
     return secrets.token_urlsafe(64)

@@ -31,7 +31,15 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from devenv import ROOT, new_encryption_keys, new_secret_key, read_env_file, write_env_file
+from devenv import (
+    ROOT,
+    new_encryption_keys,
+    new_ledger_keys,
+    new_ledger_signing_key,
+    new_secret_key,
+    read_env_file,
+    write_env_file,
+)
 
 DEV_ENV = ROOT / "var" / "dev.env"
 STOP_TIMEOUT = 15.0
@@ -39,24 +47,42 @@ _PR_SET_PDEATHSIG = 1
 
 
 def init_env(path: Path) -> None:
+    generated = {
+        "PORTAL_ENCRYPTION_KEYS": new_encryption_keys,
+        "PORTAL_LEDGER_KEYS": new_ledger_keys,
+        "PORTAL_LEDGER_SIGNING_KEY": new_ledger_signing_key,
+    }
     if path.exists():
-        print(f"{path.relative_to(ROOT)} exists; keeping it (delete it for new keys).")
+        # A file from before the ledger was keyed gets the keys it lacks; nothing it has is replaced.
+        values = read_env_file(path)
+        missing = [name for name in generated if name not in values]
+        if not missing:
+            print(f"{path.relative_to(ROOT)} exists; keeping it (delete it for new keys).")
+            return
+        ends_with_newline = path.read_bytes().endswith(b"\n")
+        with path.open("a", encoding="utf-8") as handle:
+            if not ends_with_newline:
+                handle.write("\n")
+            for name in missing:
+                handle.write(f"{name}={generated[name]()}\n")
+        print(f"{path.relative_to(ROOT)} exists; added {', '.join(missing)}.")
         return
     write_env_file(
         path,
         {
             "DJANGO_DEBUG": "true",
             "DJANGO_SECRET_KEY": new_secret_key(),
-            "PORTAL_ENCRYPTION_KEYS": new_encryption_keys(),
+            **{name: make() for name, make in generated.items()},
         },
         header=(
             "Development settings for `make run`, generated once by scripts/run_dev.py.\n"
             "Never use these values in production. Variables set in the environment win over this file.\n"
-            "Root passwords stored in the demo are encrypted under PORTAL_ENCRYPTION_KEYS: keep the key\n"
-            "as long as you keep var/portal.sqlite3."
+            "Root passwords stored in the demo are encrypted under PORTAL_ENCRYPTION_KEYS, and the audit\n"
+            "ledger is chained with PORTAL_LEDGER_KEYS and checkpointed (var/ledger-anchor) with\n"
+            "PORTAL_LEDGER_SIGNING_KEY: keep the keys as long as you keep var/portal.sqlite3."
         ),
     )
-    print(f"Wrote {path.relative_to(ROOT)} with a new random PORTAL_ENCRYPTION_KEYS.")
+    print(f"Wrote {path.relative_to(ROOT)} with a new random PORTAL_ENCRYPTION_KEYS and ledger keys.")
 
 
 def load_dev_env(path: Path) -> None:

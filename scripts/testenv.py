@@ -22,7 +22,8 @@ Where the services come from, in this order:
 Without the binaries it stops and names the Debian packages to install.
 
 The tests always run with ``DJANGO_DEBUG=true``, a random ``DJANGO_SECRET_KEY``, a freshly generated
-``PORTAL_ENCRYPTION_KEYS`` and a temporary ``PORTAL_VAR_DIR``; other ``DJANGO_*``, ``PORTAL_*`` and
+``PORTAL_ENCRYPTION_KEYS``, ``PORTAL_LEDGER_KEYS`` and ``PORTAL_LEDGER_SIGNING_KEY`` and a temporary
+``PORTAL_VAR_DIR`` (the ledger's checkpoints go to a folder under it); other ``DJANGO_*``, ``PORTAL_*`` and
 ``CELERY_*`` variables of the calling shell are dropped so every machine runs the same suite.
 """
 
@@ -48,7 +49,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from devenv import ROOT, new_encryption_keys, new_secret_key
+from devenv import ROOT, new_encryption_keys, new_ledger_keys, new_ledger_signing_key, new_secret_key
 
 LOCAL_POSTGRES = ("127.0.0.1", 5432)
 LOCAL_REDIS = ("127.0.0.1", 6379)
@@ -423,6 +424,8 @@ def base_environment(var_dir: Path) -> dict[str, str]:
             "DJANGO_DEBUG": "true",
             "DJANGO_SECRET_KEY": new_secret_key(),
             "PORTAL_ENCRYPTION_KEYS": new_encryption_keys(),
+            "PORTAL_LEDGER_KEYS": new_ledger_keys(),
+            "PORTAL_LEDGER_SIGNING_KEY": new_ledger_signing_key(),
             "PORTAL_VAR_DIR": str(var_dir),
             # Playwright's sync API runs an event loop in the test thread; the ORM must be allowed there.
             "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
@@ -593,6 +596,9 @@ def command_deploy_check() -> int:
                 "PORTAL_CACHE_URL": "redis://127.0.0.1:6379/1",
                 "PORTAL_BASE_URL": "https://breakglass.example.com",
                 "PORTAL_ENCRYPTION_KEYS": new_encryption_keys(),
+                "PORTAL_LEDGER_KEYS": new_ledger_keys(),
+                "PORTAL_LEDGER_SIGNING_KEY": new_ledger_signing_key(),
+                "PORTAL_LEDGER_ANCHOR": "s3://breakglass-ledger-anchor/checkpoints",
             }
         )
         runner.env = env

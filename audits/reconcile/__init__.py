@@ -21,7 +21,6 @@ changed (``audits.signals``), on a schedule. Per account, in one transaction, by
 
 from __future__ import annotations
 
-from audits.reconcile.apply import finding_link
 from audits.reconcile.service import reconcile
 from audits.reconcile.wanted import FAILED_LOGIN_BURST, MANAGED_KINDS, PER_EVENT_KINDS, dedupe_key
 from audits.reconcile.windows import ReconcileConfig
@@ -32,6 +31,5 @@ __all__ = [
     "PER_EVENT_KINDS",
     "ReconcileConfig",
     "dedupe_key",
-    "finding_link",
     "reconcile",
 ]

@@ -9,34 +9,25 @@ transaction that queues the notifications (``breakglass.notifications.outbox.que
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-
-from audits.choices import FindingStatus, Severity
+from audits import alerts
+from audits.choices import FindingStatus
 from audits.models import Finding, RootEvent
 from audits.reconcile.wanted import MANAGED_KINDS, Wanted
 from audits.reconcile.wording import (
-    alert_subject,
-    iso,
     reopen_note,
     reopen_reason,
     resolve_note,
     short_account_label,
 )
 from breakglass.models import AwsAccount
-from breakglass.notifications import outbox
 from ledger import services as ledger
-from portal.links import absolute_url
 
-__all__ = ["AccountScope", "apply_findings", "finding_link"]
-
-#: Event ids named in a ledger entry or an alert; the count says how many there were in all.
-_LEDGER_EVENT_IDS = 100
+__all__ = ["AccountScope", "apply_findings"]
 
 
 @dataclass(frozen=True)
@@ -77,32 +68,17 @@ def apply_findings(scope: AccountScope, wanted: dict[str, Wanted], events_by_pk:
 
 
 def _raise(scope: AccountScope, key: str, want: Wanted) -> Finding:
-    digest = hashlib.sha256(key.encode()).hexdigest().upper()
-    # The code derives from the dedupe key, so the same finding gets the same code in any database
-    # (a re-ingestion elsewhere, a restore); another slice of the digest on the rare collision.
-    for offset in range(0, len(digest) - 6, 6):
-        code = f"F-{want.first_seen.astimezone(UTC):%y%m%d}-{digest[offset : offset + 6]}"
-        if Finding.objects.filter(code=code).exists():
-            continue
-        try:
-            with transaction.atomic():
-                finding = Finding.objects.create(
-                    code=code,
-                    kind=want.kind,
-                    severity=want.severity,
-                    dedupe_key=key,
-                    aws_account_id=scope.aws_account_id,
-                    account=scope.account,
-                    session=want.session,
-                    first_seen=want.first_seen,
-                    last_seen=want.last_seen,
-                    summary=want.summary,
-                )
-        except IntegrityError:
-            continue  # the same code taken a moment ago by another account's reconciliation
-        break
-    else:  # pragma: no cover - 10 collisions in a row on a SHA-256
-        raise RuntimeError(f"no free finding code for {key}")
+    finding = alerts.finding_create(
+        key=key,
+        kind=want.kind,
+        severity=want.severity,
+        first_seen=want.first_seen,
+        last_seen=want.last_seen,
+        summary=want.summary,
+        aws_account_id=scope.aws_account_id,
+        account=scope.account,
+        session=want.session,
+    )
     _link(finding, {event.pk for event in want.events}, set())
     ledger.record(actor=None, action="finding.raised", target=finding, data=_ledger_data(finding, want))
     return finding
@@ -208,43 +184,15 @@ def _ledger_data(finding: Finding, want: Wanted) -> dict[str, Any]:
         "account_id": finding.aws_account_id,
         "session": want.session.code if want.session is not None else None,
         "event_count": len(event_ids),
-        "event_ids": event_ids[:_LEDGER_EVENT_IDS],
+        "event_ids": event_ids[: alerts.EVENT_IDS_SHOWN],
     }
 
 
 def _alert(scope: AccountScope, finding: Finding, want: Wanted) -> None:
-    if (
-        finding.severity != Severity.CRITICAL
-        or finding.status != FindingStatus.OPEN
-        or finding.alerted_at is not None
-    ):
-        return
-    account = scope.account
-    payload = {
-        "code": finding.code,
-        "uuid": str(finding.uuid),
-        "kind": finding.kind,
-        "severity": finding.severity,
-        "account_id": finding.aws_account_id,
-        "account_name": account.name if account is not None else None,
-        "first_seen": iso(finding.first_seen),
-        "last_seen": iso(finding.last_seen),
-        "summary": finding.summary,
-        "event_ids": sorted(event.event_id for event in want.events)[:_LEDGER_EVENT_IDS],
-        "url": finding_link(finding),
-    }
-    short_label = short_account_label(scope.aws_account_id, account)
-    outbox.queue_alert(
-        finding_summary=finding.summary,
-        subject=alert_subject(finding.code, finding.kind, short_label),
-        account=account,
-        payload=payload,
+    alerts.finding_alert(
+        finding=finding,
+        account=scope.account,
+        short_label=short_account_label(scope.aws_account_id, scope.account),
+        event_ids=(event.event_id for event in want.events),
+        now=scope.now,
     )
-    # Same transaction as the queued notifications: both happen, or neither (then the next run alerts).
-    finding.alerted_at = scope.now
-    finding.save(update_fields=["alerted_at", "updated_at"])
-
-
-def finding_link(finding: Finding) -> str:
-    """The finding's page, absolute, for alerts read outside the portal."""
-    return absolute_url("audits:finding_detail", kwargs={"uuid": finding.uuid})

@@ -20,7 +20,6 @@ K = FindingKind
 
 __all__ = [
     "account_label",
-    "alert_subject",
     "at",
     "checkout_overdue_summary",
     "emergency_unreviewed_summary",
@@ -210,7 +209,3 @@ def reopen_reason(*, gained_events: bool) -> str:
 
 def reopen_note(reason: str) -> str:
     return f"Reopened automatically: {reason}."
-
-
-def alert_subject(code: str, kind: str, short_label: str) -> str:
-    return f"{code} {FindingKind(kind).label}: {short_label}"

@@ -12,7 +12,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 
 from breakglass.tests.factories import AwsAccountFactory
-from ledger import chain, services
+from ledger import chain, keys, services
 from ledger.models import LedgerEntry, LedgerHead, LedgerImmutableError
 from portal.middleware import set_request_id
 
@@ -51,7 +51,10 @@ def record_several(count: int) -> list[LedgerEntry]:
 
 
 def rehashed(entry: LedgerEntry, **changes: Any) -> str:
-    """The hash a forger would compute for ``entry`` with ``changes`` applied."""
+    """The hash a forger would compute for ``entry`` with ``changes`` applied, even holding the key.
+
+    These tests are about the chain's links; forgers without the key are in test_ledger_anchor.py.
+    """
     fields = {
         name: getattr(entry, name)
         for name in (
@@ -68,7 +71,8 @@ def rehashed(entry: LedgerEntry, **changes: Any) -> str:
             "previous_hash",
         )
     }
-    return chain.entry_hash(**{**fields, **changes})
+    fields = {**fields, **changes}
+    return chain.entry_hash(**fields, key_id=entry.key_id, key=keys.chain_keys().key(entry.key_id))
 
 
 @pytest.fixture
@@ -121,7 +125,10 @@ def test_the_stored_hash_is_the_hash_of_the_stored_fields() -> None:
         target_repr=stored.target_repr,
         data=stored.data,
         previous_hash=stored.previous_hash,
+        key_id=stored.key_id,
+        key=keys.chain_keys().key(stored.key_id),
     )
+    assert stored.key_id == keys.chain_keys().primary_key_id
 
 
 def test_it_snapshots_the_actor_and_describes_a_target_model(auditor: Any) -> None:
@@ -325,6 +332,7 @@ def test_it_notices_an_entry_appended_without_going_through_record() -> None:
         action="test.forged",
         data={},
         previous_hash=last.hash,
+        key_id=last.key_id,
     )
     forged.hash = rehashed(forged)
     forged.save(force_insert=True)

@@ -76,6 +76,9 @@ class TestProductionRefusesToStartHalfConfigured:
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": "x" * 60,
             "PORTAL_ENCRYPTION_KEYS": "k20260101:" + "A" * 43 + "=",
+            "PORTAL_LEDGER_KEYS": "l20260101:" + "B" * 43 + "=",
+            "PORTAL_LEDGER_SIGNING_KEY": "s20260101:" + "C" * 43 + "=",
+            "PORTAL_LEDGER_ANCHOR": "s3://ledger-anchor/checkpoints",
             "DJANGO_ALLOWED_HOSTS": "breakglass.example.com",
         }
         code = """

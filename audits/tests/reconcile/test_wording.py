@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from audits.alerts import alert_subject
 from audits.choices import FindingKind
 from audits.reconcile.wording import (
     account_label,
-    alert_subject,
     checkout_overdue_summary,
     failed_logins_summary,
     per_event_summary,
