@@ -1,14 +1,18 @@
-"""Request id on every request and log line; MFA enrolment enforced for privileged roles."""
+"""Request id on every request and log line; security headers on every response; idle and absolute
+session timeouts; MFA enrolment enforced for privileged roles."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
@@ -28,16 +32,18 @@ def set_request_id(value: str) -> None:
 
 
 class RequestIdMiddleware:
-    """Gives each request an id (or keeps a well-formed ``X-Request-ID`` from the proxy).
+    """Gives each request an id (or keeps a well-formed ``X-Request-ID`` from a trusted proxy).
 
-    The id is put in every log line and ledger entry so an auditor can tie them together.
+    The id is put in every log line and ledger entry so an auditor can tie them together. A client
+    must not choose what the ledger records, so the header is only believed when the operator has
+    declared a reverse proxy in front (``PORTAL_TRUSTED_PROXY_COUNT``), which sets it itself.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        incoming = request.headers.get("X-Request-ID", "") if settings.PORTAL_TRUSTED_PROXY_COUNT else ""
         request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
         try:

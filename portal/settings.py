@@ -297,3 +297,10 @@ PORTAL_ROTATION_OVERDUE_HOURS = env.int("PORTAL_ROTATION_OVERDUE_HOURS", 24, min
 # (0: at once; everyone is already notified when the glass is broken).
 PORTAL_EMERGENCY_REVIEW_HOURS = env.int("PORTAL_EMERGENCY_REVIEW_HOURS", 24, minimum=0)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
+
+# --- Sign-in throttling, client address, browser hardening (issue 8: items 6, 9, 10) -----------
+# Reverse proxies under the operator's control in front of the portal. 0: clients connect directly,
+# REMOTE_ADDR is the client's address and X-Forwarded-For / X-Request-ID from the client are ignored.
+# N: the N-th address from the right of X-Forwarded-For is the client's, and the proxy's
+# X-Request-ID is kept (the proxy must set both itself, never pass the client's on).
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", 0, minimum=0)
