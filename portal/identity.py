@@ -21,6 +21,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from portal import policy
+from portal.throttle import SignInThrottleMixin
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., "HttpResponse"])
 
 
-class PortalAccountAdapter(DefaultAccountAdapter):
-    """No open sign-up (accounts come from administrators or SSO); MFA first for re-authentication."""
+class PortalAccountAdapter(SignInThrottleMixin, DefaultAccountAdapter):
+    """No open sign-up (accounts come from administrators or SSO); MFA first for re-authentication;
+    failed sign-ins throttled per (person, address), never locking a person out (portal.throttle)."""
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False

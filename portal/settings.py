@@ -163,7 +163,6 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("PORTAL_STEP_UP_SECONDS", 300, minimum=30)
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_SESSION_REMEMBER = False
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = False
@@ -304,3 +303,19 @@ PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
 # N: the N-th address from the right of X-Forwarded-For is the client's, and the proxy's
 # X-Request-ID is kept (the proxy must set both itself, never pass the client's on).
 PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = PORTAL_TRUSTED_PROXY_COUNT
+# Throttling instead of lock-out (portal.throttle): a person is never locked out by failures from
+# someone else's address. allauth's "login_failed" counts sign-in and MFA attempts per client
+# address only; each tier is a longer wait, so a sustained burst backs off from a minute to hours.
+# The portal's own action counts failures per (person, address) with the same kind of tiers.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,30/15m/ip,100/4h/ip",
+    "login_failed_person_address": "5/5m/key,10/30m/key,20/4h/key",
+}
+MFA_FORMS = {
+    "authenticate": "portal.throttle.ThrottledAuthenticateForm",
+    "reauthenticate": "portal.throttle.ThrottledReauthenticateForm",
+}
+# This many failed sign-ins (password or MFA) within 10 minutes from one address, or against one
+# person from any addresses, alert the administrators (a ledger entry and a notification).
+PORTAL_SIGNIN_BURST_FAILURES = env.int("PORTAL_SIGNIN_BURST_FAILURES", 20, minimum=2)
