@@ -9,11 +9,13 @@ import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.urls import reverse
 
 from portal import policy
@@ -86,3 +88,93 @@ class RequireMfaMiddleware:
             )
             return HttpResponseRedirect(reverse("mfa_index") + "?required=1")
         return self.get_response(request)
+
+
+# No inline script anywhere (allauth's data blocks are type="application/json", never executed):
+# an injected <script> or on* attribute does not run. Inline style attributes are refused too,
+# except the few the templates use, allowed by their hashes: allauth's hidden forms
+# ("display: none") and the list pages' header row ("justify-content:space-between"). No form-action: single
+# sign-on posts to the portal, which redirects the browser to the identity provider's origin.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-hashes' 'sha256-ZdHxw9eWtnxUb3mk6tBS+gIiVUPE3pGM470keHPDFlE='"
+        " 'sha256-VdskFr7IiACb/clfOdcr0dv1AHTSjl7YaKEwvOXHwHo='",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy on every response; ``no-store`` on every page that is not a static
+    file, so no page of a signed-in person (a root password, an audit finding) stays in a browser
+    or proxy cache; no server software version."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        if not request.path.startswith(_static_prefix()):
+            response["Cache-Control"] = "no-store"
+        if request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer"):
+            # The development server (wsgiref) names itself and the Python version unless the
+            # response already has a Server header; gunicorn sends a bare "gunicorn" itself.
+            response["Server"] = "portal"
+        return response
+
+
+def _static_prefix() -> str:
+    return "/" + settings.STATIC_URL.lstrip("/")
+
+
+# Session keys of the timeout: when this session first saw its person, and their last request.
+_SESSION_STARTED = "portal_session_started"
+_SESSION_SEEN = "portal_session_seen"
+# The last-request time is written at most this often, not on every request.
+_SEEN_RESOLUTION_SECONDS = 60
+
+
+class SessionTimeoutMiddleware:
+    """Signs a person out after ``PORTAL_IDLE_TIMEOUT_MINUTES`` without a request, and after
+    ``PORTAL_SESSION_SECONDS`` since sign-in however active (an absolute limit that holds even though
+    every session write pushes Django's own expiry forward)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            session = request.session
+            now = time.time()
+            started = session.get(_SESSION_STARTED)
+            seen = session.get(_SESSION_SEEN)
+            if started is None or seen is None:
+                session[_SESSION_STARTED] = session[_SESSION_SEEN] = now
+            elif now - seen > settings.PORTAL_IDLE_TIMEOUT_MINUTES * 60:
+                return self._sign_out(
+                    request,
+                    f"You were signed out after {settings.PORTAL_IDLE_TIMEOUT_MINUTES} minutes without "
+                    "activity. Sign in again to continue.",
+                )
+            elif now - started > settings.SESSION_COOKIE_AGE:
+                return self._sign_out(request, "Your session has ended. Sign in again to continue.")
+            elif now - seen >= _SEEN_RESOLUTION_SECONDS:
+                session[_SESSION_SEEN] = now
+        return self.get_response(request)
+
+    def _sign_out(self, request: HttpRequest, message: str) -> HttpResponse:
+        logout(request)
+        messages.info(request, message)
+        login_url = resolve_url(settings.LOGIN_URL)
+        if request.method == "GET":
+            return HttpResponseRedirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
+        # A form posted into an expired session is not replayed: the person reviews it again.
+        return HttpResponseRedirect(login_url)

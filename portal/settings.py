@@ -319,3 +319,20 @@ MFA_FORMS = {
 # This many failed sign-ins (password or MFA) within 10 minutes from one address, or against one
 # person from any addresses, alert the administrators (a ledger entry and a notification).
 PORTAL_SIGNIN_BURST_FAILURES = env.int("PORTAL_SIGNIN_BURST_FAILURES", 20, minimum=2)
+# Signed out after this long without a request, besides the absolute PORTAL_SESSION_SECONDS.
+PORTAL_IDLE_TIMEOUT_MINUTES = env.int("PORTAL_IDLE_TIMEOUT_MINUTES", 30, minimum=1)
+if not DEBUG:
+    # __Host- cookies are only accepted by browsers when Secure, Path=/ and without Domain: no
+    # sibling subdomain can set or shadow the session or CSRF cookie.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+# Security headers outermost, so every response (redirects and errors included) carries them;
+# the session timeout once the person and messages are known, before anything acts on the person.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("portal.middleware.RequestIdMiddleware") + 1,
+    "portal.middleware.SecurityHeadersMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "portal.middleware.SessionTimeoutMiddleware",
+)
