@@ -593,6 +593,7 @@ def command_deploy_check() -> int:
                 "PORTAL_CACHE_URL": "redis://127.0.0.1:6379/1",
                 "PORTAL_BASE_URL": "https://breakglass.example.com",
                 "PORTAL_ENCRYPTION_KEYS": new_encryption_keys(),
+                "PORTAL_TRUSTED_PROXY_COUNT": "1",  # the TLS proxy in front (portal.W002)
             }
         )
         runner.env = env

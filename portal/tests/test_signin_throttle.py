@@ -21,8 +21,10 @@ from django.urls import reverse
 from breakglass.models import Notification
 from conftest import PASSWORD
 from ledger.models import LedgerEntry
+from portal import checks
 from portal.policy import Role
 from portal.testing import settled_totp_code
+from portal.throttle import client_address
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +153,23 @@ def test_failures_against_one_person_from_many_addresses_also_alert(approver: An
     assert entry.data["login"] == approver.username
     # The approver is not locked out by it.
     assert sign_in(Client(), approver.username, PASSWORD, APPROVER_HOME)["Location"] == MFA_PROMPT
+
+
+def test_the_deploy_check_asks_for_the_proxy_count_behind_a_tls_proxy(settings: Any) -> None:
+    # Behind a proxy that is not declared, every client has the proxy's address: one address's
+    # throttle would slow everybody down.
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 0
+    assert [warning.id for warning in checks.trusted_proxy_declared(None)] == ["portal.W002"]
+
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 1
+    assert checks.trusted_proxy_declared(None) == []
+
+
+def test_the_client_address_comes_from_the_trusted_proxy(rf: Any, settings: Any) -> None:
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    request = rf.post("/", HTTP_X_FORWARDED_FOR="10.9.9.9, 192.0.2.7", REMOTE_ADDR="10.0.0.2")
+    assert client_address(request) == "192.0.2.7"
+
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    assert client_address(request) == "10.0.0.2"
