@@ -18,6 +18,7 @@ The client address is allauth's (``ALLAUTH_TRUSTED_PROXY_COUNT``, from
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ PERSON_ADDRESS_ACTION = "login_failed_person_address"
 #: Ledger action of a burst of failed sign-ins.
 BURST_ACTION = "signin.burst"
 BURST_WINDOW_SECONDS = 10 * 60
+_LOGIN_SHOWN = 100  # characters of a typed user name kept in alerts and the ledger (its target_id)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -67,6 +69,8 @@ def _too_many() -> ValidationError:
 def record_failure(request: HttpRequest, *, kind: str, login: str, key: str) -> None:
     """Count one failed sign-in (``kind``: password or mfa) and alert when it completes a burst."""
     ratelimit.consume(request, action=PERSON_ADDRESS_ACTION, key=key)
+    # What was typed as the user name is the attacker's text: bounded before it goes anywhere.
+    login = login[:_LOGIN_SHOWN]
     address = client_address(request)
     rate = f"{settings.PORTAL_SIGNIN_BURST_FAILURES - 1}/{BURST_WINDOW_SECONDS}s/key"
     config = {"burst": rate}
@@ -86,7 +90,8 @@ def _count(request: HttpRequest, *, config: dict[str, str], key: str) -> bool:
 
 def _alert_once(*, scope: str, subject: str, address: str, login: str, kind: str) -> None:
     # One alert per window and subject: a burst of a thousand failures is one message, not a thousand.
-    if not cache.add(f"portal:signin-burst-alerted:{scope}:{subject}", True, timeout=BURST_WINDOW_SECONDS):
+    flag = hashlib.sha256(f"{scope}:{subject}".encode()).hexdigest()
+    if not cache.add(f"portal:signin-burst-alerted:{flag}", True, timeout=BURST_WINDOW_SECONDS):
         return
     threshold = settings.PORTAL_SIGNIN_BURST_FAILURES
     minutes = BURST_WINDOW_SECONDS // 60
@@ -95,7 +100,7 @@ def _alert_once(*, scope: str, subject: str, address: str, login: str, kind: str
     else:
         summary = (
             f"{threshold} or more failed sign-ins within {minutes} minutes for the user name "
-            f"{login!r}, from several addresses (the last one {address})."
+            f"{login!r}, from one or more addresses (the last one {address})."
         )
     summary += (
         " The portal slows these attempts down; it does not lock anyone out. Check whether someone "

@@ -155,6 +155,16 @@ def test_failures_against_one_person_from_many_addresses_also_alert(approver: An
     assert sign_in(Client(), approver.username, PASSWORD, APPROVER_HOME)["Location"] == MFA_PROMPT
 
 
+def test_an_overlong_typed_user_name_is_bounded_in_the_alert(settings: Any) -> None:
+    settings.PORTAL_SIGNIN_BURST_FAILURES = 2
+    name = "x" * 250 + "@example.com"
+    for _ in range(3):
+        sign_in(Client(), name, "not the password", ATTACKER)
+
+    entry = LedgerEntry.objects.get(action="signin.burst", data__scope="person")
+    assert entry.target_id == name[:100]
+
+
 def test_the_deploy_check_asks_for_the_proxy_count_behind_a_tls_proxy(settings: Any) -> None:
     # Behind a proxy that is not declared, every client has the proxy's address: one address's
     # throttle would slow everybody down.
