@@ -9,11 +9,14 @@ import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import reverse
@@ -142,6 +145,15 @@ _SESSION_SEEN = "portal_session_seen"
 _SEEN_RESOLUTION_SECONDS = 60
 
 
+@receiver(user_logged_in, dispatch_uid="portal.session_timeout_start")
+def _start_session_clock(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    """The clock starts at sign-in, written with the sign-in's own session save rather than an extra
+    write on the next page."""
+    if request is not None and hasattr(request, "session"):
+        now = time.time()
+        request.session[_SESSION_STARTED] = request.session[_SESSION_SEEN] = now
+
+
 class SessionTimeoutMiddleware:
     """Signs a person out after ``PORTAL_IDLE_TIMEOUT_MINUTES`` without a request, and after
     ``PORTAL_SESSION_SECONDS`` since sign-in however active (an absolute limit that holds even though
@@ -157,6 +169,7 @@ class SessionTimeoutMiddleware:
             started = session.get(_SESSION_STARTED)
             seen = session.get(_SESSION_SEEN)
             if started is None or seen is None:
+                # A session from before this middleware, or a sign-in without the signal.
                 session[_SESSION_STARTED] = session[_SESSION_SEEN] = now
             elif now - seen > settings.PORTAL_IDLE_TIMEOUT_MINUTES * 60:
                 return self._sign_out(
