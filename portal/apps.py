@@ -8,4 +8,4 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        from portal import celery_signals, checks  # noqa: F401  (registers checks and signal handlers)
+        from portal import celery_signals, checks, middleware  # noqa: F401  (registers checks and signal handlers)

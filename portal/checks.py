@@ -20,3 +20,19 @@ def shared_cache_configured(app_configs: Any, **kwargs: Any) -> list[Warning]:
             id="portal.W001",
         )
     ]
+
+
+@register(deploy=True)
+def trusted_proxy_declared(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    if settings.PORTAL_TRUSTED_PROXY_COUNT or not getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        return []
+    return [
+        Warning(
+            "DJANGO_BEHIND_TLS_PROXY is on but PORTAL_TRUSTED_PROXY_COUNT is 0, so every client appears "
+            "with the proxy's address.",
+            hint="Set PORTAL_TRUSTED_PROXY_COUNT to the number of your reverse proxies (1 for the "
+            "docker-compose deployment) and let the proxy set X-Forwarded-For and X-Request-ID: "
+            "otherwise sign-in throttling per address slows everyone down together.",
+            id="portal.W002",
+        )
+    ]

@@ -1,4 +1,5 @@
-"""Identity glue for django-allauth: the account adapter and the step-up decorator.
+"""Step-up for django-allauth: the decorators that demand a fresh second factor (the account
+adapter is ``breakglass.adapters``).
 
 Step-up is a sudo mode for dangerous actions (approve, check out, reveal a secret, confirm a
 rotation, change who approves). It demands that the person proved who they are within the last
@@ -13,7 +14,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
@@ -23,25 +23,9 @@ from django.shortcuts import redirect
 from portal import policy
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.http import HttpRequest, HttpResponse
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., "HttpResponse"])
-
-
-# allauth ships no type hints, so its base class is Any to mypy.
-class PortalAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
-    """No open sign-up (accounts come from administrators or SSO); MFA first for re-authentication."""
-
-    def is_open_for_signup(self, request: HttpRequest) -> bool:
-        return False
-
-    def get_reauthentication_methods(self, user: AbstractBaseUser | AnonymousUser) -> list[dict[str, Any]]:
-        methods = cast(list[dict[str, Any]], super().get_reauthentication_methods(user))
-        if policy.has_mfa(user):
-            # A password alone must not satisfy step-up for someone who has a second factor.
-            methods = [m for m in methods if str(m["id"]).startswith("mfa_")]
-        return methods
 
 
 def recently_stepped_up(request: HttpRequest) -> bool:

@@ -1,15 +1,24 @@
-"""Request id on every request and log line; MFA enrolment enforced for privileged roles."""
+"""Request id on every request and log line; security headers on every response; idle and absolute
+session timeouts; MFA enrolment enforced for privileged roles."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.urls import reverse
 
 from portal import policy
@@ -28,16 +37,18 @@ def set_request_id(value: str) -> None:
 
 
 class RequestIdMiddleware:
-    """Gives each request an id (or keeps a well-formed ``X-Request-ID`` from the proxy).
+    """Gives each request an id (or keeps a well-formed ``X-Request-ID`` from a trusted proxy).
 
-    The id is put in every log line and ledger entry so an auditor can tie them together.
+    The id is put in every log line and ledger entry so an auditor can tie them together. A client
+    must not choose what the ledger records, so the header is only believed when the operator has
+    declared a reverse proxy in front (``PORTAL_TRUSTED_PROXY_COUNT``), which sets it itself.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        incoming = request.headers.get("X-Request-ID", "") if settings.PORTAL_TRUSTED_PROXY_COUNT else ""
         request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
         try:
@@ -80,3 +91,103 @@ class RequireMfaMiddleware:
             )
             return HttpResponseRedirect(reverse("mfa_index") + "?required=1")
         return self.get_response(request)
+
+
+# No inline script anywhere (allauth's data blocks are type="application/json", never executed):
+# an injected <script> or on* attribute does not run. Inline style attributes are refused too,
+# except the few the templates use, allowed by their hashes: allauth's hidden forms
+# ("display: none") and the list pages' header row ("justify-content:space-between"). No form-action: single
+# sign-on posts to the portal, which redirects the browser to the identity provider's origin.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-hashes' 'sha256-ZdHxw9eWtnxUb3mk6tBS+gIiVUPE3pGM470keHPDFlE='"
+        " 'sha256-VdskFr7IiACb/clfOdcr0dv1AHTSjl7YaKEwvOXHwHo='",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy on every response; ``no-store`` on every page that is not a static
+    file, so no page of a signed-in person (a root password, an audit finding) stays in a browser
+    or proxy cache; no server software version."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        if not request.path.startswith(_static_prefix()):
+            response["Cache-Control"] = "no-store"
+        if request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer"):
+            # The development server (wsgiref) names itself and the Python version unless the
+            # response already has a Server header; gunicorn sends a bare "gunicorn" itself.
+            response["Server"] = "portal"
+        return response
+
+
+def _static_prefix() -> str:
+    return "/" + settings.STATIC_URL.lstrip("/")
+
+
+# Session keys of the timeout: when this session first saw its person, and their last request.
+_SESSION_STARTED = "portal_session_started"
+_SESSION_SEEN = "portal_session_seen"
+# The last-request time is written at most this often, not on every request.
+_SEEN_RESOLUTION_SECONDS = 60
+
+
+@receiver(user_logged_in, dispatch_uid="portal.session_timeout_start")
+def _start_session_clock(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    """The clock starts at sign-in, written with the sign-in's own session save rather than an extra
+    write on the next page."""
+    if request is not None and hasattr(request, "session"):
+        now = time.time()
+        request.session[_SESSION_STARTED] = request.session[_SESSION_SEEN] = now
+
+
+class SessionTimeoutMiddleware:
+    """Signs a person out after ``PORTAL_IDLE_TIMEOUT_MINUTES`` without a request, and after
+    ``PORTAL_SESSION_SECONDS`` since sign-in however active (an absolute limit that holds even though
+    every session write pushes Django's own expiry forward)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            session = request.session
+            now = time.time()
+            started = session.get(_SESSION_STARTED)
+            seen = session.get(_SESSION_SEEN)
+            if started is None or seen is None:
+                # A session from before this middleware, or a sign-in without the signal.
+                session[_SESSION_STARTED] = session[_SESSION_SEEN] = now
+            elif now - seen > settings.PORTAL_IDLE_TIMEOUT_MINUTES * 60:
+                return self._sign_out(
+                    request,
+                    f"You were signed out after {settings.PORTAL_IDLE_TIMEOUT_MINUTES} minutes without "
+                    "activity. Sign in again to continue.",
+                )
+            elif now - started > settings.SESSION_COOKIE_AGE:
+                return self._sign_out(request, "Your session has ended. Sign in again to continue.")
+            elif now - seen >= _SEEN_RESOLUTION_SECONDS:
+                session[_SESSION_SEEN] = now
+        return self.get_response(request)
+
+    def _sign_out(self, request: HttpRequest, message: str) -> HttpResponse:
+        logout(request)
+        messages.info(request, message)
+        login_url = resolve_url(settings.LOGIN_URL)
+        if request.method == "GET":
+            return HttpResponseRedirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
+        # A form posted into an expired session is not replayed: the person reviews it again.
+        return HttpResponseRedirect(login_url)

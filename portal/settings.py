@@ -186,12 +186,11 @@ PORTAL_LEDGER_CHECKPOINT_GRACE_SECONDS = env.int("PORTAL_LEDGER_CHECKPOINT_GRACE
 # --- Identity (django-allauth) ---------------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
-ACCOUNT_ADAPTER = "portal.identity.PortalAccountAdapter"
+ACCOUNT_ADAPTER = "breakglass.adapters.PortalAccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("PORTAL_STEP_UP_SECONDS", 300, minimum=30)
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_SESSION_REMEMBER = False
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = False
@@ -325,3 +324,43 @@ PORTAL_ROTATION_OVERDUE_HOURS = env.int("PORTAL_ROTATION_OVERDUE_HOURS", 24, min
 # (0: at once; everyone is already notified when the glass is broken).
 PORTAL_EMERGENCY_REVIEW_HOURS = env.int("PORTAL_EMERGENCY_REVIEW_HOURS", 24, minimum=0)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
+
+# --- Sign-in throttling, client address, browser hardening (issue 8: items 6, 9, 10) -----------
+# Reverse proxies under the operator's control in front of the portal. 0: clients connect directly,
+# REMOTE_ADDR is the client's address and X-Forwarded-For / X-Request-ID from the client are ignored.
+# N: the N-th address from the right of X-Forwarded-For is the client's, and the proxy's
+# X-Request-ID is kept (the proxy must set both itself, never pass the client's on).
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = PORTAL_TRUSTED_PROXY_COUNT
+# Throttling instead of lock-out (breakglass.throttle): a person is never locked out by failures from
+# someone else's address. allauth's "login_failed" counts sign-in and MFA attempts per client
+# address only; each tier is a longer wait, so a sustained burst backs off from a minute to hours.
+# The portal's own action counts failures per (person, address) with the same kind of tiers.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,30/15m/ip,100/4h/ip",
+    "login_failed_person_address": "5/5m/key,10/30m/key,20/4h/key",
+}
+MFA_FORMS = {
+    "authenticate": "breakglass.throttle.ThrottledAuthenticateForm",
+    "reauthenticate": "breakglass.throttle.ThrottledReauthenticateForm",
+}
+# This many failed sign-ins (password or MFA) within 10 minutes from one address, or against one
+# person from any addresses, alert the administrators (a ledger entry and a notification).
+PORTAL_SIGNIN_BURST_FAILURES = env.int("PORTAL_SIGNIN_BURST_FAILURES", 20, minimum=2)
+# Signed out after this long without a request, besides the absolute PORTAL_SESSION_SECONDS.
+PORTAL_IDLE_TIMEOUT_MINUTES = env.int("PORTAL_IDLE_TIMEOUT_MINUTES", 30, minimum=1)
+if not DEBUG:
+    # __Host- cookies are only accepted by browsers when Secure, Path=/ and without Domain: no
+    # sibling subdomain can set or shadow the session or CSRF cookie.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+# Security headers outermost, so every response (redirects and errors included) carries them;
+# the session timeout once the person and messages are known, before anything acts on the person.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("portal.middleware.RequestIdMiddleware") + 1,
+    "portal.middleware.SecurityHeadersMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "portal.middleware.SessionTimeoutMiddleware",
+)

@@ -599,6 +599,7 @@ def command_deploy_check() -> int:
                 "PORTAL_LEDGER_KEYS": new_ledger_keys(),
                 "PORTAL_LEDGER_SIGNING_KEY": new_ledger_signing_key(),
                 "PORTAL_LEDGER_ANCHOR": "s3://breakglass-ledger-anchor/checkpoints",
+                "PORTAL_TRUSTED_PROXY_COUNT": "1",  # the TLS proxy in front (portal.W002)
             }
         )
         runner.env = env

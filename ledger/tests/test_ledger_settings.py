@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.tests.test_settings import IMPORT_SETTINGS, run_python
+from portal.tests.settings_support import IMPORT_SETTINGS, run_python
 
 KEY = base64.b64encode(b"k" * 32).decode()
 PRODUCTION = {

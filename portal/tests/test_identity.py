@@ -10,8 +10,9 @@ from allauth.mfa.models import Authenticator
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from breakglass.adapters import PortalAccountAdapter
 from portal import policy
-from portal.identity import PortalAccountAdapter, recently_stepped_up
+from portal.identity import recently_stepped_up
 from portal.policy import Role
 from portal.testing import step_up
 

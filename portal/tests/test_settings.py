@@ -7,40 +7,12 @@ are read once per process and the test run's own configuration must not leak in.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    clean = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "PORTAL_VAR_DIR": str(tmp_path / "var"),
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-IMPORT_SETTINGS = "import portal.settings"
+from portal.tests.settings_support import IMPORT_SETTINGS, PRODUCTION_ENV, run_python
 
 
 class TestProductionRefusesToStartHalfConfigured:
@@ -72,15 +44,7 @@ class TestProductionRefusesToStartHalfConfigured:
         assert "ConfigurationError: DJANGO_DEBUG must be one of" in result.stderr
 
     def test_it_starts_with_debug_off_when_secret_and_keys_are_set(self, tmp_path: Path) -> None:
-        env = {
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": "x" * 60,
-            "PORTAL_ENCRYPTION_KEYS": "k20260101:" + "A" * 43 + "=",
-            "PORTAL_LEDGER_KEYS": "l20260101:" + "B" * 43 + "=",
-            "PORTAL_LEDGER_SIGNING_KEY": "s20260101:" + "C" * 43 + "=",
-            "PORTAL_LEDGER_ANCHOR": "s3://ledger-anchor/checkpoints",
-            "DJANGO_ALLOWED_HOSTS": "breakglass.example.com",
-        }
+        env = {**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": "breakglass.example.com"}
         code = """
             from django.conf import settings
             print(settings.DEBUG, settings.ALLOWED_HOSTS, settings.SESSION_COOKIE_SECURE)
