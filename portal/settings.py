@@ -170,6 +170,8 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("PORTAL_STEP_UP_SECONDS", 300, minimum=30)
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_SESSION_REMEMBER = False
+# Seals TOTP secrets and recovery-code seeds with PORTAL_ENCRYPTION_KEYS (allauth keeps them in clear).
+MFA_ADAPTER = "breakglass.adapters.PortalMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = env.str("PORTAL_MFA_ISSUER", "Root break-glass portal")

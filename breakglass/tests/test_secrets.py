@@ -238,6 +238,7 @@ def test_the_reencrypt_command_reports_what_it_did() -> None:
         assert out.getvalue().splitlines() == [
             "Re-encrypted 2 root credentials under key new",
             "Re-encrypted 0 notification channel signing secrets",
+            "Re-encrypted 0 MFA authenticator secrets",
         ]
 
         again = StringIO()
