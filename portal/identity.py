@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.core.exceptions import ReauthenticationRequired
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -23,6 +24,7 @@ from django.shortcuts import redirect
 from portal import policy
 
 if TYPE_CHECKING:
+    from allauth.socialaccount.models import SocialLogin
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.http import HttpRequest, HttpResponse
 
@@ -42,6 +44,19 @@ class PortalAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
             # A password alone must not satisfy step-up for someone who has a second factor.
             methods = [m for m in methods if str(m["id"]).startswith("mfa_")]
         return methods
+
+
+# allauth ships no type hints, so its base class is Any to mypy.
+class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
+    """Single sign-on may create the person's account: the identity provider vouches for them.
+
+    Without this, allauth asks the account adapter, whose sign-up is closed, and nobody from the
+    identity provider could get in. Their roles follow the provider's groups
+    (``PORTAL_SSO_GROUP_ROLES``, applied at each sign-in by ``breakglass.identity``).
+    """
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        return True
 
 
 def recently_stepped_up(request: HttpRequest) -> bool:
