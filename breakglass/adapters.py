@@ -3,7 +3,7 @@
 allauth stores a TOTP secret (and the seed that recovery codes are derived from) in the ``data``
 JSON of its ``Authenticator`` rows, in clear unless its adapter's ``encrypt``/``decrypt`` hooks say
 otherwise. Anyone reading the database, a backup or a replica could then mint the second factor of
-every approver and custodian. Here they are sealed like root passwords (:mod:`breakglass.secrets`,
+every approver and custodian. Here they are sealed like root passwords (:mod:`breakglass.sealing`,
 AES-256-GCM envelopes under ``PORTAL_ENCRYPTION_KEYS``) and move with a key rotation
 (``reencrypt_root_credentials``). The hooks see only the text, not the row, so the envelope is bound
 to its purpose (``allauth-mfa``) rather than to one authenticator.
@@ -21,7 +21,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.db import transaction
 
-from breakglass import secrets as sealed
+from breakglass import sealing as sealed
 from ledger import services as ledger
 
 if TYPE_CHECKING:

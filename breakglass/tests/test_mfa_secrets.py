@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from breakglass.adapters import MFA_SEAL_PURPOSE, authenticators_reencrypt
 from breakglass.crypto import DecryptionError, generate_key_entry
-from breakglass.secrets import is_sealed_text, sealed_text_key_id
+from breakglass.sealing import is_sealed_text, sealed_text_key_id
 from ledger.models import LedgerEntry
 from portal.testing import settled_totp_code
 
