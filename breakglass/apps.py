@@ -12,4 +12,7 @@ class BreakglassConfig(AppConfig):
         # Registers the Celery tasks in every process (web, tests, worker): the notifications outbox
         # hands work over by task name, which runs in place under task_always_eager only when the
         # task is registered. Imported here because tasks import models, which need the app registry.
-        from breakglass import tasks  # noqa: F401
+        from breakglass import identity_events, tasks  # noqa: F401
+
+        # Sign-ins, failed sign-ins, MFA and password changes become ledger entries.
+        identity_events.connect()

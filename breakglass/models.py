@@ -23,7 +23,11 @@ from breakglass.choices import (
     MfaDeviceKind,
     RequestStatus,
 )
+from breakglass.fields import SealedTextField
 from portal.models import TimeStamped
+
+#: The associated data of sealed channel targets. Changing it makes every stored target unreadable.
+CHANNEL_TARGET_PURPOSE = "notification-channel-target"
 
 account_id_validator = RegexValidator(
     r"^\d{12}$", "An AWS account id is exactly 12 digits, for example 123456789012."
@@ -405,8 +409,9 @@ class NotificationChannel(TimeStamped):
     )
     kind = models.CharField(max_length=20, choices=ChannelKind.choices)
     name = models.CharField(max_length=100)
-    # Email addresses (comma-separated) for EMAIL; the URL for SLACK and WEBHOOK.
-    target = models.CharField(max_length=500)
+    # Email addresses (comma-separated) for EMAIL; the URL for SLACK and WEBHOOK. Sealed at rest: a
+    # Slack incoming-webhook URL embeds the token that lets anyone post (the form caps it at 500).
+    target = SealedTextField(purpose=CHANNEL_TARGET_PURPOSE)
     # HMAC key for WEBHOOK, sealed like root passwords (breakglass.secrets); never shown again.
     signing_secret = models.BinaryField(null=True, blank=True, editable=False)
     enabled = models.BooleanField(default=True)

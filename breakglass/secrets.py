@@ -10,40 +10,20 @@ Rotating the key-encryption key:
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db import transaction
 
 from breakglass.choices import CredentialStorage
-from breakglass.crypto import DecryptionError, KeyConfigurationError, Keyring
+from breakglass.crypto import DecryptionError, KeyConfigurationError
 from breakglass.models import RootCredential
+from breakglass.sealing import keyring
 from ledger import services as ledger
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 REENCRYPTED_ACTION = "root_credential.reencrypted"
-
-
-@functools.lru_cache(maxsize=4)
-def _keyring_for(value: str) -> Keyring:
-    # Keyed by the settings value so override_settings (tests) and a changed environment each get
-    # their own keyring, while normal requests skip re-parsing and re-validating the keys.
-    return Keyring.from_config(value)
-
-
-def keyring() -> Keyring:
-    """The keyring configured in ``settings.PORTAL_ENCRYPTION_KEYS``."""
-    value = getattr(settings, "PORTAL_ENCRYPTION_KEYS", None)
-    if not value:
-        raise KeyConfigurationError(
-            "PORTAL_ENCRYPTION_KEYS is not set: generate a key with "
-            "`python manage.py generate_encryption_key` and set PORTAL_ENCRYPTION_KEYS to the "
-            "printed 'keyid:base64key' entry"
-        )
-    return _keyring_for(value)
 
 
 def _aad(credential: RootCredential) -> bytes:
@@ -152,3 +132,12 @@ def root_credentials_reencrypt(
                 reencrypted += 1
             last_pk = batch[-1].pk
     return reencrypted
+
+
+__all__ = [
+    "REENCRYPTED_ACTION",
+    "keyring",
+    "reveal_root_password",
+    "root_credentials_reencrypt",
+    "seal_root_password",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -111,6 +112,56 @@ class Env:
         if value not in choices:
             raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
         return value
+
+    def group_map(
+        self, name: builtins.str, allowed: tuple[builtins.str, ...]
+    ) -> dict[builtins.str, tuple[builtins.str, ...]]:
+        """A mapping of outside group names to values from ``allowed`` (the portal's roles).
+
+        Either JSON, ``{"group": "Role"}`` or ``{"group": ["Role", "Role"]}``, or the short form
+        ``group=Role;group=Role`` (a group may appear more than once). Unset: an empty mapping.
+        Anything else stops start-up: a mistyped role must not quietly grant nothing, or the wrong thing.
+        """
+        value = self._raw(name)
+        if value is None:
+            return {}
+        pairs: builtins.list[tuple[builtins.str, builtins.str]] = []
+        if value.startswith("{"):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                raise ConfigurationError(f"{name} is not valid JSON") from None
+            if not isinstance(parsed, dict):
+                raise ConfigurationError(f"{name} must be a JSON object of group name to role(s)")
+            for group, roles in parsed.items():
+                items = [roles] if isinstance(roles, builtins.str) else roles
+                if not isinstance(items, builtins.list) or not all(
+                    isinstance(r, builtins.str) for r in items
+                ):
+                    raise ConfigurationError(
+                        f"{name}: the roles of group {group!r} must be a string or a list"
+                    )
+                pairs += [(group, role) for role in items]
+        else:
+            for position, entry in enumerate(value.split(";"), start=1):
+                if not entry.strip():
+                    continue
+                group, separator, role = entry.rpartition("=")
+                if not separator:
+                    raise ConfigurationError(f"{name}: entry {position} must look like group=Role")
+                pairs.append((group, role))
+        mapping: dict[builtins.str, builtins.list[builtins.str]] = {}
+        for group, role in pairs:
+            group, role = group.strip(), role.strip()
+            if not group:
+                raise ConfigurationError(f"{name}: a group name is empty")
+            if role not in allowed:
+                raise ConfigurationError(
+                    f"{name}: {role!r} (for group {group!r}) is not one of {', '.join(allowed)}"
+                )
+            if role not in mapping.setdefault(group, []):
+                mapping[group].append(role)
+        return {group: tuple(roles) for group, roles in mapping.items()}
 
 
 def parse_key_ring(

@@ -14,6 +14,7 @@ import dj_database_url
 import django_stubs_ext
 
 from portal.env import ConfigurationError, Env
+from portal.policy import Role
 
 # Lets the classes that django-stubs makes generic (ModelAdmin[...], ModelForm[...]) be subscripted
 # at run time too, so modules type them once instead of each keeping a TYPE_CHECKING alias.
@@ -192,6 +193,8 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("PORTAL_STEP_UP_SECONDS", 300, minimum=30)
 ACCOUNT_SESSION_REMEMBER = False
+# Seals TOTP secrets and recovery-code seeds with PORTAL_ENCRYPTION_KEYS (allauth keeps them in clear).
+MFA_ADAPTER = "breakglass.adapters.PortalMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = env.str("PORTAL_MFA_ISSUER", "Root break-glass portal")
@@ -199,6 +202,14 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+
+# Single sign-on creates the person's account at the first sign-in (local sign-up stays closed).
+SOCIALACCOUNT_ADAPTER = "breakglass.adapters.PortalSocialAccountAdapter"
+# Identity-provider groups -> portal roles, applied at every single sign-on (breakglass.identity):
+# JSON {"group": "Role" | ["Role", ...]} or "group=Role;group=Role". Unset: roles are set by hand.
+PORTAL_SSO_GROUP_ROLES = env.group_map("PORTAL_SSO_GROUP_ROLES", tuple(role.value for role in Role))
+# The OIDC claim (in the userinfo or ID token) or SAML attribute that lists the person's groups.
+PORTAL_SSO_GROUPS_CLAIM = env.str("PORTAL_SSO_GROUPS_CLAIM", "groups")
 
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
 _oidc_server = env.optional_str("PORTAL_OIDC_SERVER_URL")

@@ -6,7 +6,7 @@ Reads only. People without an email address, and people no longer active, are ne
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -109,4 +109,12 @@ def alert_audience(account: AwsAccount | None) -> tuple[list[User], list[Notific
     return people, channels
 
 
-__all__ = ["alert_audience", "event_channels", "event_people"]
+def role_change_audience(*, person: Any, actor: Any) -> tuple[list[User], list[NotificationChannel]]:
+    """Who hears that someone gained a privileged role: the other administrators (not the person,
+    not whoever gave it) and the global (security) channels."""
+    others = [user.pk for user in (person, actor) if user is not None and user.pk is not None]
+    people = list(_administrators(_active_people()).exclude(pk__in=others))
+    return people, _enabled_channels(Q(account__isnull=True))
+
+
+__all__ = ["alert_audience", "event_channels", "event_people", "role_change_audience"]

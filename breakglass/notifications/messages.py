@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 TEST_EVENT = "channel.test"
 #: The event name of finding alerts (``outbox.queue_alert``); such notifications belong to no request.
 ALERT_EVENT = "finding.alert"
+#: The event name of "someone became an approver, a custodian or an administrator"; no request.
+ROLE_GRANTED_EVENT = "role.granted"
 SUBJECT_PREFIX = "[Break-glass]"
 
 
@@ -207,6 +209,29 @@ def alert_wording(*, finding_summary: str, subject: str, finding: dict[str, Any]
     return Wording(subject=line, body=body, payload=payload)
 
 
+def role_granted_wording(*, person: Any, roles: list[str], actor: Any, source: str) -> Wording:
+    """The words telling the administrators that ``person`` gained privileged ``roles``."""
+    who = person_label(person)
+    by = person_label(actor, nobody=source)
+    subject = one_line(f"{SUBJECT_PREFIX} ROLE {who} is now {', '.join(roles)}")
+    body = (
+        f"{who} was given the role(s) {', '.join(roles)} by {by} ({source}).\n\n"
+        "If you did not expect this, check it in the audit ledger and take the role away.\n"
+    )
+    payload = {
+        "event": ROLE_GRANTED_EVENT,
+        "person": person.get_username(),
+        "roles": roles,
+        "source": source,
+        "request": None,
+        "actor": actor.get_username() if actor is not None and actor.is_authenticated else None,
+        "note": "",
+        "subject": subject,
+        "text": body,
+    }
+    return Wording(subject=subject, body=body, payload=payload)
+
+
 def channel_test_wording(*, channel: NotificationChannel, actor: User) -> Wording:
     """The words of a test message an administrator sends to a channel."""
     subject = one_line(f"{SUBJECT_PREFIX} Test message to channel {channel.name}")
@@ -313,6 +338,7 @@ def _payload(
 __all__ = [
     "ALERT_EVENT",
     "EVENTS",
+    "ROLE_GRANTED_EVENT",
     "SUBJECT_PREFIX",
     "TEST_EVENT",
     "EventSpec",
@@ -324,4 +350,5 @@ __all__ = [
     "event_wording",
     "one_line",
     "request_link",
+    "role_granted_wording",
 ]

@@ -28,10 +28,12 @@ from breakglass.models import AccessRequest, AwsAccount, Notification
 from breakglass.notifications import audience
 from breakglass.notifications.messages import (
     ALERT_EVENT,
+    ROLE_GRANTED_EVENT,
     alert_wording,
     channel_body,
     event_spec,
     event_wording,
+    role_granted_wording,
 )
 
 if TYPE_CHECKING:
@@ -93,6 +95,29 @@ def queue_alert(
     rows += [
         Notification(
             event=ALERT_EVENT,
+            channel=channel,
+            subject=wording.subject,
+            body=channel_body(channel, wording),
+        )
+        for channel in channels
+    ]
+    return save_and_deliver_on_commit(rows)
+
+
+def queue_role_granted(*, person: Any, roles: list[str], actor: Any, source: str) -> list[Notification]:
+    """Tell the other administrators that ``person`` gained privileged ``roles``, after commit.
+
+    Call it inside the transaction that changed the roles (``breakglass.identity``).
+    """
+    wording = role_granted_wording(person=person, roles=roles, actor=actor, source=source)
+    people, channels = audience.role_change_audience(person=person, actor=actor)
+    rows = [
+        Notification(event=ROLE_GRANTED_EVENT, recipient=someone, subject=wording.subject, body=wording.body)
+        for someone in people
+    ]
+    rows += [
+        Notification(
+            event=ROLE_GRANTED_EVENT,
             channel=channel,
             subject=wording.subject,
             body=channel_body(channel, wording),
@@ -179,6 +204,7 @@ __all__ = [
     "notifications_requeue_stale",
     "queue",
     "queue_alert",
+    "queue_role_granted",
     "save_and_deliver_on_commit",
     "stale_notifications",
 ]

@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
+from breakglass import sealing
 from breakglass import secrets as sealed
 from breakglass.choices import ChannelKind, DeliveryStatus
 from breakglass.crypto import CryptoError
@@ -147,39 +150,54 @@ def notification_channel_send_test(*, actor: User, channel: NotificationChannel)
 
 
 def notification_channel_secrets_reencrypt(*, actor: User | None = None) -> int:
-    """Re-seal every channel signing secret not sealed under the keyring's primary key.
+    """Re-seal every channel target and signing secret not sealed under the key ring's primary key.
 
     Run it with ``reencrypt_root_credentials`` when rotating ``PORTAL_ENCRYPTION_KEYS``, before the
-    old key is removed; otherwise signed webhooks stop (their secret no longer opens). Returns how
-    many were re-sealed.
+    old key is removed; otherwise channels stop (their URL or secret no longer opens). Returns how
+    many channels were re-sealed.
     """
     ring = sealed.keyring()
     reencrypted = 0
     with transaction.atomic():
-        for channel in (
+        # The target as stored (sealed): the field itself hands back the opened URL.
+        channels = (
             NotificationChannel.objects.select_for_update(of=("self",))
             .select_related("account")
-            .filter(signing_secret__isnull=False)
+            .annotate(sealed_target=Cast("target", output_field=TextField()))
             .order_by("pk")
-        ):
-            assert channel.signing_secret is not None
-            token = bytes(channel.signing_secret)
+        )
+        for channel in channels:
+            resealed: list[str] = []
             try:
-                if not ring.needs_reencryption(token):
-                    continue
-                old_key_id = ring.key_id_of(token)
-                channel.signing_secret = ring.reencrypt(token, aad=senders.signing_secret_aad(channel))
+                old_key_id = sealing.sealed_text_key_id(channel.sealed_target)
+                if old_key_id != ring.primary_key_id:
+                    resealed.append("target")  # saving seals it again under the primary key
+                if channel.signing_secret is not None:
+                    token = bytes(channel.signing_secret)
+                    if ring.needs_reencryption(token):
+                        old_key_id = ring.key_id_of(token)
+                        channel.signing_secret = ring.reencrypt(
+                            token, aad=senders.signing_secret_aad(channel)
+                        )
+                        resealed.append("signing_secret")
             except CryptoError as error:
                 raise DomainError(
-                    f"The signing secret of channel {channel.name!r} cannot be re-sealed "
-                    f"({type(error).__name__}): is its old key still in PORTAL_ENCRYPTION_KEYS?"
+                    f"The secrets of channel {channel.name!r} cannot be re-sealed "
+                    f"({type(error).__name__}): is their old key still in PORTAL_ENCRYPTION_KEYS?"
                 ) from None
-            channel.save(update_fields=["signing_secret", "updated_at"])
+            if not resealed:
+                continue
+            channel.save(update_fields=[*resealed, "updated_at"])
             ledger.record(
                 actor=actor,
                 action="notification_channel.secret_reencrypted",
                 target=channel,
-                data={**_channel_data(channel), "from_key": old_key_id, "to_key": ring.primary_key_id},
+                data={
+                    **_channel_data(channel),
+                    "resealed": resealed,
+                    "from_key": old_key_id,
+                    "to_key": ring.primary_key_id,
+                },
             )
             reencrypted += 1
     return reencrypted

@@ -237,7 +237,8 @@ def test_the_reencrypt_command_reports_what_it_did() -> None:
         call_command("reencrypt_root_credentials", stdout=out)
         assert out.getvalue().splitlines() == [
             "Re-encrypted 2 root credentials under key new",
-            "Re-encrypted 0 notification channel signing secrets",
+            "Re-encrypted the secrets of 0 notification channels",
+            "Re-encrypted 0 MFA authenticator secrets",
         ]
 
         again = StringIO()

@@ -122,3 +122,43 @@ class TestChoice:
 def test_configuration_error_is_a_runtime_error() -> None:
     # Management commands and WSGI servers print a RuntimeError's message and stop.
     assert issubclass(ConfigurationError, RuntimeError)
+
+
+class TestGroupMap:
+    ROLES = ("Requester", "Approver", "Administrator")
+
+    def parse(self, value: str) -> dict[str, tuple[str, ...]]:
+        return Env({"MAP": value}).group_map("MAP", self.ROLES)
+
+    def test_it_reads_the_short_form(self) -> None:
+        assert self.parse("aws-approvers=Approver; aws-admins=Administrator;aws-admins=Approver") == {
+            "aws-approvers": ("Approver",),
+            "aws-admins": ("Administrator", "Approver"),
+        }
+
+    def test_a_group_name_may_hold_an_equals_sign(self) -> None:
+        assert self.parse("CN=ops,OU=groups=Approver") == {"CN=ops,OU=groups": ("Approver",)}
+
+    def test_it_reads_json(self) -> None:
+        assert self.parse('{"a": "Approver", "b": ["Requester", "Administrator"]}') == {
+            "a": ("Approver",),
+            "b": ("Requester", "Administrator"),
+        }
+
+    def test_unset_is_an_empty_mapping(self) -> None:
+        assert Env({}).group_map("MAP", self.ROLES) == {}
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            ("aws-approvers=Approvers", r"^MAP: 'Approvers' \(for group 'aws-approvers'\) is not one of"),
+            ("aws-approvers", r"^MAP: entry 1 must look like group=Role$"),
+            ("=Approver", r"^MAP: a group name is empty$"),
+            ('{"a": 1}', r"^MAP: the roles of group 'a' must be a string or a list$"),
+            ('{"a": "Approver"', r"^MAP is not valid JSON$"),
+            ('{"a": "Auditor"}', r"^MAP: 'Auditor' \(for group 'a'\) is not one of"),
+        ],
+    )
+    def test_a_bad_value_stops_start_up_naming_the_variable(self, value: str, message: str) -> None:
+        with pytest.raises(ConfigurationError, match=message):
+            self.parse(value)
