@@ -9,7 +9,7 @@ authenticators are listed without their secrets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from allauth.core.exceptions import ReauthenticationRequired
 from allauth.mfa.models import Authenticator
@@ -35,14 +35,10 @@ from breakglass.models import AwsAccount, Grant, MfaDevice, MfaDeviceAssignment,
 from ledger import services as ledger
 from portal.identity import recently_stepped_up
 
-if TYPE_CHECKING:
-    # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
-    _ModelAdmin = admin.ModelAdmin[Any]
-else:
-    _ModelAdmin = admin.ModelAdmin
 
-
-class ReadOnlyAdmin(_ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    # Not ``ledger.admin.ReadOnlyAdmin``: that one shows every concrete field read-only, which would
+    # bring back the fields excluded here (the root e-mail, the credential envelope).
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -109,13 +105,28 @@ def _refuse_without_step_up(request: HttpRequest, *, carries_secret: bool) -> Ht
     raise ReauthenticationRequired()
 
 
-admin.site.unregister(User)
-admin.site.unregister(Group)
+class StepUpForDeletes:
+    """Deleting (one, or in bulk from the list) needs a fresh second factor."""
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        refused = _refuse_without_step_up(request, carries_secret=False)
+        return refused or super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # A POST here runs a bulk action (deleting).
+        refused = _refuse_without_step_up(request, carries_secret=False) if request.method == "POST" else None
+        return refused or super().changelist_view(request, extra_context)  # type: ignore[misc]
 
 
-@admin.register(User)
-class PortalUserAdmin(UserAdmin):  # type: ignore[type-arg]
-    """Django's user admin, behind step-up and writing every change of authority to the ledger."""
+class StepUpForChanges(StepUpForDeletes):
+    """Adding and changing need a fresh second factor too. ``secret_when_adding``: the add form
+    carries a password (a new person), which is never kept across the re-authentication."""
+
+    secret_when_adding = False
 
     def changeform_view(
         self,
@@ -124,22 +135,23 @@ class PortalUserAdmin(UserAdmin):  # type: ignore[type-arg]
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        # Adding a person sets a password in the same form.
-        refused = _refuse_without_step_up(request, carries_secret=object_id is None)
-        return refused or super().changeform_view(request, object_id, form_url, extra_context)
+        refused = _refuse_without_step_up(
+            request, carries_secret=self.secret_when_adding and object_id is None
+        )
+        return refused or super().changeform_view(  # type: ignore[misc]
+            request, object_id, form_url, extra_context
+        )
 
-    def delete_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        refused = _refuse_without_step_up(request, carries_secret=False)
-        return refused or super().delete_view(request, object_id, extra_context)
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        # A POST here runs a bulk action (deleting people).
-        refused = _refuse_without_step_up(request, carries_secret=False) if request.method == "POST" else None
-        return refused or super().changelist_view(request, extra_context)
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class PortalUserAdmin(StepUpForChanges, UserAdmin):  # type: ignore[type-arg]
+    """Django's user admin, behind step-up and writing every change of authority to the ledger."""
+
+    secret_when_adding = True  # adding a person sets a password in the same form
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         refused = _refuse_without_step_up(request, carries_secret=True)
@@ -217,7 +229,7 @@ def _group_facts(group: Group) -> dict[str, Any]:
 
 
 @admin.register(Group)
-class PortalGroupAdmin(GroupAdmin):
+class PortalGroupAdmin(StepUpForChanges, GroupAdmin):
     """Django's group admin, behind step-up; changes are ledger entries; roles cannot be renamed."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -225,28 +237,6 @@ class PortalGroupAdmin(GroupAdmin):
         if obj is not None and obj.name in ROLE_NAMES:
             return ("name",)
         return super().get_readonly_fields(request, obj)
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        refused = _refuse_without_step_up(request, carries_secret=False)
-        return refused or super().changeform_view(request, object_id, form_url, extra_context)
-
-    def delete_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        refused = _refuse_without_step_up(request, carries_secret=False)
-        return refused or super().delete_view(request, object_id, extra_context)
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        refused = _refuse_without_step_up(request, carries_secret=False) if request.method == "POST" else None
-        return refused or super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj._facts_before = _group_facts(obj)
@@ -291,7 +281,7 @@ admin.site.unregister(Authenticator)
 
 
 @admin.register(Authenticator)
-class AuthenticatorAdmin(_ModelAdmin):
+class AuthenticatorAdmin(StepUpForDeletes, admin.ModelAdmin[Any]):
     """Who has which second factor, never its secret. Deleting one (a lost phone) needs step-up and
     is recorded; adding or editing one is for the person, on their own MFA pages."""
 
@@ -307,18 +297,6 @@ class AuthenticatorAdmin(_ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    def delete_view(
-        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        refused = _refuse_without_step_up(request, carries_secret=False)
-        return refused or super().delete_view(request, object_id, extra_context)
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        refused = _refuse_without_step_up(request, carries_secret=False) if request.method == "POST" else None
-        return refused or super().changelist_view(request, extra_context)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         self._record_removal(request, obj)

@@ -14,6 +14,7 @@ tasks import this wing, so importing them back would close a circle through the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -24,11 +25,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from breakglass.choices import DeliveryStatus
-from breakglass.models import AccessRequest, AwsAccount, Notification
+from breakglass.models import AccessRequest, AwsAccount, Notification, NotificationChannel
 from breakglass.notifications import audience
 from breakglass.notifications.messages import (
     ALERT_EVENT,
     ROLE_GRANTED_EVENT,
+    Wording,
     alert_wording,
     channel_body,
     event_spec,
@@ -88,20 +90,7 @@ def queue_alert(
     people, channels = audience.alert_audience(account)
     if not people and not channels:
         logger.warning("alert %r has nobody to go to: add a global notification channel", wording.subject)
-    rows = [
-        Notification(event=ALERT_EVENT, recipient=person, subject=wording.subject, body=wording.body)
-        for person in people
-    ]
-    rows += [
-        Notification(
-            event=ALERT_EVENT,
-            channel=channel,
-            subject=wording.subject,
-            body=channel_body(channel, wording),
-        )
-        for channel in channels
-    ]
-    return save_and_deliver_on_commit(rows)
+    return save_and_deliver_on_commit(_rows(ALERT_EVENT, wording, people, channels))
 
 
 def queue_role_granted(*, person: Any, roles: list[str], actor: Any, source: str) -> list[Notification]:
@@ -111,20 +100,24 @@ def queue_role_granted(*, person: Any, roles: list[str], actor: Any, source: str
     """
     wording = role_granted_wording(person=person, roles=roles, actor=actor, source=source)
     people, channels = audience.role_change_audience(person=person, actor=actor)
+    return save_and_deliver_on_commit(_rows(ROLE_GRANTED_EVENT, wording, people, channels))
+
+
+def _rows(
+    event: str, wording: Wording, people: Iterable[User], channels: Iterable[NotificationChannel]
+) -> list[Notification]:
+    """One notification per person (the plain wording) and per channel (in the channel's format)."""
     rows = [
-        Notification(event=ROLE_GRANTED_EVENT, recipient=someone, subject=wording.subject, body=wording.body)
-        for someone in people
+        Notification(event=event, recipient=person, subject=wording.subject, body=wording.body)
+        for person in people
     ]
     rows += [
         Notification(
-            event=ROLE_GRANTED_EVENT,
-            channel=channel,
-            subject=wording.subject,
-            body=channel_body(channel, wording),
+            event=event, channel=channel, subject=wording.subject, body=channel_body(channel, wording)
         )
         for channel in channels
     ]
-    return save_and_deliver_on_commit(rows)
+    return rows
 
 
 def save_and_deliver_on_commit(rows: list[Notification]) -> list[Notification]:
