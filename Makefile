@@ -9,7 +9,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # Written after a successful install; requirements newer than it trigger a new install.
 STAMP := $(VENV)/.requirements-installed
-DEV_ENV := var/dev.env
 PORT ?= 8000
 PYTEST_ARGS ?=
 
@@ -31,10 +30,9 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 install: $(STAMP) ## Create .venv and install requirements-dev.txt (only when requirements changed)
 
-$(DEV_ENV): | $(PY)
+run: $(STAMP) ## Migrate, load the demo, run web + Celery worker + beat at http://127.0.0.1:8000/
+	@# Every time, not once: it adds keys that a var/dev.env from an older checkout lacks.
 	@$(PY) scripts/run_dev.py init-env
-
-run: $(STAMP) $(DEV_ENV) ## Migrate, load the demo, run web + Celery worker + beat at http://127.0.0.1:8000/
 	@$(PY) scripts/run_dev.py exec -- $(PY) manage.py migrate --no-input
 	@$(PY) scripts/run_dev.py exec -- $(PY) manage.py seed_demo
 	@$(PY) scripts/run_dev.py serve --port $(PORT)
