@@ -13,6 +13,7 @@ from breakglass.choices import CredentialStorage, CustodyState
 from breakglass.models import AwsAccount, MfaDevice, account_id_validator
 from portal.people import person_label
 from portal.policy import Role
+from portal.validators import refuse_invisible_characters
 
 if TYPE_CHECKING:
     # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
@@ -59,6 +60,12 @@ class AccountForm(_ModelForm):
         self.fields["approvers"].queryset = selectors.people_in_role(Role.APPROVER)  # type: ignore[attr-defined]
         self.fields["custodians"].queryset = selectors.people_in_role(Role.CUSTODIAN)  # type: ignore[attr-defined]
 
+    def clean_name(self) -> str:
+        # Mirrors the service's check for a message on the field: a name must read as stored.
+        name = str(self.cleaned_data["name"])
+        refuse_invisible_characters(name)
+        return name
+
     def clean_account_id(self) -> str:
         return str(self.cleaned_data["account_id"]).strip().replace("-", "")
 
@@ -80,8 +87,13 @@ class CredentialForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
-    safe_location = forms.CharField(required=False, max_length=200)
-    envelope_number = forms.CharField(required=False, max_length=64, label="Sealed-envelope number")
+    safe_location = forms.CharField(required=False, max_length=200, validators=[refuse_invisible_characters])
+    envelope_number = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Sealed-envelope number",
+        validators=[refuse_invisible_characters],
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -99,10 +111,17 @@ class MfaDeviceForm(_ModelForm):
         fields = ["kind", "label", "serial_number", "storage_location"]
         help_texts = {"kind": "Virtual authenticators are allowed but flagged in every report."}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("label", "serial_number", "storage_location"):
+            self.fields[name].validators.append(refuse_invisible_characters)
+
 
 class MfaDeviceEditForm(forms.Form):
-    label = forms.CharField(max_length=100)
-    storage_location = forms.CharField(max_length=200, required=False)
+    label = forms.CharField(max_length=100, validators=[refuse_invisible_characters])
+    storage_location = forms.CharField(
+        max_length=200, required=False, validators=[refuse_invisible_characters]
+    )
     custody_state = forms.ChoiceField(
         choices=[c for c in CustodyState.choices if c[0] != CustodyState.CHECKED_OUT]
     )

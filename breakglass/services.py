@@ -21,6 +21,7 @@ from ledger import services as ledger
 from portal import policy
 from portal.errors import DomainError
 from portal.policy import Role
+from portal.validators import check_plain_names
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -83,6 +84,7 @@ def account_create(
     custodians: Iterable[User],
 ) -> AwsAccount:
     _require_admin(actor)
+    check_plain_names({"name": name})
     approver_list, custodian_list = _check_people(
         approvers=approvers, custodians=custodians, quorum=approval_quorum
     )
@@ -139,6 +141,8 @@ def account_update(
     unknown = set(fields) - set(ACCOUNT_FIELDS)
     if unknown:
         raise TypeError(f"account_update() got unexpected fields: {sorted(unknown)}")
+    if "name" in fields:
+        check_plain_names({"name": fields["name"]})
     quorum = int(fields.get("approval_quorum", account.approval_quorum))
     approver_list, custodian_list = _check_people(approvers=approvers, custodians=custodians, quorum=quorum)
     with transaction.atomic():
@@ -261,6 +265,7 @@ def root_credential_record_physical(
         errors["envelope_number"] = "Give the number printed on the sealed envelope."
     if errors:
         raise DomainError(errors)
+    check_plain_names({"safe_location": safe_location, "envelope_number": envelope_number})
     return _replace_credential(
         actor=actor,
         account=account,
@@ -283,6 +288,7 @@ def mfa_device_create(
     *, actor: User, kind: str, label: str, serial_number: str, storage_location: str
 ) -> MfaDevice:
     _require_admin(actor)
+    check_plain_names({"label": label, "serial_number": serial_number, "storage_location": storage_location})
     device = MfaDevice(
         kind=kind, label=label, serial_number=serial_number.strip(), storage_location=storage_location
     )
@@ -369,6 +375,7 @@ def mfa_device_update(
     Checking a device out (and back) is the check-out workflow's job, not an inventory edit.
     """
     _require_admin(actor)
+    check_plain_names({"label": label, "storage_location": storage_location})
     if custody_state == CustodyState.CHECKED_OUT:
         raise DomainError({"custody_state": "Devices are checked out through an approved request, not here."})
     with transaction.atomic():
