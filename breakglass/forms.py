@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from breakglass import selectors
@@ -127,6 +128,15 @@ class MfaDeviceEditForm(forms.Form):
     )
 
 
+#: What the device edit page says before a custody change is saved (the page is its confirmation).
+CUSTODY_EDIT_CONSEQUENCES = (
+    "Marking a device lost or retired is recorded in the audit ledger: it can no longer be added to "
+    "an account and is flagged on the accounts it still protects until you remove it there (and "
+    "deregister it from the root user in AWS). A device checked out comes back through check-in, "
+    "not here."
+)
+
+
 class AssignDeviceForm(forms.Form):
     device = forms.ModelChoiceField(queryset=MfaDevice.objects.none(), empty_label="Choose a device")
 
@@ -135,22 +145,31 @@ class AssignDeviceForm(forms.Form):
         self.fields["device"].queryset = selectors.assignable_devices(account=account)  # type: ignore[attr-defined]
 
 
+def _grant_expiry_help() -> str:
+    return (
+        f"At most {settings.PORTAL_GRANT_MAX_DAYS} days from now (PORTAL_GRANT_MAX_DAYS); "
+        "review grants before they expire."
+    )
+
+
 class GrantForm(forms.Form):
     user = forms.ModelChoiceField(queryset=selectors.people_in_role(Role.REQUESTER), label="Person")
     expires_at = forms.DateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Grants expire; review them before they do.",
     )
     emergency = forms.BooleanField(
         required=False, help_text="May self-authorise when no approver can be reached (notifies everyone)."
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        default_days = min(90, settings.PORTAL_GRANT_MAX_DAYS)
         kwargs.setdefault("initial", {}).setdefault(
-            "expires_at", (timezone.now() + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M")
+            "expires_at", (timezone.now() + timedelta(days=default_days)).strftime("%Y-%m-%dT%H:%M")
         )
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = selectors.people_in_role(Role.REQUESTER)  # type: ignore[attr-defined]
+        # Read per form, so the page names the limit in force.
+        self.fields["expires_at"].help_text = _grant_expiry_help()
 
 
 class GrantReviewForm(forms.Form):
@@ -158,3 +177,7 @@ class GrantReviewForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         label="Keep until",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expires_at"].help_text = _grant_expiry_help()

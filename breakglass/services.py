@@ -7,7 +7,7 @@ Services trust nothing from views: they re-check the rules that the database can
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -416,6 +416,28 @@ def mfa_device_update(
 # --- Grants ------------------------------------------------------------------------------------
 
 
+def latest_grant_expiry() -> datetime:
+    """The latest expiry a grant may be given now (``PORTAL_GRANT_MAX_DAYS`` ahead)."""
+    return timezone.now() + timedelta(days=settings.PORTAL_GRANT_MAX_DAYS)
+
+
+def _check_grant_expiry(expires_at: datetime) -> str | None:
+    """Why ``expires_at`` is out of bounds for a grant, or None.
+
+    Access is bounded so that every grant is looked at again at least every
+    ``PORTAL_GRANT_MAX_DAYS``: an expiry in the year 9999 is a grant nobody reviews.
+    """
+    if expires_at <= timezone.now():
+        return "The expiry must be in the future."
+    if expires_at > latest_grant_expiry():
+        days = settings.PORTAL_GRANT_MAX_DAYS
+        return (
+            f"A grant lasts at most {days} days (PORTAL_GRANT_MAX_DAYS): choose "
+            f"{latest_grant_expiry():%Y-%m-%d %H:%M} UTC or earlier, and review it again then."
+        )
+    return None
+
+
 def grant_create(
     *, actor: User, user: User, account: AwsAccount, expires_at: datetime, emergency: bool = False
 ) -> Grant:
@@ -426,8 +448,9 @@ def grant_create(
         errors["user"] = f"{user.get_username()} is deactivated."
     elif not policy.has_role(user, Role.REQUESTER):
         errors["user"] = f"{user.get_username()} is not in the Requester role; give them the role first."
-    if expires_at <= timezone.now():
-        errors["expires_at"] = "The expiry must be in the future."
+    expiry_refusal = _check_grant_expiry(expires_at)
+    if expiry_refusal:
+        errors["expires_at"] = expiry_refusal
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
@@ -485,6 +508,9 @@ def grant_review(*, actor: User, grant: Grant, expires_at: datetime) -> Grant:
     _require_admin(actor)
     if expires_at <= timezone.now():
         raise DomainError({"expires_at": "The expiry must be in the future; revoke the grant to end it."})
+    expiry_refusal = _check_grant_expiry(expires_at)
+    if expiry_refusal:
+        raise DomainError({"expires_at": expiry_refusal})
     with transaction.atomic():
         locked = Grant.objects.select_for_update().select_related("user", "account").get(pk=grant.pk)
         if locked.revoked_at is not None:
