@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from audits.choices import FindingKind, FindingStatus, Severity
 from audits.selectors import FindingFilter
+from portal.validators import PROSE_MAX_CHARS
 
 #: The largest log file the upload form takes. The screen reads a 1 GB file in a few seconds in
 #: constant memory; past this, copy the file to the server and use ``manage.py ingest_cloudtrail``.
@@ -76,7 +77,7 @@ class TriageForm(forms.Form):
     note = forms.CharField(
         label="Note",
         widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=4000,
+        max_length=PROSE_MAX_CHARS,
         help_text="What you found and did. It is kept in the audit ledger as evidence.",
     )
 

@@ -12,6 +12,7 @@ from audits.models import Finding
 from ledger import services as ledger
 from portal import policy
 from portal.errors import DomainError
+from portal.validators import check_text_lengths
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -34,6 +35,7 @@ def finding_triage(*, finding: Finding, actor: AbstractBaseUser, status: str, no
     if status not in TRIAGE_STATUSES:
         raise DomainError({"status": "Choose acknowledged, resolved or false positive."})
     note = note.strip()
+    check_text_lengths({"note": note})
     if len(note) < MIN_TRIAGE_NOTE:
         raise DomainError(
             {"note": f"Say what was found and done (at least {MIN_TRIAGE_NOTE} characters); it is evidence."}

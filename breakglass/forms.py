@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from breakglass import selectors
@@ -13,6 +14,7 @@ from breakglass.choices import CredentialStorage, CustodyState
 from breakglass.models import AwsAccount, MfaDevice, account_id_validator
 from portal.people import person_label
 from portal.policy import Role
+from portal.validators import refuse_invisible_characters
 
 if TYPE_CHECKING:
     # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
@@ -59,6 +61,12 @@ class AccountForm(_ModelForm):
         self.fields["approvers"].queryset = selectors.people_in_role(Role.APPROVER)  # type: ignore[attr-defined]
         self.fields["custodians"].queryset = selectors.people_in_role(Role.CUSTODIAN)  # type: ignore[attr-defined]
 
+    def clean_name(self) -> str:
+        # Mirrors the service's check for a message on the field: a name must read as stored.
+        name = str(self.cleaned_data["name"])
+        refuse_invisible_characters(name)
+        return name
+
     def clean_account_id(self) -> str:
         return str(self.cleaned_data["account_id"]).strip().replace("-", "")
 
@@ -80,8 +88,13 @@ class CredentialForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
-    safe_location = forms.CharField(required=False, max_length=200)
-    envelope_number = forms.CharField(required=False, max_length=64, label="Sealed-envelope number")
+    safe_location = forms.CharField(required=False, max_length=200, validators=[refuse_invisible_characters])
+    envelope_number = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Sealed-envelope number",
+        validators=[refuse_invisible_characters],
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -99,13 +112,29 @@ class MfaDeviceForm(_ModelForm):
         fields = ["kind", "label", "serial_number", "storage_location"]
         help_texts = {"kind": "Virtual authenticators are allowed but flagged in every report."}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("label", "serial_number", "storage_location"):
+            self.fields[name].validators.append(refuse_invisible_characters)
+
 
 class MfaDeviceEditForm(forms.Form):
-    label = forms.CharField(max_length=100)
-    storage_location = forms.CharField(max_length=200, required=False)
+    label = forms.CharField(max_length=100, validators=[refuse_invisible_characters])
+    storage_location = forms.CharField(
+        max_length=200, required=False, validators=[refuse_invisible_characters]
+    )
     custody_state = forms.ChoiceField(
         choices=[c for c in CustodyState.choices if c[0] != CustodyState.CHECKED_OUT]
     )
+
+
+#: What the device edit page says before a custody change is saved (the page is its confirmation).
+CUSTODY_EDIT_CONSEQUENCES = (
+    "Marking a device lost or retired is recorded in the audit ledger: it can no longer be added to "
+    "an account and is flagged on the accounts it still protects until you remove it there (and "
+    "deregister it from the root user in AWS). A device checked out comes back through check-in, "
+    "not here."
+)
 
 
 class AssignDeviceForm(forms.Form):
@@ -116,22 +145,31 @@ class AssignDeviceForm(forms.Form):
         self.fields["device"].queryset = selectors.assignable_devices(account=account)  # type: ignore[attr-defined]
 
 
+def _grant_expiry_help() -> str:
+    return (
+        f"At most {settings.PORTAL_GRANT_MAX_DAYS} days from now (PORTAL_GRANT_MAX_DAYS); "
+        "review grants before they expire."
+    )
+
+
 class GrantForm(forms.Form):
     user = forms.ModelChoiceField(queryset=selectors.people_in_role(Role.REQUESTER), label="Person")
     expires_at = forms.DateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Grants expire; review them before they do.",
     )
     emergency = forms.BooleanField(
         required=False, help_text="May self-authorise when no approver can be reached (notifies everyone)."
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        default_days = min(90, settings.PORTAL_GRANT_MAX_DAYS)
         kwargs.setdefault("initial", {}).setdefault(
-            "expires_at", (timezone.now() + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M")
+            "expires_at", (timezone.now() + timedelta(days=default_days)).strftime("%Y-%m-%dT%H:%M")
         )
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = selectors.people_in_role(Role.REQUESTER)  # type: ignore[attr-defined]
+        # Read per form, so the page names the limit in force.
+        self.fields["expires_at"].help_text = _grant_expiry_help()
 
 
 class GrantReviewForm(forms.Form):
@@ -139,3 +177,7 @@ class GrantReviewForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         label="Keep until",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expires_at"].help_text = _grant_expiry_help()

@@ -13,6 +13,12 @@ from breakglass import request_selectors
 from breakglass.choices import CredentialStorage, Decision
 from breakglass.models import AwsAccount, MfaDevice
 from breakglass.root_tasks import ROOT_TASKS, RootTask
+from portal.validators import (
+    OTHER_TASK_MAX_CHARS,
+    PROSE_MAX_CHARS,
+    TICKET_MAX_CHARS,
+    refuse_invisible_characters,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -71,15 +77,19 @@ class AccessRequestForm(forms.Form):
     other_task = forms.CharField(
         label="Which task, if 'Other'",
         required=False,
-        max_length=300,
+        max_length=OTHER_TASK_MAX_CHARS,
         help_text="Required for 'Other': name the root task.",
     )
     justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=PROSE_MAX_CHARS,
         help_text="Why root, why now. Approvers and auditors read this.",
     )
     ticket_reference = forms.CharField(
-        max_length=100, required=False, help_text="Change or incident number (some accounts require one)."
+        max_length=TICKET_MAX_CHARS,
+        required=False,
+        validators=[refuse_invisible_characters],
+        help_text="Change or incident number (some accounts require one).",
     )
     starts_at = forms.DateTimeField(
         label="Start",
@@ -97,6 +107,7 @@ class AccessRequestForm(forms.Form):
         label="Why approvers cannot be reached",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=PROSE_MAX_CHARS,
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -131,6 +142,7 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.HiddenInput)
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=PROSE_MAX_CHARS,
         required=False,
         help_text="Required: it goes into the evidence with your decision.",
     )
@@ -138,7 +150,10 @@ class DecisionForm(forms.Form):
 
 class SelfAuthoriseForm(forms.Form):
     reason = forms.CharField(
-        label="Why approvers cannot be reached", widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label="Why approvers cannot be reached",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=PROSE_MAX_CHARS,
+        required=False,
     )
 
 
@@ -166,12 +181,14 @@ class CheckInForm(forms.Form):
     work_done = forms.CharField(
         label="What was done as root",
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=PROSE_MAX_CHARS,
         required=False,
         help_text="Reviewers compare this with the root activity CloudTrail recorded.",
     )
     envelope_number = forms.CharField(
         label="New envelope seal number",
         max_length=64,
+        validators=[refuse_invisible_characters],
         required=False,
         help_text="The number on the seal of the envelope the password went back into.",
     )
@@ -201,11 +218,13 @@ class RotationForm(forms.Form):
     new_envelope_number = forms.CharField(
         label="Envelope number of the new password",
         max_length=64,
+        validators=[refuse_invisible_characters],
         required=False,
     )
     review_note = forms.CharField(
         label="Review",
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=PROSE_MAX_CHARS,
         required=False,
         help_text="Was the work in scope of the request? Anything to follow up?",
     )
@@ -231,6 +250,7 @@ class RevokeForm(forms.Form):
     reason = forms.CharField(
         label="Why revoke",
         widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=PROSE_MAX_CHARS,
         required=False,
         help_text="Everyone on the account is told; an active session's password must be rotated.",
     )

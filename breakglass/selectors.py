@@ -80,13 +80,20 @@ def account_grants(*, user: AnyUser, account: AwsAccount) -> QuerySet[Grant]:
 
 
 def devices_visible_to(*, user: AnyUser) -> QuerySet[MfaDevice]:
+    """The devices a person may see: administrators and auditors every device (assigned or not);
+    a custodian only the devices on accounts he keeps, as on his custody board."""
     if not policy.may_view_devices(user):
         return MfaDevice.objects.none()
+    devices = MfaDevice.objects.all()
+    assignments = MfaDeviceAssignment.objects.select_related("account")
+    if not policy.sees_every_account(user):
+        kept = AwsAccount.objects.filter(custodians=user.pk).values("pk")
+        devices = devices.filter(pk__in=MfaDevice.objects.filter(assignments__account__in=kept).values("pk"))
+        # Only the accounts he keeps: a custodian need not learn what else a shared FIDO key protects.
+        assignments = assignments.filter(account__in=kept)
     return (
-        MfaDevice.objects.select_related("holder")
-        .prefetch_related(
-            Prefetch("assignments", queryset=MfaDeviceAssignment.objects.select_related("account"))
-        )
+        devices.select_related("holder")
+        .prefetch_related(Prefetch("assignments", queryset=assignments))
         .annotate(account_count=Count("assignments"))
         .order_by("label")
     )

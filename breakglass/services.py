@@ -7,7 +7,7 @@ Services trust nothing from views: they re-check the rules that the database can
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from ledger import services as ledger
 from portal import policy
 from portal.errors import DomainError
 from portal.policy import Role
+from portal.validators import check_plain_names
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -83,6 +84,7 @@ def account_create(
     custodians: Iterable[User],
 ) -> AwsAccount:
     _require_admin(actor)
+    check_plain_names({"name": name})
     approver_list, custodian_list = _check_people(
         approvers=approvers, custodians=custodians, quorum=approval_quorum
     )
@@ -139,6 +141,8 @@ def account_update(
     unknown = set(fields) - set(ACCOUNT_FIELDS)
     if unknown:
         raise TypeError(f"account_update() got unexpected fields: {sorted(unknown)}")
+    if "name" in fields:
+        check_plain_names({"name": fields["name"]})
     quorum = int(fields.get("approval_quorum", account.approval_quorum))
     approver_list, custodian_list = _check_people(approvers=approvers, custodians=custodians, quorum=quorum)
     with transaction.atomic():
@@ -261,6 +265,7 @@ def root_credential_record_physical(
         errors["envelope_number"] = "Give the number printed on the sealed envelope."
     if errors:
         raise DomainError(errors)
+    check_plain_names({"safe_location": safe_location, "envelope_number": envelope_number})
     return _replace_credential(
         actor=actor,
         account=account,
@@ -283,6 +288,7 @@ def mfa_device_create(
     *, actor: User, kind: str, label: str, serial_number: str, storage_location: str
 ) -> MfaDevice:
     _require_admin(actor)
+    check_plain_names({"label": label, "serial_number": serial_number, "storage_location": storage_location})
     device = MfaDevice(
         kind=kind, label=label, serial_number=serial_number.strip(), storage_location=storage_location
     )
@@ -369,6 +375,7 @@ def mfa_device_update(
     Checking a device out (and back) is the check-out workflow's job, not an inventory edit.
     """
     _require_admin(actor)
+    check_plain_names({"label": label, "storage_location": storage_location})
     if custody_state == CustodyState.CHECKED_OUT:
         raise DomainError({"custody_state": "Devices are checked out through an approved request, not here."})
     with transaction.atomic():
@@ -409,6 +416,28 @@ def mfa_device_update(
 # --- Grants ------------------------------------------------------------------------------------
 
 
+def latest_grant_expiry() -> datetime:
+    """The latest expiry a grant may be given now (``PORTAL_GRANT_MAX_DAYS`` ahead)."""
+    return timezone.now() + timedelta(days=settings.PORTAL_GRANT_MAX_DAYS)
+
+
+def _check_grant_expiry(expires_at: datetime) -> str | None:
+    """Why ``expires_at`` is out of bounds for a grant, or None.
+
+    Access is bounded so that every grant is looked at again at least every
+    ``PORTAL_GRANT_MAX_DAYS``: an expiry in the year 9999 is a grant nobody reviews.
+    """
+    if expires_at <= timezone.now():
+        return "The expiry must be in the future."
+    if expires_at > latest_grant_expiry():
+        days = settings.PORTAL_GRANT_MAX_DAYS
+        return (
+            f"A grant lasts at most {days} days (PORTAL_GRANT_MAX_DAYS): choose "
+            f"{latest_grant_expiry():%Y-%m-%d %H:%M} UTC or earlier, and review it again then."
+        )
+    return None
+
+
 def grant_create(
     *, actor: User, user: User, account: AwsAccount, expires_at: datetime, emergency: bool = False
 ) -> Grant:
@@ -419,8 +448,9 @@ def grant_create(
         errors["user"] = f"{user.get_username()} is deactivated."
     elif not policy.has_role(user, Role.REQUESTER):
         errors["user"] = f"{user.get_username()} is not in the Requester role; give them the role first."
-    if expires_at <= timezone.now():
-        errors["expires_at"] = "The expiry must be in the future."
+    expiry_refusal = _check_grant_expiry(expires_at)
+    if expiry_refusal:
+        errors["expires_at"] = expiry_refusal
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
@@ -478,6 +508,9 @@ def grant_review(*, actor: User, grant: Grant, expires_at: datetime) -> Grant:
     _require_admin(actor)
     if expires_at <= timezone.now():
         raise DomainError({"expires_at": "The expiry must be in the future; revoke the grant to end it."})
+    expiry_refusal = _check_grant_expiry(expires_at)
+    if expiry_refusal:
+        raise DomainError({"expires_at": expiry_refusal})
     with transaction.atomic():
         locked = Grant.objects.select_for_update().select_related("user", "account").get(pk=grant.pk)
         if locked.revoked_at is not None:

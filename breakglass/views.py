@@ -123,30 +123,74 @@ def credential_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespon
     )
 
 
-@require_POST
 @manage_only
+@step_up_required
 def device_assign(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
+    """GET (the device chosen on the account page): a page saying what adding it will do.
+    POST (from that page): add it. Both after a fresh second factor: a device on an account's
+    root user is a device someone may be handed over in a check-out."""
     account = selectors.account_for(user=request.user, uuid=uuid)
-    form = forms.AssignDeviceForm(request.POST, account=account)
-    if form.is_valid():
-        try:
-            services.mfa_device_assign(
-                actor=request.user, device=form.cleaned_data["device"], account=account
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, f"{form.cleaned_data['device']} now protects {account}.")
-    else:
+    form = forms.AssignDeviceForm(request.POST if request.method == "POST" else request.GET, account=account)
+    if not form.is_valid():
         messages.error(request, "Choose a device to add.")
+        return redirect("breakglass:account_detail", uuid=account.uuid)
+    device = form.cleaned_data["device"]
+    if request.method != "POST":
+        return render(
+            request,
+            "breakglass/confirm.html",
+            {
+                "title": f"Add {device} to {account}?",
+                "back": account,
+                "facts": [
+                    ("Device", f"{device} ({device.get_kind_display()}, serial {device.serial_number})"),
+                    ("Stored", device.storage_location or "not recorded"),
+                    ("Account", f"{account.name} ({account.account_id})"),
+                ],
+                "consequence": (
+                    f"{device} becomes an MFA device of the root user of {account}: it may be handed "
+                    "over to whoever checks out this account's root, and it counts toward the limit "
+                    "of eight devices. Register it on the root user in AWS as well."
+                ),
+                "hidden": {"device": device.pk},
+                "button": "Add the device",
+            },
+        )
+    try:
+        services.mfa_device_assign(actor=request.user, device=device, account=account)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{device} now protects {account}.")
     return redirect("breakglass:account_detail", uuid=account.uuid)
 
 
-@require_POST
 @manage_only
+@step_up_required
 def device_unassign(request: AuthenticatedHttpRequest, uuid: UUID, device_uuid: UUID) -> HttpResponse:
+    """GET: a page saying what removing the device will do; POST: remove it (fresh second factor)."""
     account = selectors.account_for(user=request.user, uuid=uuid)
     device = selectors.device_for(user=request.user, uuid=device_uuid)
+    if request.method != "POST":
+        return render(
+            request,
+            "breakglass/confirm.html",
+            {
+                "title": f"Remove {device} from {account}?",
+                "back": account,
+                "facts": [
+                    ("Device", f"{device} ({device.get_kind_display()}, serial {device.serial_number})"),
+                    ("Account", f"{account.name} ({account.account_id})"),
+                ],
+                "consequence": (
+                    f"{device} will no longer be offered for hand-over in check-outs of {account}. "
+                    "Deregister it from the root user in AWS as well; an account without an MFA "
+                    "device is flagged on every page."
+                ),
+                "button": "Remove the device",
+                "danger": True,
+            },
+        )
     try:
         services.mfa_device_unassign(actor=request.user, device=device, account=account)
     except ValidationError as error:
@@ -183,6 +227,7 @@ def device_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @manage_only
+@step_up_required
 def device_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     device = selectors.device_for(user=request.user, uuid=uuid)
     form = forms.MfaDeviceEditForm(
@@ -201,7 +246,11 @@ def device_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
         else:
             messages.success(request, f"Saved {device}.")
             return redirect("breakglass:device_list")
-    return render(request, "breakglass/form.html", {"form": form, "title": f"Edit {device}"})
+    return render(
+        request,
+        "breakglass/form.html",
+        {"form": form, "title": f"Edit {device}", "intro": forms.CUSTODY_EDIT_CONSEQUENCES},
+    )
 
 
 @manage_only
@@ -238,10 +287,13 @@ def grant_revoke(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
 
 
 @manage_only
+@step_up_required
 def grant_review(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     grant = selectors.grant_for(user=request.user, uuid=uuid)
+    # An expiry already past the maximum (a grant from before the bound) is offered at the bound.
+    keep_until = min(grant.expires_at, services.latest_grant_expiry())
     form = forms.GrantReviewForm(
-        request.POST or None, initial={"expires_at": grant.expires_at.strftime("%Y-%m-%dT%H:%M")}
+        request.POST or None, initial={"expires_at": keep_until.strftime("%Y-%m-%dT%H:%M")}
     )
     if request.method == "POST" and form.is_valid():
         try:

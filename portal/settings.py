@@ -336,6 +336,11 @@ PORTAL_ROTATION_OVERDUE_HOURS = env.int("PORTAL_ROTATION_OVERDUE_HOURS", 24, min
 PORTAL_EMERGENCY_REVIEW_HOURS = env.int("PORTAL_EMERGENCY_REVIEW_HOURS", 24, minimum=0)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
 
+# --- Bounds on widening access (issue 8, item 8) ------------------------------------------------
+# A grant (created or reviewed) expires at most this many days ahead: access is re-reviewed at
+# least this often. The grant services refuse a later expiry, naming the limit.
+PORTAL_GRANT_MAX_DAYS = env.int("PORTAL_GRANT_MAX_DAYS", 365, minimum=1)
+
 # --- Sign-in throttling, client address, browser hardening (issue 8: items 6, 9, 10) -----------
 # Reverse proxies under the operator's control in front of the portal. 0: clients connect directly,
 # REMOTE_ADDR is the client's address and X-Forwarded-For / X-Request-ID from the client are ignored.

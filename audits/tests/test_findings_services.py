@@ -180,3 +180,10 @@ def test_ingestion_runs_are_for_auditors_and_administrators(
     assert ingestion_runs_visible_to(user=auditor).count() == 1
     assert ingestion_runs_visible_to(user=administrator).count() == 1
     assert ingestion_runs_visible_to(user=approver).count() == 0
+
+
+def test_a_triage_note_longer_than_the_prose_maximum_is_refused(unapproved: Finding, auditor: Any) -> None:
+    with pytest.raises(DomainError, match="At most 4,000 characters"):
+        finding_triage(finding=unapproved, actor=auditor, status=FindingStatus.RESOLVED, note="x" * 1_000_000)
+    unapproved.refresh_from_db()
+    assert unapproved.status == FindingStatus.OPEN

@@ -123,3 +123,10 @@ def test_an_update_records_what_changed(
 
 def test_the_root_email_is_masked_for_display(new_account: AwsAccount) -> None:
     assert new_account.root_email_masked == "a***@example.org"
+
+
+def test_an_account_name_with_a_right_to_left_override_is_refused(administrator: Any, approver: Any) -> None:
+    with pytest.raises(DomainError, match="U\\+202E") as refused:
+        create(administrator, [approver], [], name="payments\u202edorp")
+    assert "name" in refused.value.message_dict
+    assert not AwsAccount.objects.exists()

@@ -144,3 +144,49 @@ def test_a_review_moves_the_expiry_and_records_the_reviewer(
     assert grant.expires_at == later
     assert grant.last_reviewed_by == administrator
     assert LedgerEntry.objects.filter(action="grant.reviewed").exists()
+
+
+# --- Bounds on a grant's expiry (issue 8, item 8) -----------------------------------------------
+
+
+def test_a_grant_cannot_be_created_for_longer_than_the_configured_maximum(
+    administrator: Any, requester: Any, account: Any, settings: Any
+) -> None:
+    settings.PORTAL_GRANT_MAX_DAYS = 30
+    with pytest.raises(DomainError, match="at most 30 days") as refused:
+        services.grant_create(
+            actor=administrator,
+            user=requester,
+            account=account,
+            expires_at=timezone.now() + timedelta(days=31),
+        )
+    assert "expires_at" in refused.value.message_dict
+    assert not Grant.objects.exists()
+    services.grant_create(
+        actor=administrator, user=requester, account=account, expires_at=timezone.now() + timedelta(days=29)
+    )
+
+
+def test_a_review_cannot_move_the_expiry_to_the_year_9999(
+    administrator: Any, requester: Any, account: Any
+) -> None:
+    grant = services.grant_create(
+        actor=administrator, user=requester, account=account, expires_at=timezone.now() + timedelta(days=1)
+    )
+    before = Grant.objects.get(pk=grant.pk).expires_at
+    with pytest.raises(DomainError, match="at most 365 days"):
+        services.grant_review(
+            actor=administrator,
+            grant=grant,
+            expires_at=timezone.now().replace(year=9999),
+        )
+    assert Grant.objects.get(pk=grant.pk).expires_at == before
+    assert not LedgerEntry.objects.filter(action="grant.reviewed").exists()
+
+
+def test_a_physical_envelope_number_with_a_bidi_control_is_refused(administrator: Any, account: Any) -> None:
+    with pytest.raises(DomainError, match="U\\+2066") as refused:
+        services.root_credential_record_physical(
+            actor=administrator, account=account, safe_location="Safe A", envelope_number="E-\u20661234"
+        )
+    assert "envelope_number" in refused.value.message_dict

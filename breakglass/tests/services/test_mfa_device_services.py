@@ -118,3 +118,16 @@ def test_the_device_limit_holds_for_every_account_separately(administrator: Any)
     for _ in range(3):
         services.mfa_device_assign(actor=administrator, device=shared, account=AwsAccountFactory())
     assert shared.assignments.count() == 3
+
+
+def test_a_serial_number_with_a_right_to_left_override_is_refused(administrator: Any) -> None:
+    with pytest.raises(DomainError, match="U\\+202E") as refused:
+        services.mfa_device_create(
+            actor=administrator,
+            kind="fido",
+            label="YubiKey",
+            serial_number="SN-\u202e321",
+            storage_location="",
+        )
+    assert "serial_number" in refused.value.message_dict
+    assert not MfaDevice.objects.exists()
