@@ -24,6 +24,7 @@ class LocalNetwork:
     """What the tests' stand-in for DNS answers, and every connection a test asked for."""
 
     names: dict[str, list[str]] = field(default_factory=dict)
+    #: Names looked up (IP literals, which need no DNS, are not recorded).
     lookups: list[str] = field(default_factory=list)
     connections: list[str] = field(default_factory=list)
 
@@ -38,10 +39,10 @@ def network(monkeypatch: pytest.MonkeyPatch) -> LocalNetwork:
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
         name = host.decode() if isinstance(host, bytes) else str(host)
-        state.lookups.append(name)
         try:
             addresses = [str(ipaddress.ip_address(name))]
         except ValueError:
+            state.lookups.append(name)
             if name not in state.names:
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
             addresses = state.names[name]
