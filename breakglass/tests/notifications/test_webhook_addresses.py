@@ -8,9 +8,16 @@ no connection having been tried at all.
 
 from __future__ import annotations
 
+import datetime
+import ssl
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core.exceptions import ValidationError
 
 from breakglass.models import AccessRequest, Notification, NotificationChannel
@@ -118,6 +125,74 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
     assert got.headers["Host"] == f"hooks.example.org:{port}"
     assert network.lookups == ["hooks.example.org"]
     assert network.connections == ["127.0.0.1"]
+
+
+def certificate_for(name: str, folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_receiver(local_webhooks_allowed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An https receiver on 127.0.0.1 whose certificate names hooks.example.org, trusted by the
+    senders' TLS context (and by nothing else)."""
+    cert_file, key_file = certificate_for("hooks.example.org", tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    default_context = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: default_context(cafile=str(cert_file)))
+    with running_receiver(server_context) as running:
+        yield running
+
+
+def test_https_connects_to_the_checked_address_and_tls_checks_the_name(
+    tls_receiver: Receiver, network: LocalNetwork
+) -> None:
+    network.names["hooks.example.org"] = ["127.0.0.1"]
+    port = tls_receiver.server.server_address[1]
+
+    senders.send_channel(slack(f"https://hooks.example.org:{port}/hook"), MESSAGE)
+
+    (got,) = tls_receiver.received
+    assert got.headers["Host"] == f"hooks.example.org:{port}"
+    assert tls_receiver.server_names == ["hooks.example.org"]
+    assert network.connections == ["127.0.0.1"]
+
+
+def test_https_refuses_a_certificate_that_does_not_name_the_host(
+    tls_receiver: Receiver, network: LocalNetwork
+) -> None:
+    # The same checked address, under another name: the certificate does not match, nothing is sent.
+    network.names["other.example.org"] = ["127.0.0.1"]
+    port = tls_receiver.server.server_address[1]
+
+    with pytest.raises(DeliveryError, match="could not be reached"):
+        senders.send_channel(slack(f"https://other.example.org:{port}/hook"), MESSAGE)
+
+    assert tls_receiver.received == []
+    assert tls_receiver.server_names == ["other.example.org"]
 
 
 class _AnswersInTurn(dict[str, list[str]]):
