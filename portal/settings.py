@@ -8,6 +8,7 @@ allowed hosts and encryption keys mandatory.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -261,6 +262,31 @@ EMAIL_HOST_USER = env.str("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env.str("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", "breakglass@localhost")
+
+# --- Webhook targets (issue 8, item 9; breakglass.notifications.targets) --------------------------
+# Slack-compatible and signed JSON webhooks go over https to public addresses only: the address a
+# target's name resolves to is checked each time a message leaves, and never loopback, private,
+# link-local, shared (CGNAT), multicast, reserved or a cloud's metadata service. For development and
+# tests only (refused when DJANGO_DEBUG is false): plain http (on by default with DEBUG), and networks
+# a webhook may reach anyway, comma-separated CIDRs such as "127.0.0.1/32" for a local receiver.
+PORTAL_WEBHOOK_ALLOW_HTTP = env.bool("PORTAL_WEBHOOK_ALLOW_HTTP", DEBUG)
+PORTAL_WEBHOOK_ALLOWED_NETWORKS = env.list("PORTAL_WEBHOOK_ALLOWED_NETWORKS")
+for _network in PORTAL_WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError:
+        raise ConfigurationError(
+            f"PORTAL_WEBHOOK_ALLOWED_NETWORKS: {_network!r} is not a network such as 127.0.0.1/32"
+        ) from None
+if not DEBUG and PORTAL_WEBHOOK_ALLOW_HTTP:
+    raise ConfigurationError(
+        "PORTAL_WEBHOOK_ALLOW_HTTP is for development only: webhooks use https in production"
+    )
+if not DEBUG and PORTAL_WEBHOOK_ALLOWED_NETWORKS:
+    raise ConfigurationError(
+        "PORTAL_WEBHOOK_ALLOWED_NETWORKS is for development only: "
+        "in production webhooks reach public addresses only"
+    )
 
 # --- Cache: shared by all processes in production, so a used TOTP code and the login rate limits
 # hold across gunicorn workers (allauth keeps both in the cache). ----------------------------------

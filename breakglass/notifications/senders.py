@@ -12,14 +12,27 @@ Each POST carries ``X-Breakglass-Timestamp: <unix seconds>`` and
 ``X-Breakglass-Signature: sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<raw body>"`` under the
 channel's signing secret (the string shown once when the channel was added, as UTF-8 bytes). The
 timestamp is signed so a captured request cannot be replayed later than the receiver's tolerance.
+
+Where a webhook connects
+------------------------
+The target's name is resolved once per message and every address checked
+(``targets.resolve_webhook_target``: https only in production, never loopback, private, link-local or
+metadata addresses); the connection then goes to a checked address, through urllib with an
+``HTTPConnection``/``HTTPSConnection`` that is handed the address instead of resolving the name again,
+while the Host header and TLS (SNI and certificate check) keep the name. Redirects are never followed,
+and proxies from the environment are not used (a proxy would resolve the name itself, unchecked).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import http.client
 import json
 import logging
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +40,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from django.core.mail import send_mail
 
@@ -35,7 +47,14 @@ from breakglass import secrets as sealed
 from breakglass.choices import ChannelKind
 from breakglass.crypto import CryptoError
 from breakglass.models import NotificationChannel
-from breakglass.notifications.targets import email_addresses, origin_of
+from breakglass.notifications.targets import (
+    ResolvedTarget,
+    TargetRefused,
+    TargetUnresolvable,
+    email_addresses,
+    origin_of,
+    resolve_webhook_target,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -207,33 +226,117 @@ def timestamp_iso(seconds: int) -> str:
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect would carry a signed payload to a place nobody configured (or turn the POST into a
-    # GET and lose it); a webhook that redirects is misconfigured, so the 3xx comes back as an error.
+    # A redirect would carry a signed payload to a place nobody configured and nobody checked (the
+    # metadata service, say), or turn the POST into a GET and lose it; a webhook that redirects is
+    # misconfigured, so the 3xx comes back as an error.
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects())
+def _connect_checked(addresses: tuple[str, ...], port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to the first of the checked ``addresses`` that answers (as
+    ``socket.create_connection`` tries each address a name resolves to)."""
+    failure: OSError = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as error:
+            failure = error
+    raise failure
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    """Connects to an address checked by ``resolve_webhook_target`` instead of resolving the name
+    again; the request's Host header still names the host."""
+
+    def __init__(self, host: str, *, target: ResolvedTarget, **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self._target = target
+
+    def connect(self) -> None:
+        self.sock = _connect_checked(self._target.addresses, self._target.port, self.timeout)
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """As :class:`_CheckedHTTPConnection`, then TLS with the name as SNI and for the certificate check."""
+
+    def __init__(self, host: str, *, target: ResolvedTarget, context: ssl.SSLContext, **kwargs: Any) -> None:
+        super().__init__(host, context=context, **kwargs)
+        self._target = target
+        self._tls = context
+
+    def connect(self) -> None:
+        sock = _connect_checked(self._target.addresses, self._target.port, self.timeout)
+        try:
+            self.sock = self._tls.wrap_socket(sock, server_hostname=self._target.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, target: ResolvedTarget) -> None:
+        super().__init__()
+        self._target = target
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_CheckedHTTPConnection, target=self._target), req)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, target: ResolvedTarget) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(context=self._tls)
+        self._target = target
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(
+            functools.partial(_CheckedHTTPSConnection, target=self._target, context=self._tls), req
+        )
+
+
+def _opener_for(target: ResolvedTarget) -> urllib.request.OpenerDirector:
+    """An opener bound to one checked target: no proxy, no redirects, and only the checked addresses."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _NoRedirects(),
+        _CheckedHTTPHandler(target),
+        _CheckedHTTPSHandler(target),
+    )
 
 
 def _post(channel: NotificationChannel, body: bytes, *, headers: dict[str, str]) -> None:
     url = channel.target
     origin = origin_of(url)
-    if urlsplit(url).scheme not in ("http", "https"):
-        # urllib would also open file:// and ftp:// URLs; a webhook is only ever HTTP(S).
-        raise PermanentDeliveryError(f"channel {channel.name!r} has a target that is not an http(s) URL")
-    request = urllib.request.Request(  # noqa: S310 (scheme checked just above)
+    try:
+        # Resolved and checked here, at send time: the name may answer differently than when the
+        # channel was saved. Only the addresses checked now are connected to.
+        target = resolve_webhook_target(url)
+    except TargetRefused as refusal:
+        _fail(channel, f"refused to send to {origin}: {refusal}", permanent=True)
+    except TargetUnresolvable:
+        _fail(channel, f"{origin} could not be resolved", permanent=False)
+    except ValueError:
+        _fail(channel, f"channel target is not a valid URL ({origin})", permanent=True)
+    request = urllib.request.Request(  # noqa: S310 (scheme checked by resolve_webhook_target)
         url,
         data=body,
         method="POST",
         headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
     )
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with _opener_for(target).open(request, timeout=TIMEOUT_SECONDS) as response:
             response.read(_MAX_RESPONSE_BYTES)
             status = response.status
     except urllib.error.HTTPError as error:
         error.close()
+        if 300 <= error.code < 400:
+            # Never followed (see _NoRedirects), and retrying gets the same answer.
+            _fail(
+                channel,
+                f"{origin} answered HTTP {error.code}, a redirect, which is not followed",
+                permanent=True,
+            )
         # A 4xx other than "too many" or "timeout" means the receiver refuses this request as such
         # (revoked Slack token, wrong secret on the receiver): retrying for half an hour only hides it.
         permanent = 400 <= error.code < 500 and error.code not in (408, 425, 429)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,19 +29,22 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     status: int = 200
     location: str = ""
+    scheme: str = "http"
+    #: The TLS server names (SNI) clients asked for, when serving https.
+    server_names: list[str | None] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def url(self, path: str = "/hook") -> str:
         return self.base_url + path
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    """A receiver listening on a free local port until the block ends."""
+def running_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver listening on a free local port until the block ends; over TLS with ``tls``."""
     state: dict[str, Receiver] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -61,6 +65,14 @@ def running_receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["receiver"] = Receiver(server)
+    if tls is not None:
+
+        def note_server_name(sock: ssl.SSLSocket, name: str | None, context: ssl.SSLContext) -> None:
+            state["receiver"].server_names.append(name)
+
+        tls.sni_callback = note_server_name
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        state["receiver"].scheme = "https"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -124,7 +124,7 @@ def test_a_server_error_keeps_the_notification_queued_records_the_attempt_and_ra
 
 
 def test_a_closed_port_is_retried_and_the_last_retry_marks_it_failed_with_a_ledger_entry(
-    access_request: AccessRequest,
+    access_request: AccessRequest, local_webhooks_allowed: None
 ) -> None:
     channel = NotificationChannel.objects.create(
         account=access_request.account, kind="slack", name="#sec", target=closed_port_url()

@@ -130,7 +130,7 @@ def test_a_refusing_client_error_fails_for_good(receiver: Receiver) -> None:
         senders.send_channel(channel, MESSAGE)
 
 
-def test_a_closed_port_is_a_retryable_delivery_error() -> None:
+def test_a_closed_port_is_a_retryable_delivery_error(local_webhooks_allowed: None) -> None:
     channel = NotificationChannel(kind="slack", name="#security", target=closed_port_url())
     with pytest.raises(DeliveryError, match="could not be reached") as caught:
         senders.send_channel(channel, MESSAGE)

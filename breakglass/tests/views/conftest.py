@@ -4,6 +4,7 @@ an administrator's stepped-up client for the channel pages."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,17 @@ from breakglass.tests.factories import MfaDeviceFactory
 from breakglass.tests.lifecycle_helpers import make_request
 from breakglass.tests.views.support import PASSWORD, SLACK_URL
 from portal.testing import step_up
+
+
+@pytest.fixture(autouse=True)
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saving a webhook channel resolves its host (to refuse local addresses); here no name resolves,
+    so no query leaves the machine and the channel is saved (its address is checked when sending)."""
+
+    def unresolvable(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unresolvable)
 
 
 @pytest.fixture
