@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils import timezone
 
 from breakglass import selectors
 from breakglass.choices import CredentialStorage, CustodyState
-from breakglass.models import AwsAccount, MfaDevice, account_id_validator
+from breakglass.models import AwsAccount, MfaDevice
 from portal.people import person_label
 from portal.policy import Role
 
@@ -23,6 +24,13 @@ else:
     _ModelMultipleChoiceField = forms.ModelMultipleChoiceField
 
 
+#: ASCII digits only: ``\d`` accepts any Unicode digit (Arabic-Indic, full-width...), which passed the
+#: form and then failed on the database's ``[0-9]{12}`` constraint.
+ascii_account_id_validator = RegexValidator(
+    r"\A[0-9]{12}\Z", "An AWS account id is exactly 12 digits, for example 123456789012."
+)
+
+
 class PersonChoiceField(_ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return person_label(obj)
@@ -32,7 +40,7 @@ class AccountForm(_ModelForm):
     account_id = forms.CharField(
         label="AWS account id",
         max_length=14,
-        validators=[account_id_validator],
+        validators=[ascii_account_id_validator],
         help_text="12 digits, for example 123456789012.",
     )
     approvers = PersonChoiceField(queryset=selectors.people_in_role(Role.APPROVER), required=False)
