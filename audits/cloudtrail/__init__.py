@@ -2,12 +2,15 @@
 
 * ``classify``: what one record says (root or not, console login, MFA, AssumeRoot, finding kinds).
 * ``reader``: every record of a log file (delivery format, JSON Lines, gzip), problems reported.
-* ``screen``: the root records of a log file, found by searching bytes before parsing any JSON.
+* ``screen``: the root records of a log file, found by searching bytes before parsing any JSON
+  (``ScreenStream``: the same in bounded batches, for files of any size).
+* ``limits``: the caps on one file (decompressed bytes, records).
 """
 
 from __future__ import annotations
 
 from .classify import Classification, RecordFindingKind, classify, event_digest, parse_event_time
+from .limits import FileLimits
 from .reader import (
     DecompressedChunks,
     FileReadResult,
@@ -18,17 +21,19 @@ from .reader import (
     read_file,
     records_of,
 )
-from .screen import ScanResult, ScreenedRecord, scan_file, scan_stream
+from .screen import ScanResult, ScreenedRecord, ScreenStream, scan_file, scan_stream
 
 __all__ = [
     "Classification",
     "DecompressedChunks",
+    "FileLimits",
     "FileReadResult",
     "LogFileError",
     "RecordFindingKind",
     "RecordProblem",
     "RecordReader",
     "ScanResult",
+    "ScreenStream",
     "ScreenedRecord",
     "classify",
     "event_digest",

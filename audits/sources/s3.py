@@ -64,7 +64,7 @@ from audits.cloudtrail.screen import scan_stream
 from . import aws
 from .aws import AwsSettings, ConfigError, SourceError
 from .base import Chunk, FileProblem
-from .files import chunk_for_scan
+from .files import chunk_for_scan, file_limits
 
 __all__ = ["S3TrailSource", "build"]
 
@@ -199,7 +199,7 @@ class S3TrailSource:
         for _attempt in range(self.object_attempts):
             body = _ObjectBody(self.client, self.bucket, key)
             try:
-                result = scan_stream(body.open, name=name, escapes=self.escapes)
+                result = scan_stream(body.open, name=name, escapes=self.escapes, limits=file_limits())
             except ClientError as exc:
                 code = aws.error_code(exc)
                 if code in ("NoSuchKey", "404"):
