@@ -20,7 +20,7 @@ from audits.ingest import ingest_paths, ingest_unit
 from audits.models import Finding, IngestionCursor, IngestionRun, IngestionSource, RootEvent
 from audits.sources.files import FilesSource
 from audits.tasks import sweep_stale_runs
-from audits.tests.cloudtrail.support import iam_user_record, write_delivery, write_lines
+from audits.tests.cloudtrail.support import delivery_bytes, iam_user_record, write_delivery, write_lines
 from audits.tests.findings_support import hours_ago, root_call
 from portal.celery import app as celery_app
 
@@ -80,6 +80,26 @@ def test_a_file_read_in_batches_keeps_a_resumable_cursor_at_its_end(
     assert [chunk.position for chunk in chunks] == ["", "", "a.json"]
     assert [chunk.files_read for chunk in chunks] == [0, 0, 1]
     assert sum(chunk.records_read for chunk in chunks) == 9
+
+
+def test_records_handed_out_before_a_full_parse_are_not_handed_out_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The byte screen hands out batches, then finds the delivery file does not end with "]}" and
+    # falls back to a full parse: the records it already handed out must not come again.
+    monkeypatch.setattr(screen, "BATCH_SIZE", 10)
+    records = [root_call(when=hours_ago(1), event_id=f"r-{i}") for i in range(25)]
+    # Enough records after them that the screen resolves (and hands out) the first ones while reading.
+    data = delivery_bytes(records + [iam_user_record(i) for i in range(1000)])
+    path = tmp_path / "cut.json"
+    path.write_bytes(data[:-2])  # no closing "]}"
+
+    stream = screen.ScreenStream(lambda: path.open("rb"), name=str(path))
+    handed = [found.classification.event_id for batch in stream for found in batch]
+
+    assert handed == [f"r-{i}" for i in range(25)]
+    assert stream.result.full_parse_reason is not None
+    assert stream.result.error is not None
 
 
 # --- Caps per file ---------------------------------------------------------------------------------
