@@ -68,9 +68,9 @@ from .files import chunk_for_scan, file_limits
 
 __all__ = ["S3TrailSource", "build"]
 
-_ACCOUNT = re.compile(r"\d{12}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z0-9]+)+-\d+")
-_UNIT = re.compile(r"(\d{12})/([a-z0-9-]+)")
+_UNIT = re.compile(r"([0-9]{12})/([a-z0-9-]+)")  # ASCII digits: \d also matches other scripts
 _LOG_NAME = re.compile(r"\d{4}/\d{2}/\d{2}/[^/]+\.json(?:\.gz)?")
 _DELIVERED = re.compile(r"_(\d{8}T\d{4})Z_[^/]*$")
 # Archived objects cannot be read without a restore; GLACIER_IR can be read as is.
