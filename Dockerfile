@@ -22,7 +22,8 @@ RUN pip install -r requirements.txt
 # The code belongs to root and is read-only for the service user; only var/ (collected static
 # files, Celery beat's schedule) is writable.
 COPY . .
-RUN mkdir -p /app/var && chown portal:portal /app/var
+# var/uploads: uploaded log files wait there for the worker (a volume shared by web and worker).
+RUN mkdir -p /app/var/uploads && chown portal:portal /app/var /app/var/uploads
 
 USER portal
 EXPOSE 8000

@@ -14,6 +14,8 @@ class SourceKind(models.TextChoices):
 
 
 class RunStatus(models.TextChoices):
+    # An upload accepted and waiting for the worker that ingests it.
+    QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     PARTIAL = "partial", "Finished with rejected files"

@@ -26,7 +26,7 @@ class FindingFilterForm(forms.Form):
     severity = forms.ChoiceField(choices=_ANY + list(Severity.choices), required=False)
     status = forms.ChoiceField(choices=_ANY + list(FindingStatus.choices), required=False)
     account = forms.RegexField(
-        regex=r"^\d{12}$",
+        regex=r"\A[0-9]{12}\Z",  # ASCII digits: \d also accepts Arabic-Indic or full-width ones
         required=False,
         label="AWS account",
         max_length=12,

@@ -5,21 +5,27 @@
   stored chunk;
 * :func:`ingest_unit` reads one unit of a configured source (adapters: ``audits.sources.registry``),
   never two workers on one unit;
-* :func:`ingest_paths` reads local files and folders (the command and the upload form) through the
-  files adapter, the one walker of local files (``audits.sources.files``).
+* :func:`ingest_paths` reads local files and folders (the command and the upload task) through the
+  files adapter, the one walker of local files (``audits.sources.files``);
+* :func:`sweep_stale_runs` marks failed the runs whose worker died (no progress for
+  ``PORTAL_INGEST_STALE_MINUTES``): every stored chunk saves the run, so its ``updated_at`` is a heartbeat.
 
-Every run ends by reconciling the accounts it touched (``audits.reconcile.reconcile``).
+Every run ends by reconciling the accounts it touched (``audits.reconcile.reconcile``). Memory is bounded
+whatever a file holds: root records come a batch at a time (``audits.cloudtrail.screen.BATCH_SIZE``),
+each batch stored in its own transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -89,9 +95,17 @@ def _write_counts(run: IngestionRun, source_id: int | None, unit: str, quiet: _Q
 
 
 def ingest_chunks(
-    *, run: IngestionRun, source_id: int | None, unit: str, chunks: Iterator[Chunk]
+    *,
+    run: IngestionRun,
+    source_id: int | None,
+    unit: str,
+    chunks: Iterator[Chunk],
+    on_finish: Callable[[IngestionRun], None] | None = None,
 ) -> IngestionRun:
     """Store each chunk in its own transaction with the cursor advance and the run's counts.
+
+    ``on_finish`` (the upload's ledger entry) runs in the transaction that saves the run's final status,
+    so a run never shows finished without it.
 
     A chunk's problems (files the adapter rejected) are recorded and reading goes on. Anything
     unexpected (the adapter or the database failing) marks the run failed, is recorded, and is
@@ -173,7 +187,10 @@ def ingest_chunks(
         run.status = RunStatus.PARTIAL
     else:
         run.status = RunStatus.SUCCEEDED
-    run.save(update_fields=["status", "finished_at", "errors", "findings_raised", "updated_at"])
+    with transaction.atomic():
+        run.save(update_fields=["status", "finished_at", "errors", "findings_raised", "updated_at"])
+        if on_finish is not None:
+            on_finish(run)
     if failure is not None:
         raise failure
     return run
@@ -268,55 +285,113 @@ def ingest_paths(
     triggered_by: User | None = None,
     kind: str = SourceKind.FILES,
     names: Mapping[Path, str] | None = None,
+    run: IngestionRun | None = None,
+    on_finish: Callable[[IngestionRun], None] | None = None,
 ) -> IngestionRun:
     """Ingest CloudTrail log files and folders (recursively, in sorted order), then reconcile.
 
     The files are walked and read by the files adapter, with its rules (hidden files and
-    ``CloudTrail-Digest`` folders skipped). A file that cannot be read in full (corrupt gzip, invalid
-    JSON, no ``Records``, records without a time or account) is counted as rejected and named with the
-    reason; its readable records and all the other files are still stored. ``kind`` is ``upload`` for
-    the upload form, and ``names`` gives uploaded files the names people know them by (instead of a
-    temporary path).
+    ``CloudTrail-Digest`` folders skipped) and caps. A file that cannot be read in full (corrupt gzip,
+    invalid JSON, no ``Records``, records without a time or account, over a cap) is counted as rejected
+    and named with the reason; its readable records and all the other files are still stored. ``kind``
+    is ``upload`` for uploads, and ``names`` gives uploaded files the names people know them by
+    (instead of a temporary path). ``run`` is an existing run to fill (the upload task's, made when
+    the file was accepted); ``on_finish`` as for :func:`ingest_chunks`.
     """
-    label = ", ".join(str((names or {}).get(path, path)) for path in paths)
-    run = IngestionRun.objects.create(kind=kind, unit=label[:500], triggered_by=triggered_by)
+    if run is None:
+        label = ", ".join(str((names or {}).get(path, path)) for path in paths)
+        run = IngestionRun.objects.create(kind=kind, unit=label[:500], triggered_by=triggered_by)
     known = {str(path): name for path, name in (names or {}).items()}
-    return ingest_chunks(run=run, source_id=None, unit=run.unit, chunks=_local_chunks(paths, known))
+    return ingest_chunks(
+        run=run, source_id=None, unit=run.unit, chunks=_local_chunks(paths, known), on_finish=on_finish
+    )
 
 
 def _local_chunks(paths: list[Path], names: Mapping[str, str]) -> Iterator[Chunk]:
     # Every path is read from the beginning: a one-off read has no cursor (``source_id`` None).
     source = FilesSource(paths=tuple(str(path) for path in paths))
     for unit in source.units():
+        judge = _FileJudge(names)
         for chunk in source.read(unit, ""):
-            yield _judged(chunk, names)
+            yield judge.judged(chunk)
 
 
-def _judged(chunk: Chunk, names: Mapping[str, str]) -> Chunk:
-    """A local file's chunk as a person handing files in expects it: named as they know it, and
-    rejected when any of it cannot be stored (a configured source instead reports a bad line and
-    reads on), with at most ``MAX_PROBLEMS_PER_FILE`` problems."""
-    name = names.get(chunk.name, chunk.name)
-    reasons = [problem.reason for problem in chunk.problems]
-    records = []
-    for found in chunk.records:
-        reason = record_problem(found)
-        if reason is None:
-            records.append(found)
-        else:
-            reasons.append(reason)
-    problems = [FileProblem(name, reason) for reason in reasons[:MAX_PROBLEMS_PER_FILE]]
-    if len(reasons) > MAX_PROBLEMS_PER_FILE:
-        problems.append(
-            FileProblem(name, f"and {len(reasons) - MAX_PROBLEMS_PER_FILE} more problems in this file")
-        )
-    return replace(
-        chunk,
-        name=name,
-        records=records,
-        files_rejected=1 if reasons else 0,
-        problems=problems,
+class _FileJudge:
+    """A local file's chunks as a person handing files in expects them: named as they know it, and the
+    file rejected when any of it cannot be stored (a configured source instead reports a bad line and
+    reads on), with at most ``MAX_PROBLEMS_PER_FILE`` problems. A file may come in several chunks
+    (``Chunk.continued``): it is counted rejected once, and its problems are capped across them."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._names = names
+        self._rejected = False
+        self._reasons = 0
+
+    def judged(self, chunk: Chunk) -> Chunk:
+        name = self._names.get(chunk.name, chunk.name)
+        reasons = [problem.reason for problem in chunk.problems]
+        records = []
+        for found in chunk.records:
+            reason = record_problem(found)
+            if reason is None:
+                records.append(found)
+            else:
+                reasons.append(reason)
+        room = max(MAX_PROBLEMS_PER_FILE - self._reasons, 0)
+        problems = [FileProblem(name, reason) for reason in reasons[:room]]
+        self._reasons += len(reasons)
+        rejected = 1 if reasons and not self._rejected else 0
+        self._rejected = self._rejected or bool(reasons)
+        if not chunk.continued:
+            if self._reasons > MAX_PROBLEMS_PER_FILE:
+                more = self._reasons - MAX_PROBLEMS_PER_FILE
+                problems.append(FileProblem(name, f"and {more} more problems in this file"))
+            self._rejected, self._reasons = False, 0
+        return replace(chunk, name=name, records=records, files_rejected=rejected, problems=problems)
+
+
+# --- Runs whose worker died ----------------------------------------------------------------------
+
+
+def sweep_stale_runs(*, now: datetime | None = None) -> int:
+    """Mark failed the runs without progress for ``PORTAL_INGEST_STALE_MINUTES``; how many.
+
+    A running run saves its row with every chunk it stores, so a row that has not changed for that long
+    belongs to a worker that was killed (out of memory, a deployment) or to an upload no worker ever
+    picked up; without this it would show *running* forever. A worker still alive that finishes later
+    overwrites the status with the true outcome.
+    """
+    minutes = settings.PORTAL_INGEST_STALE_MINUTES
+    now = now or timezone.now()
+    stale = IngestionRun.objects.filter(
+        status__in=(RunStatus.QUEUED, RunStatus.RUNNING), updated_at__lt=now - timedelta(minutes=minutes)
     )
+    swept = 0
+    for run in stale.order_by("pk"):
+        with transaction.atomic():
+            # Re-read under a row lock: the worker may have moved on since the query above.
+            run = IngestionRun.objects.select_for_update().get(pk=run.pk)
+            if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING) or run.updated_at >= now - timedelta(
+                minutes=minutes
+            ):
+                continue
+            add_errors(
+                run,
+                [
+                    {
+                        "file": "",
+                        "reason": f"no progress for {minutes} minutes: the worker reading this run "
+                        "stopped (killed, restarted or never started); marked failed by the sweep",
+                    }
+                ],
+            )
+            run.status = RunStatus.FAILED
+            run.finished_at = now
+            run.save(update_fields=["status", "finished_at", "errors", "updated_at"])
+            swept += 1
+    if swept:
+        logger.warning("%s ingestion run(s) without progress for %s minutes marked failed", swept, minutes)
+    return swept
 
 
 __all__ = [
@@ -324,4 +399,5 @@ __all__ = [
     "ingest_chunks",
     "ingest_paths",
     "ingest_unit",
+    "sweep_stale_runs",
 ]

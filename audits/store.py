@@ -39,8 +39,10 @@ FUTURE_TOLERANCE = timedelta(minutes=15)
 #: Problems kept per run: a 1 GB file of broken lines must not make a 1 GB run row.
 MAX_ERRORS_PER_RUN = 500
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ACCOUNT_IN_PRINCIPAL = re.compile(r"(?<!\d)(\d{12})(?!\d)")
+# ASCII digits only: ``\d`` (and ``str.isdigit``) also accept Arabic-Indic or full-width digits, which
+# name no AWS account, and ``$`` accepts a trailing newline.
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_ACCOUNT_IN_PRINCIPAL = re.compile(r"(?<![0-9])([0-9]{12})(?![0-9])")
 _TRUNCATED = f"more problems were found; only the first {MAX_ERRORS_PER_RUN} are kept"
 
 
@@ -70,9 +72,21 @@ def record_problem(found: ScreenedRecord) -> str | None:
     account = c.account_id
     if account is None:
         return f"{label} names no account (recipientAccountId or userIdentity.accountId); skipped"
-    if not _ACCOUNT_ID.match(account):
-        return f"{label} has an account id that is not 12 digits ({account[:20]!r}); skipped"
+    if not _ACCOUNT_ID.fullmatch(account):
+        return f"{label} has an account id that is not 12 digits 0-9 ({account[:20]!r}); skipped"
+    if not _storable_text(found.record):
+        # A lone surrogate (JSON allows "\ud800") cannot be encoded for the database: this record
+        # alone is refused, never the batch or the file around it.
+        return f"{label} holds text that is not valid Unicode (a lone surrogate); skipped"
     return None
+
+
+def _storable_text(record: dict[str, Any]) -> bool:
+    try:
+        json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def store_records(*, run: IngestionRun, records: Iterable[ScreenedRecord], origin: str = "") -> StoreResult:
@@ -237,13 +251,15 @@ def _insert(
         with transaction.atomic():
             model.objects.bulk_create(rows, ignore_conflicts=True)
         return
-    except DataError:
-        pass  # one odd value (jsonb refuses some strings); find it below and keep the others
+    except (DataError, ValueError):
+        # One odd value (jsonb refuses some strings; the driver refuses text it cannot encode, as a
+        # ValueError before any SQL runs): find it below and keep the others.
+        pass
     for row in rows:
         try:
             with transaction.atomic():
                 model.objects.bulk_create([row], ignore_conflicts=True)
-        except DataError:
+        except (DataError, ValueError):
             result.skipped += 1
             result.problems.append(
                 {"file": origin, "reason": f"record {row.event_id} was refused by the database; skipped"}
@@ -258,6 +274,12 @@ def _storable(record: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _text(value: str | None, limit: int) -> str:
+    # A reason may quote an eventID or a file name holding a lone surrogate: the errors column must
+    # still be storable, so such characters become "?".
+    return _cut(value, limit).encode("utf-8", "replace").decode("utf-8")
+
+
 def add_errors(run: IngestionRun, problems: list[dict[str, str]]) -> None:
     """Append problems (``{"file", "reason"}``) to ``run.errors``, cut to size; the caller saves."""
     errors = list(run.errors or [])
@@ -266,5 +288,7 @@ def add_errors(run: IngestionRun, problems: list[dict[str, str]]) -> None:
             if errors[-1].get("reason") != _TRUNCATED:
                 errors.append({"file": "", "reason": _TRUNCATED})
             break
-        errors.append({"file": _cut(problem.get("file"), 1000), "reason": _cut(problem.get("reason"), 1000)})
+        errors.append(
+            {"file": _text(problem.get("file"), 1000), "reason": _text(problem.get("reason"), 1000)}
+        )
     run.errors = errors

@@ -5,7 +5,9 @@ trail, a region of LookupEvents, a queue, a folder), so adding workers adds thro
 lock in ``audits.ingest.ingest_unit`` keeps two workers off one unit. Beat runs
 ``ingest_enabled_sources`` every minute (each source on its own ``schedule_seconds``) and
 ``reconcile_all`` every five minutes, because overdue, rotation and emergency findings become true
-with the mere passing of time.
+with the mere passing of time, and ``sweep_stale_runs`` every five minutes, so a run whose worker died
+ends *failed* instead of *running* forever. ``ingest_upload`` ingests a file uploaded through the page,
+never inside the web request.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
+from audits import uploads
 from audits.ingest import ingest_unit
+from audits.ingest import sweep_stale_runs as sweep_runs
 from audits.models import IngestionSource
 from audits.reconcile import reconcile
 from audits.sources.registry import SourceNotAvailable, build_source
@@ -140,3 +144,23 @@ def ingest_enabled_sources() -> list[int]:
         ingest_source.delay(source.pk)
         queued.append(source.pk)
     return queued
+
+
+@shared_task(name="audits.tasks.ingest_upload", acks_late=True)
+def ingest_upload(run_id: int) -> str | None:
+    """Ingest an uploaded file (queued by ``audits.uploads.logs_upload`` once the upload committed).
+
+    No automatic retry: the run is claimed when the task starts, and a worker killed half-way leaves it
+    running for the sweep to mark failed; the person uploads again (storing is idempotent).
+    """
+    run = uploads.ingest_upload(run_id)
+    return str(run.uuid) if run is not None else None
+
+
+@shared_task(name="audits.tasks.sweep_stale_runs", acks_late=True)
+def sweep_stale_runs() -> int:
+    """Every five minutes (beat): runs without progress for ``PORTAL_INGEST_STALE_MINUTES`` are marked
+    failed (their worker died), and uploaded files nobody will ingest are removed."""
+    swept = sweep_runs()
+    uploads.discard_orphan_uploads()
+    return swept

@@ -125,6 +125,7 @@ def run_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
 
 @allowed_if(policy.may_upload_logs)
 def log_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Accept and store the file; a worker ingests it (``audits.uploads``), never this request."""
     form = forms.LogUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -132,19 +133,13 @@ def log_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_domain_error(form, error)
         except Exception:
-            # Bad files end as rejected files on the run; this is the database or a bug. The run
-            # row, if one was made, says where it stopped.
-            logger.exception("upload by %s could not be ingested", request.user)
-            form.add_error(None, "The file could not be ingested; the runs page shows what was stored.")
+            # The upload folder or the database failed: nothing was kept (the file, the run and its
+            # ledger entry are stored together or not at all).
+            logger.exception("upload by %s could not be stored", request.user)
+            form.add_error(None, "The file could not be stored; nothing was kept. Try again later.")
         else:
-            if run.files_rejected:
-                messages.warning(request, "The file was not read in full; the reasons are below.")
-            else:
-                messages.success(
-                    request,
-                    f"Read {run.records_read:,} record{'' if run.records_read == 1 else 's'}: "
-                    f"{run.root_records} by root, {run.findings_raised} new "
-                    f"finding{'' if run.findings_raised == 1 else 's'}.",
-                )
+            messages.success(
+                request, "The file was uploaded; it is being read now. This page shows the progress."
+            )
             return redirect("audits:run_detail", uuid=run.uuid)
     return render(request, "audits/log_upload.html", {"form": form})

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.utils import timezone
 
 from breakglass import selectors
 from breakglass.choices import CredentialStorage, CustodyState
-from breakglass.models import AwsAccount, MfaDevice, account_id_validator
+from breakglass.models import AwsAccount, MfaDevice
 from portal.people import person_label
 from portal.policy import Role
 from portal.validators import refuse_invisible_characters
@@ -25,6 +26,13 @@ else:
     _ModelMultipleChoiceField = forms.ModelMultipleChoiceField
 
 
+#: ASCII digits only: ``\d`` accepts any Unicode digit (Arabic-Indic, full-width...), which passed the
+#: form and then failed on the database's ``[0-9]{12}`` constraint.
+ascii_account_id_validator = RegexValidator(
+    r"\A[0-9]{12}\Z", "An AWS account id is exactly 12 digits, for example 123456789012."
+)
+
+
 class PersonChoiceField(_ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return person_label(obj)
@@ -34,7 +42,7 @@ class AccountForm(_ModelForm):
     account_id = forms.CharField(
         label="AWS account id",
         max_length=14,
-        validators=[account_id_validator],
+        validators=[ascii_account_id_validator],
         help_text="12 digits, for example 123456789012.",
     )
     approvers = PersonChoiceField(queryset=selectors.people_in_role(Role.APPROVER), required=False)

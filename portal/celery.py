@@ -24,6 +24,8 @@ app.conf.beat_schedule = {
     # check-outs, late rotations and unreviewed emergencies become findings with time alone.
     "ingest-enabled-sources": {"task": "audits.tasks.ingest_enabled_sources", "schedule": 10.0},
     "reconcile-all-accounts": {"task": "audits.tasks.reconcile_all", "schedule": 300.0},
+    # Ingestion runs whose worker died (no progress for PORTAL_INGEST_STALE_MINUTES) end as failed.
+    "sweep-stale-ingestion-runs": {"task": "audits.tasks.sweep_stale_runs", "schedule": 300.0},
     # Notifications whose hand-over to the broker failed at commit time (outbox sweep).
     "requeue-stale-notifications": {
         "task": "breakglass.tasks.requeue_stale_notifications",

@@ -361,6 +361,19 @@ PORTAL_ROTATION_OVERDUE_HOURS = env.int("PORTAL_ROTATION_OVERDUE_HOURS", 24, min
 # (0: at once; everyone is already notified when the glass is broken).
 PORTAL_EMERGENCY_REVIEW_HOURS = env.int("PORTAL_EMERGENCY_REVIEW_HOURS", 24, minimum=0)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
+# CloudTrail ingestion caps per file (docs/operations.md): a file decompressing to more, or holding more
+# records, ends with the cap named as its reason; what was read before that point is stored. CloudTrail's
+# own files are a few MB; these defaults still let a 3-million-record export through.
+PORTAL_INGEST_MAX_DECOMPRESSED_BYTES = env.int(
+    "PORTAL_INGEST_MAX_DECOMPRESSED_BYTES", 4 << 30, minimum=1 << 20
+)
+PORTAL_INGEST_MAX_RECORDS_PER_FILE = env.int("PORTAL_INGEST_MAX_RECORDS_PER_FILE", 5_000_000, minimum=1000)
+# A running ingestion run saves its row with every batch it stores, a file at the latest; one without any
+# progress for this long lost its worker and is marked failed by the sweep (beat, every five minutes).
+PORTAL_INGEST_STALE_MINUTES = env.int("PORTAL_INGEST_STALE_MINUTES", 30, minimum=5)
+# Uploaded log files wait here for the worker that ingests them: the web and worker processes must share
+# this folder (docker-compose mounts one volume in both).
+PORTAL_UPLOAD_DIR = Path(env.str("PORTAL_UPLOAD_DIR", str(VAR_DIR / "uploads")))
 
 # --- Bounds on widening access (issue 8, item 8) ------------------------------------------------
 # A grant (created or reviewed) expires at most this many days ahead: access is re-reviewed at

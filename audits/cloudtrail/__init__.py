@@ -5,7 +5,9 @@
   together ``inflate`` (gzip/zlib streaming), ``layout`` (which format a file has, which records a JSON
   value holds), ``framing`` (the records of each format) and ``problems`` (``LogFileError``,
   ``RecordProblem``).
-* ``screen``: the root records of a log file, found by searching bytes before parsing any JSON.
+* ``screen``: the root records of a log file, found by searching bytes before parsing any JSON
+  (``ScreenStream``: the same in bounded batches, for files of any size).
+* ``limits``: the caps on one file (decompressed bytes, records).
 """
 
 from __future__ import annotations
@@ -13,19 +15,22 @@ from __future__ import annotations
 from .classify import Classification, RecordFindingKind, classify, event_digest, parse_event_time
 from .inflate import DecompressedChunks
 from .layout import records_of
+from .limits import FileLimits
 from .problems import LogFileError, RecordProblem
 from .reader import FileReadResult, RecordReader, iter_file_records, read_file
-from .screen import ScanResult, ScreenedRecord, scan_file, scan_stream
+from .screen import ScanResult, ScreenedRecord, ScreenStream, scan_file, scan_stream
 
 __all__ = [
     "Classification",
     "DecompressedChunks",
+    "FileLimits",
     "FileReadResult",
     "LogFileError",
     "RecordFindingKind",
     "RecordProblem",
     "RecordReader",
     "ScanResult",
+    "ScreenStream",
     "ScreenedRecord",
     "classify",
     "event_digest",

@@ -37,9 +37,11 @@ part would contain a hit and be parsed).
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,10 +49,18 @@ from typing import Any
 from .classify import Classification, classify
 from .inflate import DecompressedChunks, OpenStream
 from .layout import RECORD_KEYS, detect_layout, records_of
+from .limits import FileLimits
 from .problems import LogFileError, RecordProblem
 from .reader import RecordReader
 
-__all__ = ["ScanResult", "ScreenedRecord", "scan_file", "scan_stream"]
+__all__ = [
+    "BATCH_SIZE",
+    "ScanResult",
+    "ScreenStream",
+    "ScreenedRecord",
+    "scan_file",
+    "scan_stream",
+]
 
 # The closing quote makes the search ~10% faster than for ``Root`` alone (fewer near-misses) and keeps
 # words such as ListRoots out; both markers end their JSON string with it.
@@ -75,6 +85,9 @@ _WHITESPACE = " \t\r\n"
 # none and 1.8x with these sizes; bench/ingest_benchmark.py). The per-chunk Python work is small.
 CHUNK_SIZE = 128 << 10
 READ_SIZE = 64 << 10
+#: Records ``ScreenStream`` hands out at a time: what one transaction stores. A file of millions of root
+#: records is then held a batch at a time, never whole (it took 8.5 GB for 3.4 million before).
+BATCH_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +144,127 @@ def scan_file(
 
 
 def scan_stream(
-    open_stream: OpenStream, *, name: str, escapes: bool = False, count_records: bool = True
+    open_stream: OpenStream,
+    *,
+    name: str,
+    escapes: bool = False,
+    count_records: bool = True,
+    limits: FileLimits | None = None,
 ) -> ScanResult:
-    """``scan_file`` for any byte stream. ``open_stream`` is called again if a full parse is needed."""
+    """``scan_file`` for any byte stream. ``open_stream`` is called again if a full parse is needed.
+
+    Keeps every record found in memory: files of unknown size go through ``ScreenStream``."""
+    limits = limits or FileLimits()
     try:
-        return _FastScan(open_stream, name=name, escapes=escapes, count_records=count_records).run()
+        fast = _FastScan(open_stream, name=name, escapes=escapes, count_records=count_records, limits=limits)
+        return fast.run()
     except _NeedFullParse as need:
-        return _full_scan(open_stream, name=name, reason=need.reason)
+        return _full_scan(open_stream, name=name, reason=need.reason, limits=limits)
+
+
+class ScreenStream:
+    """``scan_stream`` in bounded batches, for files of any size.
+
+    Iterate it for lists of at most ``batch_size`` records (root records and AssumeRoot calls, in file
+    order); once the iteration ends, ``result`` holds everything else (counts, problems, the error that
+    ended the file, which may be a cap of ``limits``) and no records. ``records_read`` is how many
+    records were read so far, for progress while iterating.
+
+    When the byte screen gives up half-way (``_NeedFullParse``), the file is parsed again in full and the
+    records already handed out are not handed out twice: the full parse's first ones are checked against
+    them (a digest of their ids, in order) and skipped. Should they differ, the full parse hands out
+    everything again; storing is idempotent, so that costs time, never a record.
+    """
+
+    def __init__(
+        self,
+        open_stream: OpenStream,
+        *,
+        name: str,
+        escapes: bool = False,
+        count_records: bool = True,
+        batch_size: int | None = None,
+        limits: FileLimits | None = None,
+    ) -> None:
+        self.name = name
+        self._open = open_stream
+        self._escapes = escapes
+        self._count_records = count_records
+        self._batch_size = batch_size or BATCH_SIZE
+        self._limits = limits or FileLimits()
+        self._source: _FastScan | ScanResult | None = None
+        self.result = ScanResult(path=name)
+
+    @property
+    def records_read(self) -> int:
+        source = self._source
+        if isinstance(source, _FastScan):
+            return source.counted
+        return (source.records_read or 0) if source is not None else 0
+
+    def __iter__(self) -> Iterator[list[ScreenedRecord]]:
+        fast = _FastScan(
+            self._open,
+            name=self.name,
+            escapes=self._escapes,
+            count_records=self._count_records,
+            limits=self._limits,
+        )
+        self._source = fast
+        handed = _Handed()
+        try:
+            for batch in fast.batches(self._batch_size):
+                handed.add(batch)
+                yield batch
+        except _NeedFullParse as need:
+            reason = need.reason
+        else:
+            self.result = fast.result
+            return
+        yield from self._full(reason, handed)
+
+    def _full(self, reason: str, handed: _Handed) -> Iterator[list[ScreenedRecord]]:
+        for skip in (handed, None):
+            result = ScanResult(path=self.name, full_parse_reason=reason, records_read_exact=True)
+            self._source = result
+            seen = _Handed()
+            batches = _full_batches(
+                self._open, name=self.name, result=result, batch_size=self._batch_size, limits=self._limits
+            )
+            mismatch = False
+            for batch in batches:
+                if skip is not None and seen.count < skip.count:
+                    # Records the screen handed out already: skip them if they are the same ones.
+                    room = skip.count - seen.count
+                    seen.add(batch[:room])
+                    batch = batch[room:]
+                    if seen.count == skip.count and seen.digest() != skip.digest():
+                        mismatch = True
+                        break
+                if batch:
+                    yield batch
+            if not mismatch and (skip is None or seen.count >= skip.count):
+                self.result = result
+                return
+            # The full parse did not find the same first records (or fewer of them): hand out all.
+        raise AssertionError("unreachable: the second pass skips nothing")  # pragma: no cover
+
+
+class _Handed:
+    """Which records were handed out, in order: a count and a running digest of their ids."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._digest = hashlib.sha256()
+
+    def add(self, batch: list[ScreenedRecord]) -> None:
+        for found in batch:
+            c = found.classification
+            self._digest.update(f"{c.event_id}\0{c.account_id}\0".encode("utf-8", "replace"))
+        self.count += len(batch)
+
+    def digest(self) -> str:
+        return self._digest.hexdigest()
 
 
 def _keep(record: dict[str, Any], into: list[ScreenedRecord]) -> None:
@@ -146,17 +273,34 @@ def _keep(record: dict[str, Any], into: list[ScreenedRecord]) -> None:
         into.append(ScreenedRecord(record, classification))
 
 
-def _full_scan(open_stream: OpenStream, *, name: str, reason: str) -> ScanResult:
-    reader = RecordReader(open_stream, name=name)
+def _full_scan(open_stream: OpenStream, *, name: str, reason: str, limits: FileLimits) -> ScanResult:
     result = ScanResult(path=name, full_parse_reason=reason, records_read_exact=True)
+    for batch in _full_batches(open_stream, name=name, result=result, batch_size=None, limits=limits):
+        result.records.extend(batch)
+    return result
+
+
+def _full_batches(
+    open_stream: OpenStream, *, name: str, result: ScanResult, batch_size: int | None, limits: FileLimits
+) -> Iterator[list[ScreenedRecord]]:
+    """Parse the whole file with the reader, handing out what it keeps ``batch_size`` at a time (None:
+    once, at the end); ``result`` gets everything else (counts, problems, the error that ended it)."""
+    reader = RecordReader(open_stream, name=name)
+    kept: list[ScreenedRecord] = []
     try:
         for record in reader:
+            limits.check_records(name, reader.records_read)
+            limits.check_bytes(name, reader.bytes_uncompressed)
             identity = record.get("userIdentity")
             # Cheap pre-check; classify() remains the judge.
             if record.get("eventName") == "AssumeRoot" or (
                 isinstance(identity, dict) and identity.get("type") == "Root"
             ):
-                _keep(record, result.records)
+                _keep(record, kept)
+                if batch_size is not None and len(kept) >= batch_size:
+                    result.records_read = reader.records_read
+                    yield kept
+                    kept = []
     except LogFileError as exc:
         result.error = exc
     result.records_read = reader.records_read
@@ -165,7 +309,8 @@ def _full_scan(open_stream: OpenStream, *, name: str, reason: str) -> ScanResult
     result.compressed = reader.compressed
     result.bytes_uncompressed = reader.bytes_uncompressed
     result.bytes_compressed = reader.bytes_compressed
-    return result
+    if kept:
+        yield kept
 
 
 class _NeedFullParse(Exception):
@@ -177,10 +322,19 @@ class _NeedFullParse(Exception):
 class _FastScan:
     """The byte screen over one stream; raises ``_NeedFullParse`` when it cannot be sure."""
 
-    def __init__(self, open_stream: OpenStream, *, name: str, escapes: bool, count_records: bool) -> None:
+    def __init__(
+        self,
+        open_stream: OpenStream,
+        *,
+        name: str,
+        escapes: bool,
+        count_records: bool,
+        limits: FileLimits | None = None,
+    ) -> None:
         self.name = name
         self.escapes = escapes
         self.count_records = count_records
+        self.limits = limits or FileLimits()
         self.chunks = DecompressedChunks(open_stream, name=name, chunk_size=CHUNK_SIZE, read_size=READ_SIZE)
         self.result = ScanResult(path=name, records_read=0 if count_records else None)
         self.counted = 0
@@ -194,6 +348,13 @@ class _FastScan:
         self.ending = b""  # last bytes of the stream, to check a delivery file is complete
 
     def run(self) -> ScanResult:
+        records = [found for batch in self.batches(None) for found in batch]
+        self.result.records = records
+        return self.result
+
+    def batches(self, batch_size: int | None) -> Iterator[list[ScreenedRecord]]:
+        """The records kept, ``batch_size`` at a time (None: once, at the end); ``result`` is complete
+        (without the records handed out) when the iteration ends."""
         chunks = iter(self.chunks)
         fed = False
         try:
@@ -210,8 +371,10 @@ class _FastScan:
                 raise _NeedFullParse(f"layout {self.layout}")
             self.feed(head.removeprefix(b"\xef\xbb\xbf"))
             fed = True
+            yield from self.take(batch_size)
             for chunk in chunks:
                 self.feed(chunk)
+                yield from self.take(batch_size)
         except LogFileError as exc:
             if not fed:
                 # Broken before the screen saw any data: the reader keeps whatever came before the damage.
@@ -227,18 +390,33 @@ class _FastScan:
         result.compressed = self.chunks.compressed
         result.bytes_compressed = self.chunks.bytes_compressed
         result.bytes_uncompressed = self.chunks.bytes_uncompressed
-        return result
+        yield from self.take(batch_size)
+        yield from self.take(None)  # the rest, fewer than a batch
+
+    def take(self, batch_size: int | None) -> Iterator[list[ScreenedRecord]]:
+        """Hand out the records kept so far in batches of ``batch_size`` (None: all, in one batch)."""
+        if batch_size is None:
+            if self.result.records:
+                records, self.result.records = self.result.records, []
+                yield records
+            return
+        while len(self.result.records) >= batch_size:
+            batch = self.result.records[:batch_size]
+            self.result.records = self.result.records[batch_size:]
+            yield batch
 
     # Screening (the hot path: two searches per chunk, both in C; everything else is per hit or per chunk).
 
     def feed(self, chunk: bytes) -> None:
         start = self.total
         self.total += len(chunk)
+        self.limits.check_bytes(self.name, self.chunks.bytes_uncompressed)
         # The seam (end of the last chunk + start of this one) is searched on its own rather than
         # copying every chunk behind the previous tail.
         seam = self.tail + chunk[:_SEAM]
         if self.count_records:
             self.counted += seam.count(RECORD_MARKER) + chunk.count(RECORD_MARKER)
+            self.limits.check_records(self.name, self.counted)
         self.screen(seam, start - len(self.tail))
         self.screen(chunk, start)
         if self.escapes and (

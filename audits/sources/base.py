@@ -51,6 +51,8 @@ class Chunk:
     # The file or object the records came from, to name it in problems found while storing them
     # ("": the position names it).
     name: str = ""
+    # More chunks of the same file follow (a file with more root records than one batch holds).
+    continued: bool = False
 
 
 class Source(Protocol):

@@ -16,12 +16,18 @@ rejected with the reason. Symbolic links to folders are skipped, not followed (a
 This is the one walker of local files: configured ``files`` sources, ``manage.py ingest_cloudtrail``
 and the upload form all read through it (``audits.ingest.ingest_paths``).
 
-One chunk per file, in a stable order: the position is the file's path relative to the unit (POSIX
-separators; a unit that is a file has its own name as the position). Files are ordered by their path
-*components* (``("2024", "05", "01", "a.json.gz")``), which is the order of a walk that sorts each
-folder, so resuming after a position skips whole folders without listing them.
+One chunk per file, in a stable order, or several for a file holding more root records than a batch
+(``audits.cloudtrail.screen.BATCH_SIZE``): only the file's last chunk carries the position, the file's
+path relative to the unit (POSIX separators; a unit that is a file has its own name as the position),
+so a read stopped half-way through a file reads it again, which stores nothing twice. Each file is
+read within the caps of ``file_limits`` (settings ``PORTAL_INGEST_MAX_DECOMPRESSED_BYTES`` and
+``PORTAL_INGEST_MAX_RECORDS_PER_FILE``); a file over one is rejected with the cap named.
 
-A chunk has ``files_read=1``; a file with a file-level error (corrupt gzip, invalid JSON, no
+Files are ordered by their path *components* (``("2024", "05", "01", "a.json.gz")``), which is the
+order of a walk that sorts each folder, so resuming after a position skips whole folders without
+listing them.
+
+A file's last chunk has ``files_read=1``; a file with a file-level error (corrupt gzip, invalid JSON, no
 ``Records``...) also has ``files_rejected=1`` and a problem naming it, and keeps whatever records came
 before the damage. Nothing raises out of ``read``: a missing path is a rejected "file" too.
 """
@@ -31,15 +37,18 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audits.cloudtrail.screen import ScanResult, scan_file
+from django.conf import settings
+
+from audits.cloudtrail.limits import FileLimits
+from audits.cloudtrail.screen import ScanResult, ScreenedRecord, ScreenStream
 
 from .base import Chunk, ConfigError, FileProblem
 
-__all__ = ["SKIPPED_FOLDERS", "FilesSource", "build", "chunk_for_scan"]
+__all__ = ["SKIPPED_FOLDERS", "FilesSource", "build", "chunk_for_scan", "file_limits"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +62,7 @@ class FilesSource:
 
     paths: tuple[str, ...]
     escapes: bool = False
+    limits: FileLimits = field(default_factory=lambda: file_limits())
 
     def units(self) -> list[str]:
         return list(self.paths)
@@ -71,25 +81,43 @@ class FilesSource:
             return
         if not is_dir:
             if after is None or (root.name,) > after:
-                yield self._read_file(root, root.name)
+                yield from self._read_file(root, root.name)
             return
         for path, relative in _walk(root, (), after):
-            yield self._read_file(path, relative)
+            yield from self._read_file(path, relative)
 
-    def _read_file(self, path: Path, relative: str) -> Chunk:
+    def _read_file(self, path: Path, relative: str) -> Iterator[Chunk]:
+        name = str(path)
+        stream = ScreenStream(lambda: path.open("rb"), name=name, escapes=self.escapes, limits=self.limits)
+        held: list[ScreenedRecord] = []  # the latest batch: the file's last chunk carries it, if last
+        reported = 0  # records_read already counted by this file's earlier chunks
         try:
-            result = scan_file(path, escapes=self.escapes)
+            for batch in stream:
+                if held:
+                    # A batch is stored (and its count shown) before the rest of the file is read;
+                    # the cursor stays before the file until its last chunk.
+                    read = stream.records_read
+                    yield Chunk(
+                        position="", name=name, records=held, records_read=read - reported, continued=True
+                    )
+                    reported = read
+                held = batch
         except Exception as exc:  # one unreadable file must not stop the others
             # The screen reports damage itself; this is the unforeseen, worth a trace in the log.
             logger.exception("unexpected error while reading %s", path)
-            return Chunk(
+            yield Chunk(
                 position=relative,
-                name=str(path),
+                name=name,
+                records=held,
                 files_read=1,
                 files_rejected=1,
-                problems=[FileProblem(str(path), f"unexpected error: {type(exc).__name__}: {exc}")],
+                problems=[FileProblem(name, f"unexpected error: {type(exc).__name__}: {exc}")],
             )
-        return chunk_for_scan(result, position=relative, name=str(path))
+            return
+        last = chunk_for_scan(stream.result, position=relative, name=name)
+        last.records = held
+        last.records_read = max(last.records_read - reported, 0)
+        yield last
 
 
 def chunk_for_scan(result: ScanResult, *, position: str, name: str) -> Chunk:
@@ -106,6 +134,14 @@ def chunk_for_scan(result: ScanResult, *, position: str, name: str) -> Chunk:
         files_rejected=1 if result.error is not None else 0,
         records_read=result.records_read or 0,
         problems=problems,
+    )
+
+
+def file_limits() -> FileLimits:
+    """The caps on one file read by any source, from the settings (documented in docs/operations.md)."""
+    return FileLimits(
+        max_bytes=settings.PORTAL_INGEST_MAX_DECOMPRESSED_BYTES,
+        max_records=settings.PORTAL_INGEST_MAX_RECORDS_PER_FILE,
     )
 
 

@@ -80,7 +80,7 @@ THROTTLING_CODES = frozenset(
 )
 # A safety valve against an endpoint that hands out NextTokens for ever: 2,000 pages = 100,000 events.
 MAX_PAGES_PER_QUERY = 2000
-_UNIT = re.compile(r"(\d{12})/([a-z0-9-]+)")
+_UNIT = re.compile(r"([0-9]{12})/([a-z0-9-]+)")  # ASCII digits: \d also matches other scripts
 
 
 def _utcnow() -> datetime:
@@ -282,7 +282,7 @@ def _account(item: Any, role_name: str | None) -> LookupAccount:
     if not isinstance(item, Mapping):
         raise ConfigError("each account is an account id or {account_id, role_arn, assume_root_calls}")
     account_id = aws.require_text(item, "account_id")
-    if not re.fullmatch(r"\d{12}", account_id):
+    if not re.fullmatch(r"[0-9]{12}", account_id):  # ASCII only, as AWS writes account ids
         raise ConfigError(f"account_id {account_id!r} is not a 12-digit account id")
     role_arn = aws.optional_text(item, "role_arn")
     if role_arn is None and role_name is not None:

@@ -64,13 +64,13 @@ from audits.cloudtrail.screen import scan_stream
 from . import aws
 from .aws import AwsSettings, ConfigError, SourceError
 from .base import Chunk, FileProblem
-from .files import chunk_for_scan
+from .files import chunk_for_scan, file_limits
 
 __all__ = ["S3TrailSource", "build"]
 
-_ACCOUNT = re.compile(r"\d{12}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z0-9]+)+-\d+")
-_UNIT = re.compile(r"(\d{12})/([a-z0-9-]+)")
+_UNIT = re.compile(r"([0-9]{12})/([a-z0-9-]+)")  # ASCII digits: \d also matches other scripts
 _LOG_NAME = re.compile(r"\d{4}/\d{2}/\d{2}/[^/]+\.json(?:\.gz)?")
 _DELIVERED = re.compile(r"_(\d{8}T\d{4})Z_[^/]*$")
 # Archived objects cannot be read without a restore; GLACIER_IR can be read as is.
@@ -199,7 +199,7 @@ class S3TrailSource:
         for _attempt in range(self.object_attempts):
             body = _ObjectBody(self.client, self.bucket, key)
             try:
-                result = scan_stream(body.open, name=name, escapes=self.escapes)
+                result = scan_stream(body.open, name=name, escapes=self.escapes, limits=file_limits())
             except ClientError as exc:
                 code = aws.error_code(exc)
                 if code in ("NoSuchKey", "404"):

@@ -20,6 +20,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from audits.tests.findings_support import UNKNOWN_ACCOUNT_ID, hours_ago, make_ac
 from breakglass.choices import DeliveryStatus
 from breakglass.models import Notification
 from breakglass.notifications.messages import ALERT_EVENT
+from ledger.models import LedgerEntry
 from portal.celery import app as celery_app
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -147,3 +149,26 @@ def test_an_unapproved_root_login_on_sqs_is_an_alert_sent_within_five_seconds(
     # The message is deleted only after its record was stored.
     remaining = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert remaining["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_a_real_worker_ingests_an_upload_after_the_request_returned(
+    worker: Any, client: Any, auditor: Any, settings: Any, tmp_path: Path
+) -> None:
+    settings.PORTAL_UPLOAD_DIR = tmp_path / "uploads"
+    data = write_delivery(
+        tmp_path / "trail.json.gz",
+        [root_call(when=hours_ago(1), account=UNKNOWN_ACCOUNT_ID, event_id="uploaded-to-the-worker")],
+    ).read_bytes()
+    client.force_login(auditor)
+
+    response = client.post("/audit/runs/upload/", {"log_file": SimpleUploadedFile("trail.json.gz", data)})
+
+    assert response.status_code == 302
+    run = wait_for(
+        lambda: IngestionRun.objects.filter(kind=SourceKind.UPLOAD, finished_at__isnull=False).first(),
+        what="the upload's ingestion",
+    )
+    assert run.status == RunStatus.SUCCEEDED
+    assert RootEvent.objects.get().event_id == "uploaded-to-the-worker"
+    assert LedgerEntry.objects.filter(action="logs.ingested", target_id=str(run.uuid)).exists()
+    assert not any((tmp_path / "uploads").iterdir())

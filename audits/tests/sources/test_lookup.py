@@ -283,6 +283,8 @@ def test_us_east_1_is_always_read_and_the_lookback_is_capped() -> None:
     [
         {},
         {"accounts": ["12345"]},
+        # The same digits in Arabic-Indic script: \d accepted them (issue 8, item 10).
+        {"accounts": ["".join(chr(0x0660 + int(digit)) for digit in "123456789012")]},
         {"accounts": [MEMBER, MEMBER]},
         {"accounts": [{"role_arn": "x"}]},
         {"accounts": [MEMBER], "overlap_minutes": -1},

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from audits.models import Finding, IngestionRun, RootEvent
 from audits.tests.findings_support import UNKNOWN_ACCOUNT_ID, hours_ago, root_call
 from audits.tests.views.support import RUNS, UPLOAD
 from ledger.models import LedgerEntry
+from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +29,30 @@ def gz_delivery(records: list[dict[str, Any]]) -> bytes:
     return gzip.compress(json.dumps({"Records": records}).encode())
 
 
-def test_an_auditor_uploads_a_log_and_sees_the_run_and_the_finding(client: Client, auditor: Any) -> None:
+@pytest.fixture
+def worker(settings: Any, tmp_path: Path) -> Iterator[None]:
+    """Uploads are ingested by a Celery task once the upload commits: here, in-process."""
+    settings.PORTAL_UPLOAD_DIR = tmp_path / "uploads"
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+def test_an_auditor_uploads_a_log_and_sees_the_run_and_the_finding(
+    client: Client, auditor: Any, worker: None, django_capture_on_commit_callbacks: Any
+) -> None:
     data = gz_delivery([root_call(when=hours_ago(1), account=UNKNOWN_ACCOUNT_ID, event_id="uploaded-root")])
     client.force_login(auditor)
 
-    response = client.post(UPLOAD, {"log_file": SimpleUploadedFile("trail.json.gz", data)}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(UPLOAD, {"log_file": SimpleUploadedFile("trail.json.gz", data)})
+    response = client.get(response["Location"])
 
     run = IngestionRun.objects.get()
-    assert response.redirect_chain[-1][0] == reverse("audits:run_detail", kwargs={"uuid": run.uuid})
+    assert response.request["PATH_INFO"] == reverse("audits:run_detail", kwargs={"uuid": run.uuid})
     assert run.kind == SourceKind.UPLOAD
     assert run.triggered_by == auditor
     assert run.status == RunStatus.SUCCEEDED
@@ -42,7 +61,7 @@ def test_an_auditor_uploads_a_log_and_sees_the_run_and_the_finding(client: Clien
     assert Finding.objects.filter(kind=FindingKind.UNAPPROVED_ROOT_USAGE, aws_account_id=UNKNOWN_ACCOUNT_ID)
     content = response.content.decode()
     assert "trail.json.gz" in content
-    assert "Read 1 record: 1 by root, 1 new finding." in content
+    assert "The file was uploaded; it is being read now." in content
     entry = LedgerEntry.objects.get(action="logs.uploaded")
     assert entry.actor_id == auditor.pk
     assert entry.target_id == str(run.uuid)
@@ -51,13 +70,17 @@ def test_an_auditor_uploads_a_log_and_sees_the_run_and_the_finding(client: Clien
     assert entry.data["bytes"] == len(data)
 
 
-def test_an_upload_that_cannot_be_read_is_a_run_with_the_reason(client: Client, administrator: Any) -> None:
+def test_an_upload_that_cannot_be_read_is_a_run_with_the_reason(
+    client: Client, administrator: Any, worker: None, django_capture_on_commit_callbacks: Any
+) -> None:
     good = gzip.compress(json.dumps({"Records": [root_call(when=hours_ago(1))] * 50}).encode())
     client.force_login(administrator)
 
-    response = client.post(
-        UPLOAD, {"log_file": SimpleUploadedFile("cut.json.gz", good[: len(good) // 2])}, follow=True
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            UPLOAD, {"log_file": SimpleUploadedFile("cut.json.gz", good[: len(good) // 2])}
+        )
+    response = client.get(response["Location"])
 
     run = IngestionRun.objects.get()
     assert run.status == RunStatus.PARTIAL

@@ -59,6 +59,25 @@ def test_a_bad_account_id_comes_back_with_a_clear_message(
     assert not AwsAccount.objects.exists()
 
 
+# The same twelve digits written with other Unicode digits (\d and str.isdigit accept all of them).
+NON_ASCII_IDS = [
+    "".join(chr(zero + int(digit)) for digit in "123456789012") for zero in (0x0660, 0x06F0, 0xFF10)
+]
+
+
+@pytest.mark.parametrize("digits", NON_ASCII_IDS, ids=["arabic-indic", "extended-arabic-indic", "full-width"])
+def test_an_account_id_in_non_ascii_digits_is_a_form_error_not_a_database_error(
+    client: Client, administrator: Any, account_form_data: dict[str, Any], digits: str
+) -> None:
+    # Fails before the fix: \d accepts any Unicode digit, and the database constraint refused the row.
+    client.force_login(administrator)
+    step_up(client, administrator)
+    response = client.post(reverse("breakglass:account_create"), {**account_form_data, "account_id": digits})
+    assert response.status_code == 200
+    assert "An AWS account id is exactly 12 digits, for example 123456789012." in response.content.decode()
+    assert not AwsAccount.objects.exists()
+
+
 def test_a_quorum_above_the_approvers_is_reported_on_the_form(
     client: Client, administrator: Any, account_form_data: dict[str, Any]
 ) -> None:
