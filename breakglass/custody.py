@@ -8,6 +8,7 @@ asks :mod:`breakglass.rules` on the locked row, and changes the status only thro
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -122,6 +123,14 @@ def access_request_reveal_password(*, request: AccessRequest, user: User) -> str
         return sealed.reveal_root_password(credential=credential)
 
 
+def _is_stored_password(credential: RootCredential, candidate: str) -> bool:
+    """Whether ``candidate`` is the password sealed on ``credential`` (compared in constant time)."""
+    if credential.ciphertext is None:
+        return False
+    stored = sealed.reveal_root_password(credential=credential)
+    return hmac.compare_digest(stored.encode("utf-8"), candidate.encode("utf-8"))
+
+
 def access_request_check_in(
     *, request: AccessRequest, actor: User, work_done: str, envelope_number: str = ""
 ) -> AccessRequest:
@@ -194,6 +203,13 @@ def access_request_confirm_rotation(
         if credential is not None and credential.storage == CredentialStorage.PORTAL:
             if len(new_password) < 20:
                 raise DomainError({"new_password": "Enter the new root password (at least 20 characters)."})
+            if _is_stored_password(credential, new_password):
+                # Neither password is logged or echoed: the refusal says only that they match.
+                raise DomainError(
+                    {
+                        "new_password": "This is the password already stored; change it in AWS and enter the new one."
+                    }
+                )
             sealed.seal_root_password(credential=credential, plaintext=new_password)
             rotation["key_id"] = credential.encryption_key_id
         elif credential is not None and credential.storage == CredentialStorage.PHYSICAL:

@@ -57,6 +57,13 @@ class AwsAccount(TimeStamped):
         validators=[MinValueValidator(15), MaxValueValidator(24 * 60)],
     )
     ticket_required = models.BooleanField(default=True)
+    # Separation of duties (issue 8, item 7): by default whoever approved a session may not also
+    # hand over its MFA devices, so one person alone never releases both halves of root.
+    separate_duties = models.BooleanField(
+        "separate approval from hand-over",
+        default=True,
+        help_text="A custodian who approved a session may not hand over its MFA devices.",
+    )
 
     class Meta:
         ordering = ["name"]
