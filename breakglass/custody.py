@@ -207,7 +207,9 @@ def access_request_confirm_rotation(
                 # Neither password is logged or echoed: the refusal says only that they match.
                 raise DomainError(
                     {
-                        "new_password": "This is the password already stored; change it in AWS and enter the new one."
+                        "new_password": (
+                            "This is the password already stored; change it in AWS and enter the new one."
+                        )
                     }
                 )
             sealed.seal_root_password(credential=credential, plaintext=new_password)
