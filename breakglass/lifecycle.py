@@ -14,7 +14,8 @@ job: :mod:`breakglass.custody` (check-out, hand-over, reveal, check-in, rotation
 PENDING --approve x quorum--> APPROVED --check out--> ACTIVE --check in--> RETURNED
 RETURNED --rotation+review--> CLOSED
 PENDING --deny--> DENIED      PENDING|APPROVED --cancel--> CANCELLED      PENDING|APPROVED --time--> EXPIRED
-emergency: PENDING --self-authorise--> ACTIVE (everyone notified; approvals collected afterwards)
+emergency: PENDING --self-authorise--> ACTIVE (everyone notified; a second person acknowledges within
+           PORTAL_EMERGENCY_ACK_MINUTES; approvals collected afterwards)
 PENDING|APPROVED|ACTIVE --revoke (administrator)--> REVOKED
 ```
 """
@@ -25,6 +26,7 @@ import secrets as random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -326,6 +328,31 @@ def access_request_self_authorise(*, request: AccessRequest, requester: User, re
                 f"Another check-out of {locked.account} is active; it must be returned first."
             ) from None
         outbox.queue(event="request.emergency", request=locked, actor=requester, note=reason.strip())
+    return locked
+
+
+def access_request_acknowledge(*, request: AccessRequest, actor: User, note: str) -> AccessRequest:
+    """A second person (an approver or custodian of the account) acknowledges a self-authorised
+    emergency session: they know of it and are looking. Not an approval (those are collected
+    afterwards through ``access_request_decide``); without it within
+    ``PORTAL_EMERGENCY_ACK_MINUTES`` reconciliation raises ``emergency_unacknowledged``."""
+    with transaction.atomic():
+        locked = lock_request(request)
+        refuse(rules.refusal_to_acknowledge(actor, locked))
+        now = timezone.now()
+        locked.emergency_acknowledged_at = now
+        locked.emergency_acknowledged_by = actor
+        locked.save()
+        late = locked.checked_out_at is not None and now > locked.checked_out_at + timedelta(
+            minutes=settings.PORTAL_EMERGENCY_ACK_MINUTES
+        )
+        ledger.record(
+            actor=actor,
+            action="access_request.emergency_acknowledged",
+            target=locked,
+            data={"code": locked.code, "note": note.strip(), "late": late},
+        )
+        outbox.queue(event="request.emergency_acknowledged", request=locked, actor=actor, note=note.strip())
     return locked
 
 

@@ -269,6 +269,17 @@ class AccessRequest(TimeStamped):
     emergency = models.BooleanField(default=False, editable=False)
     # Set when an emergency session has collected its approvals afterwards.
     emergency_approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when a second person (an approver or custodian of the account) acknowledged an emergency
+    # session; without it within PORTAL_EMERGENCY_ACK_MINUTES the session is a critical finding.
+    emergency_acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    emergency_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="emergency_acknowledgements",
+        editable=False,
+    )
     approved_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Check-out
     handed_over_by = models.ForeignKey(

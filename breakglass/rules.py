@@ -194,6 +194,20 @@ def refusal_to_self_authorise(user: AnyUser, request: AccessRequest) -> str | No
     return None
 
 
+def refusal_to_acknowledge(user: AnyUser, request: AccessRequest) -> str | None:
+    """A second person for a self-authorised emergency: an approver or custodian of the account,
+    never the holder, once, while the session has started (it may be acknowledged late)."""
+    if not request.emergency or request.checked_out_at is None:
+        return "Only an emergency session is acknowledged."
+    if request.requester_id == user.pk:
+        return "The holder cannot acknowledge their own emergency; an approver or custodian must."
+    if not is_approver(user, request.account) and not is_custodian(user, request.account):
+        return f"Only an approver or custodian of {request.account} can acknowledge this emergency."
+    if request.emergency_acknowledged_at is not None:
+        return f"{request.code} was already acknowledged."
+    return None
+
+
 def refusal_of_eligibility(request: AccessRequest) -> str | None:
     """The requester still holds what made the request possible: a live grant for the account,
     and for an emergency session a live emergency grant. Asked again at check-out, hand-over and

@@ -24,6 +24,11 @@ app.conf.beat_schedule = {
     # check-outs, late rotations and unreviewed emergencies become findings with time alone.
     "ingest-enabled-sources": {"task": "audits.tasks.ingest_enabled_sources", "schedule": 10.0},
     "reconcile-all-accounts": {"task": "audits.tasks.reconcile_all", "schedule": 300.0},
+    # An emergency nobody acknowledged within PORTAL_EMERGENCY_ACK_MINUTES is critical at once.
+    "reconcile-unacknowledged-emergencies": {
+        "task": "audits.tasks.reconcile_unacknowledged_emergencies",
+        "schedule": 60.0,
+    },
     # Notifications whose hand-over to the broker failed at commit time (outbox sweep).
     "requeue-stale-notifications": {
         "task": "breakglass.tasks.requeue_stale_notifications",
