@@ -1,7 +1,7 @@
 """Persona fixtures shared by every app's tests.
 
-Each persona is a real user in the role's group; those whose role demands MFA have a TOTP
-authenticator, whose secret is on ``user.totp_secret`` so tests can compute codes.
+Each persona is a real user in the role's group; everyone holding a role (every role demands MFA)
+has a TOTP authenticator, whose secret is on ``user.totp_secret`` so tests can compute codes.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def make_persona(db: Any) -> Callable[..., Any]:
         for role in roles:
             # get_or_create: transactional tests flush the groups the migration created.
             user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-        needs_mfa = any(role is not Role.REQUESTER for role in roles) if mfa is None else mfa
+        # Every role needs MFA (portal.policy.MFA_REQUIRED_ROLES); a person without a role has none.
+        needs_mfa = bool(roles) if mfa is None else mfa
         user.totp_secret = enrol_totp(user) if needs_mfa else None
         return user
 

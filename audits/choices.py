@@ -34,6 +34,7 @@ class FindingKind(models.TextChoices):
     CHECKOUT_OVERDUE = "checkout_overdue", "Check-out overdue"
     ROTATION_OVERDUE = "rotation_overdue", "Password rotation overdue"
     EMERGENCY_ACCESS_UNREVIEWED = "emergency_access_unreviewed", "Emergency access without approvals"
+    EMERGENCY_UNACKNOWLEDGED = "emergency_unacknowledged", "Emergency access not acknowledged in time"
     LEDGER_CHAIN_BROKEN = "ledger_chain_broken", "Audit ledger chain broken"
 
 
@@ -59,6 +60,9 @@ SEVERITY_BY_KIND: dict[str, str] = {
     FindingKind.CHECKOUT_OVERDUE: Severity.HIGH,
     FindingKind.ROTATION_OVERDUE: Severity.MEDIUM,
     FindingKind.EMERGENCY_ACCESS_UNREVIEWED: Severity.HIGH,
+    # One person broke the glass alone and no second person acknowledged it within
+    # PORTAL_EMERGENCY_ACK_MINUTES: critical at once (issue 8, item 1).
+    FindingKind.EMERGENCY_UNACKNOWLEDGED: Severity.CRITICAL,
     FindingKind.LEDGER_CHAIN_BROKEN: Severity.CRITICAL,
 }
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH

@@ -26,6 +26,7 @@ from audits.ingest import ingest_unit
 from audits.ingest import sweep_stale_runs as sweep_runs
 from audits.models import IngestionSource
 from audits.reconcile import reconcile
+from audits.reconcile import service as reconcile_service
 from audits.sources.registry import SourceNotAvailable, build_source
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,12 @@ def reconcile_accounts(account_ids: list[str] | None = None) -> int:
 def reconcile_all() -> int:
     """Every five minutes (beat): time alone makes check-outs overdue and rotations late."""
     return reconcile(account_ids=None)
+
+
+@shared_task(name="audits.tasks.reconcile_unacknowledged_emergencies", acks_late=True)
+def reconcile_unacknowledged_emergencies() -> list[str]:
+    """Every minute (beat): an emergency nobody acknowledged in time is a critical finding at once."""
+    return reconcile_service.reconcile_unacknowledged_emergencies()
 
 
 def _queued_key(source_id: int) -> str:

@@ -8,6 +8,7 @@ asks :mod:`breakglass.rules` on the locked row, and changes the status only thro
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from breakglass.notifications import outbox
 from ledger import services as ledger
 from portal.errors import DomainError
 from portal.middleware import current_request_id
+from portal.validators import check_plain_names, check_request_texts
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -122,11 +124,21 @@ def access_request_reveal_password(*, request: AccessRequest, user: User) -> str
         return sealed.reveal_root_password(credential=credential)
 
 
+def _is_stored_password(credential: RootCredential, candidate: str) -> bool:
+    """Whether ``candidate`` is the password sealed on ``credential`` (compared in constant time)."""
+    if credential.ciphertext is None:
+        return False
+    stored = sealed.reveal_root_password(credential=credential)
+    return hmac.compare_digest(stored.encode("utf-8"), candidate.encode("utf-8"))
+
+
 def access_request_check_in(
     *, request: AccessRequest, actor: User, work_done: str, envelope_number: str = ""
 ) -> AccessRequest:
     """The holder (or a custodian) records the return: devices back in the safe, what was done as
     root, and for a physical password the new envelope seal. The password is now due for rotation."""
+    check_request_texts(work_done=work_done)
+    check_plain_names({"envelope_number": envelope_number})
     if len(work_done.strip()) < 10:
         raise DomainError({"work_done": "Describe what was done as root (at least 10 characters)."})
     with transaction.atomic():
@@ -182,6 +194,8 @@ def access_request_confirm_rotation(
 ) -> AccessRequest:
     """A custodian or administrator (not the holder) confirms the password was changed after the
     session and reviews it; the session closes and the account can be checked out again."""
+    check_request_texts(review_note=review_note)
+    check_plain_names({"new_envelope_number": new_envelope_number})
     if len(review_note.strip()) < 10:
         raise DomainError(
             {"review_note": "Write the review: was the work in scope? (at least 10 characters)."}
@@ -194,6 +208,15 @@ def access_request_confirm_rotation(
         if credential is not None and credential.storage == CredentialStorage.PORTAL:
             if len(new_password) < 20:
                 raise DomainError({"new_password": "Enter the new root password (at least 20 characters)."})
+            if _is_stored_password(credential, new_password):
+                # Neither password is logged or echoed: the refusal says only that they match.
+                raise DomainError(
+                    {
+                        "new_password": (
+                            "This is the password already stored; change it in AWS and enter the new one."
+                        )
+                    }
+                )
             sealed.seal_root_password(credential=credential, plaintext=new_password)
             rotation["key_id"] = credential.encryption_key_id
         elif credential is not None and credential.storage == CredentialStorage.PHYSICAL:

@@ -61,6 +61,7 @@ class AccountForm(_ModelForm):
             "custodians",
             "max_session_minutes",
             "ticket_required",
+            "separate_duties",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

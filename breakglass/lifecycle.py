@@ -14,7 +14,8 @@ job: :mod:`breakglass.custody` (check-out, hand-over, reveal, check-in, rotation
 PENDING --approve x quorum--> APPROVED --check out--> ACTIVE --check in--> RETURNED
 RETURNED --rotation+review--> CLOSED
 PENDING --deny--> DENIED      PENDING|APPROVED --cancel--> CANCELLED      PENDING|APPROVED --time--> EXPIRED
-emergency: PENDING --self-authorise--> ACTIVE (everyone notified; approvals collected afterwards)
+emergency: PENDING --self-authorise--> ACTIVE (everyone notified; a second person acknowledges within
+           PORTAL_EMERGENCY_ACK_MINUTES; approvals collected afterwards)
 PENDING|APPROVED|ACTIVE --revoke (administrator)--> REVOKED
 ```
 """
@@ -25,6 +26,7 @@ import secrets as random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -42,6 +44,7 @@ from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from breakglass.signals import request_status_changed
 from ledger import services as ledger
 from portal.errors import DomainError
+from portal.validators import check_request_texts
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -152,6 +155,7 @@ def access_request_create(
     other_task: str = "",
 ) -> AccessRequest:
     """A person asks to use ``account``'s root for one task; its approvers are notified."""
+    check_request_texts(justification=justification, other_task=other_task, ticket_reference=ticket_reference)
     errors: dict[str, str] = {}
     refusal = rules.refusal_to_request(requester, account)
     if refusal is not None:
@@ -217,6 +221,7 @@ def access_request_decide(*, request: AccessRequest, approver: User, decision: s
     """
     if decision not in Decision.values:
         raise DomainError("Choose approve or deny.")
+    check_request_texts(comment=comment)
     if not comment.strip():
         raise DomainError({"comment": "Say why you decide so; the comment goes into the evidence."})
     with transaction.atomic():
@@ -277,6 +282,7 @@ def access_request_revoke(*, request: AccessRequest, administrator: User, reason
     # Refused before the reason is looked at (a closed status never reopens, so a stale row's
     # refusal stands); asked again below on the locked row.
     refuse(rules.refusal_to_revoke(administrator, request))
+    check_request_texts(reason=reason)
     if not reason.strip():
         raise DomainError({"reason": "Say why the request is revoked."})
     with transaction.atomic():
@@ -299,6 +305,7 @@ def access_request_self_authorise(*, request: AccessRequest, requester: User, re
     """Break glass without approvers: a person with an emergency grant activates their own pending
     request. Everyone is told at once; approvals are collected afterwards and the session stays
     marked until they are in. A pending rotation does not block an emergency, but is recorded."""
+    check_request_texts(reason=reason)
     if len(reason.strip()) < MIN_JUSTIFICATION:
         raise DomainError(
             {"reason": f"Say why approvers cannot be reached (at least {MIN_JUSTIFICATION} characters)."}
@@ -326,6 +333,32 @@ def access_request_self_authorise(*, request: AccessRequest, requester: User, re
                 f"Another check-out of {locked.account} is active; it must be returned first."
             ) from None
         outbox.queue(event="request.emergency", request=locked, actor=requester, note=reason.strip())
+    return locked
+
+
+def access_request_acknowledge(*, request: AccessRequest, actor: User, note: str) -> AccessRequest:
+    """A second person (an approver or custodian of the account) acknowledges a self-authorised
+    emergency session: they know of it and are looking. Not an approval (those are collected
+    afterwards through ``access_request_decide``); without it within
+    ``PORTAL_EMERGENCY_ACK_MINUTES`` reconciliation raises ``emergency_unacknowledged``."""
+    check_request_texts(note=note)
+    with transaction.atomic():
+        locked = lock_request(request)
+        refuse(rules.refusal_to_acknowledge(actor, locked))
+        now = timezone.now()
+        locked.emergency_acknowledged_at = now
+        locked.emergency_acknowledged_by = actor
+        locked.save()
+        late = locked.checked_out_at is not None and now > locked.checked_out_at + timedelta(
+            minutes=settings.PORTAL_EMERGENCY_ACK_MINUTES
+        )
+        ledger.record(
+            actor=actor,
+            action="access_request.emergency_acknowledged",
+            target=locked,
+            data={"code": locked.code, "note": note.strip(), "late": late},
+        )
+        outbox.queue(event="request.emergency_acknowledged", request=locked, actor=actor, note=note.strip())
     return locked
 
 

@@ -57,6 +57,13 @@ class AwsAccount(TimeStamped):
         validators=[MinValueValidator(15), MaxValueValidator(24 * 60)],
     )
     ticket_required = models.BooleanField(default=True)
+    # Separation of duties (issue 8, item 7): by default whoever approved a session may not also
+    # hand over its MFA devices, so one person alone never releases both halves of root.
+    separate_duties = models.BooleanField(
+        "separate approval from hand-over",
+        default=True,
+        help_text="A custodian who approved a session may not hand over its MFA devices.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -262,6 +269,17 @@ class AccessRequest(TimeStamped):
     emergency = models.BooleanField(default=False, editable=False)
     # Set when an emergency session has collected its approvals afterwards.
     emergency_approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when a second person (an approver or custodian of the account) acknowledged an emergency
+    # session; without it within PORTAL_EMERGENCY_ACK_MINUTES the session is a critical finding.
+    emergency_acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    emergency_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="emergency_acknowledgements",
+        editable=False,
+    )
     approved_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Check-out
     handed_over_by = models.ForeignKey(

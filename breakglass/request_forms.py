@@ -254,3 +254,15 @@ class RevokeForm(forms.Form):
         required=False,
         help_text="Everyone on the account is told; an active session's password must be rotated.",
     )
+
+
+class AcknowledgeForm(forms.Form):
+    """A second person acknowledges an emergency session (issue 8, item 1)."""
+
+    note = forms.CharField(
+        label="Note (optional)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        required=False,
+        help_text="For example how you confirmed the emergency with the holder.",
+    )

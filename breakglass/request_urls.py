@@ -17,6 +17,7 @@ urlpatterns = [
     path("requests/<uuid:uuid>/decide/", views.request_decide, name="request_decide"),
     path("requests/<uuid:uuid>/cancel/", views.request_cancel, name="request_cancel"),
     path("requests/<uuid:uuid>/self-authorise/", views.request_self_authorise, name="request_self_authorise"),
+    path("requests/<uuid:uuid>/acknowledge/", views.request_acknowledge, name="request_acknowledge"),
     path("requests/<uuid:uuid>/check-out/", views.request_check_out, name="request_check_out"),
     path("requests/<uuid:uuid>/hand-over/", views.request_hand_over, name="request_hand_over"),
     path("requests/<uuid:uuid>/reveal/", views.request_reveal, name="request_reveal"),

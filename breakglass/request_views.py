@@ -164,6 +164,7 @@ class Actions:
     decide: bool
     cancel: bool
     self_authorise: bool
+    acknowledge: bool
     check_out: bool
     hand_over: bool
     reveal: bool
@@ -182,6 +183,7 @@ def _actions(user: User, access_request: AccessRequest) -> Actions:
         decide=rules.refusal_to_decide(user, r) is None,
         cancel=rules.refusal_to_cancel(user, r) is None,
         self_authorise=rules.refusal_to_self_authorise(user, r) is None,
+        acknowledge=rules.refusal_to_acknowledge(user, r) is None,
         check_out=rules.refusal_to_check_out(user, r) is None,
         hand_over=rules.refusal_to_hand_over(user, r) is None,
         reveal=rules.refusal_to_reveal(user, r) is None,
@@ -206,6 +208,7 @@ def _render_detail(
     forms: dict[str, Any] = {
         "decision_form": request_forms.DecisionForm() if actions.decide else None,
         "self_authorise_form": request_forms.SelfAuthoriseForm() if actions.self_authorise else None,
+        "acknowledge_form": request_forms.AcknowledgeForm() if actions.acknowledge else None,
         "hand_over_form": (
             request_forms.HandOverForm(devices=request_selectors.devices_to_hand_over(request=access_request))
             if actions.hand_over
@@ -234,6 +237,7 @@ def _render_detail(
             "is_holder": access_request.requester_id == user.pk,
             "now": timezone.now(),
             "reveal_seconds": settings.PORTAL_REVEAL_SECONDS,
+            "ack_minutes": settings.PORTAL_EMERGENCY_ACK_MINUTES,
             **forms,
         },
         status=status,
@@ -313,6 +317,26 @@ def request_self_authorise(request: AuthenticatedHttpRequest, uuid: UUID) -> Htt
             return redirect("breakglass:request_detail", uuid=access_request.uuid)
     # Nothing changed (the form was invalid or the service refused and rolled back).
     return _render_detail(request, access_request, self_authorise_form=form)
+
+
+@require_POST
+@portal_user_required
+@step_up_required
+def request_acknowledge(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
+    """A second person (approver or custodian of the account) acknowledges an emergency session."""
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    form = request_forms.AcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            lifecycle.access_request_acknowledge(
+                request=access_request, actor=request.user, note=form.cleaned_data["note"]
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            return _done(request, access_request, f"You acknowledged the emergency {access_request.code}.")
+    # Nothing changed (the form was invalid or the service refused and rolled back).
+    return _render_detail(request, access_request, acknowledge_form=form)
 
 
 @require_POST

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
-from breakglass.choices import CredentialStorage, RequestStatus
+from breakglass.choices import CredentialStorage, Decision, RequestStatus
 from breakglass.models import AccessRequest, Grant, live_grant_q
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
@@ -194,13 +194,41 @@ def refusal_to_self_authorise(user: AnyUser, request: AccessRequest) -> str | No
     return None
 
 
+def refusal_to_acknowledge(user: AnyUser, request: AccessRequest) -> str | None:
+    """A second person for a self-authorised emergency: an approver or custodian of the account,
+    never the holder, once, while the session has started (it may be acknowledged late)."""
+    if not request.emergency or request.checked_out_at is None:
+        return "Only an emergency session is acknowledged."
+    if request.requester_id == user.pk:
+        return "The holder cannot acknowledge their own emergency; an approver or custodian must."
+    if not is_approver(user, request.account) and not is_custodian(user, request.account):
+        return f"Only an approver or custodian of {request.account} can acknowledge this emergency."
+    if request.emergency_acknowledged_at is not None:
+        return f"{request.code} was already acknowledged."
+    return None
+
+
+def refusal_of_eligibility(request: AccessRequest) -> str | None:
+    """The requester still holds what made the request possible: a live grant for the account,
+    and for an emergency session a live emergency grant. Asked again at check-out, hand-over and
+    every reveal, because a grant revoked after approval must stop the session's next step."""
+    live = Grant.objects.live().filter(user=request.requester_id, account=request.account_id)
+    if request.emergency:
+        if not live.filter(emergency=True).exists():
+            return f"The requester no longer holds a live emergency grant for {request.account}."
+    elif not live.exists():
+        return f"The requester holds no live grant for {request.account} any more."
+    return None
+
+
 def refusal_to_check_out(user: AnyUser, request: AccessRequest) -> str | None:
-    """The requester, once approved. The window and the rotation are the service's to check."""
+    """The requester, once approved, still holding a live grant. The window and the rotation are
+    the service's to check."""
     if not _is_holder(user, request):
         return "Only the requester can check out their request."
     if request.status != S.APPROVED:
         return wrong_status(request, "only an approved request can be checked out.")
-    return None
+    return refusal_of_eligibility(request)
 
 
 def refusal_to_reveal(user: AnyUser, request: AccessRequest) -> str | None:
@@ -219,21 +247,30 @@ def refusal_to_reveal(user: AnyUser, request: AccessRequest) -> str | None:
     credential = request.account.root_credential_or_none
     if credential is None or credential.storage != CredentialStorage.PORTAL:
         return "This account's root password is not kept in the portal."
-    return None
+    return refusal_of_eligibility(request)
 
 
 # --- Custody -------------------------------------------------------------------------------------
 
 
 def refusal_to_hand_over(user: AnyUser, request: AccessRequest) -> str | None:
-    """A custodian of the account, never the holder, during the active session."""
+    """A custodian of the account, never the holder, during the active session of a requester still
+    eligible; unless the account waives separation of duties, not someone who approved it."""
     if request.status != S.ACTIVE:
         return wrong_status(request, "devices are handed over for an active check-out.")
     if request.requester_id == user.pk:
         return "The holder cannot hand devices to themselves; another custodian must."
     if not is_custodian(user, request.account):
         return f"You are not a custodian of {request.account}."
-    return None
+    if request.account.separate_duties and any(
+        approval.approver_id == user.pk and approval.decision == Decision.APPROVE
+        for approval in request.approvals.all()
+    ):
+        return (
+            f"You approved {request.code}; {request.account} separates approval from hand-over, "
+            "so another custodian hands over the devices."
+        )
+    return refusal_of_eligibility(request)
 
 
 def returning_after_revoke(request: AccessRequest) -> bool:

@@ -35,6 +35,7 @@ ACCOUNT_FIELDS = (
     "approval_quorum",
     "max_session_minutes",
     "ticket_required",
+    "separate_duties",
 )
 
 
@@ -82,6 +83,7 @@ def account_create(
     ticket_required: bool,
     approvers: Iterable[User],
     custodians: Iterable[User],
+    separate_duties: bool = True,
 ) -> AwsAccount:
     _require_admin(actor)
     check_plain_names({"name": name})
@@ -97,6 +99,7 @@ def account_create(
         approval_quorum=approval_quorum,
         max_session_minutes=max_session_minutes,
         ticket_required=ticket_required,
+        separate_duties=separate_duties,
     )
     account.full_clean()
     with transaction.atomic():

@@ -3,8 +3,8 @@ adapter is ``breakglass.adapters``).
 
 Step-up is a sudo mode for dangerous actions (approve, check out, reveal a secret, confirm a
 rotation, change who approves). It demands that the person proved who they are within the last
-``ACCOUNT_REAUTHENTICATION_TIMEOUT`` seconds, by MFA whenever they have MFA: a stolen session with
-a known password must not be enough to release a root credential.
+``ACCOUNT_REAUTHENTICATION_TIMEOUT`` seconds by MFA: a stolen session with a known password must
+not be enough to release a root credential.
 """
 
 from __future__ import annotations
@@ -29,14 +29,18 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., "HttpResponse"])
 
 
 def recently_stepped_up(request: HttpRequest) -> bool:
-    """Whether the person authenticated strongly enough within the step-up window."""
+    """Whether the person proved a second factor within the step-up window.
+
+    Only an MFA check counts: a fresh password (or single sign-on) re-authentication does not,
+    and someone without MFA cannot step up at all. Every role needs MFA
+    (``policy.MFA_REQUIRED_ROLES``), so this fails closed for nobody who may act.
+    """
     user = request.user
-    if not user.is_authenticated:
+    if not user.is_authenticated or not policy.has_mfa(user):
         return False
     window_start = time.time() - settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
-    wanted = {"mfa"} if policy.has_mfa(user) else {"password", "mfa", "socialaccount"}
     return any(
-        record.get("method") in wanted and float(record.get("at", 0)) >= window_start
+        record.get("method") == "mfa" and float(record.get("at", 0)) >= window_start
         for record in get_authentication_records(request, user)
     )
 

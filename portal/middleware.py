@@ -1,5 +1,5 @@
 """Request id on every request and log line; security headers on every response; idle and absolute
-session timeouts; MFA enrolment enforced for privileged roles."""
+session timeouts; MFA enrolment enforced for every role."""
 
 from __future__ import annotations
 
@@ -66,12 +66,12 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
-# Pages a privileged person without MFA may still reach: enrolment itself, logout, static files.
+# Pages a person with a role but without MFA may still reach: enrolment itself, logout, static files.
 _MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz")
 
 
 class RequireMfaMiddleware:
-    """Sends approvers, custodians, auditors and administrators to MFA set-up until they have it."""
+    """Sends everyone holding a role (requesters included) to MFA set-up until they have it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

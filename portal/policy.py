@@ -28,8 +28,10 @@ class Role(enum.StrEnum):
     ADMINISTRATOR = "Administrator"
 
 
-#: Roles whose holders cannot use the portal until they have enrolled an MFA authenticator.
-MFA_REQUIRED_ROLES = frozenset({Role.APPROVER, Role.CUSTODIAN, Role.AUDITOR, Role.ADMINISTRATOR})
+#: Roles whose holders cannot use the portal until they have enrolled an MFA authenticator: every
+#: role. Requesters too: they receive root passwords and MFA devices, and an emergency grant skips
+#: the approvers, so a password alone must never be enough (issue 8, item 1).
+MFA_REQUIRED_ROLES = frozenset(Role)
 
 _ROLE_CACHE = "_portal_roles"
 

@@ -360,6 +360,9 @@ PORTAL_ROTATION_OVERDUE_HOURS = env.int("PORTAL_ROTATION_OVERDUE_HOURS", 24, min
 # An emergency (self-authorised) session without its approvals this long after check-out is a finding
 # (0: at once; everyone is already notified when the glass is broken).
 PORTAL_EMERGENCY_REVIEW_HOURS = env.int("PORTAL_EMERGENCY_REVIEW_HOURS", 24, minimum=0)
+# A self-authorised emergency session needs a second person (an approver or custodian of the account)
+# to acknowledge it within this many minutes of the glass being broken, or it is a critical finding.
+PORTAL_EMERGENCY_ACK_MINUTES = env.int("PORTAL_EMERGENCY_ACK_MINUTES", 15, minimum=1)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
 # CloudTrail ingestion caps per file (docs/operations.md): a file decompressing to more, or holding more
 # records, ends with the cap named as its reason; what was read before that point is stored. CloudTrail's

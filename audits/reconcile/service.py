@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from audits.choices import FindingKind
 from audits.models import Finding, RootEvent
 from audits.reconcile.apply import AccountScope, apply_findings
 from audits.reconcile.wanted import MANAGED_KINDS, wanted_findings
@@ -22,7 +23,7 @@ from audits.reconcile.wording import account_label
 from breakglass.choices import RequestStatus
 from breakglass.models import AccessRequest, AwsAccount, RootCredential, Transition
 
-__all__ = ["reconcile", "reconcile_account"]
+__all__ = ["reconcile", "reconcile_account", "reconcile_unacknowledged_emergencies"]
 
 # Advisory-lock namespace of per-account reconciliation (pg_advisory_xact_lock(int, int)).
 _ACCOUNT_LOCK_NAMESPACE = 0x43540002
@@ -47,6 +48,31 @@ def reconcile(*, account_ids: Iterable[str] | None = None, now: datetime | None 
                 scope = AccountScope(aws_account_id, accounts.get(aws_account_id), now)
                 changed += reconcile_account(scope, config)
     return changed
+
+
+def reconcile_unacknowledged_emergencies(*, now: datetime | None = None) -> list[str]:
+    """Reconcile the accounts with an emergency session past its acknowledgement deadline whose
+    ``emergency_unacknowledged`` finding is not raised yet; returns their AWS account ids.
+
+    Beat runs it every minute, so the critical finding (and its alert) follows the deadline within a
+    minute rather than at the next five-minute ``reconcile_all``. Once raised, the session is left
+    alone: the query stays cheap however many old emergencies there are.
+    """
+    now = now or timezone.now()
+    config = ReconcileConfig.from_settings()
+    raised = Finding.objects.filter(kind=FindingKind.EMERGENCY_UNACKNOWLEDGED, session=OuterRef("pk"))
+    due = (
+        AccessRequest.objects.filter(emergency=True, checked_out_at__lte=now - config.emergency_ack)
+        .filter(
+            Q(emergency_acknowledged_at__isnull=True)
+            | Q(emergency_acknowledged_at__gt=F("checked_out_at") + config.emergency_ack)
+        )
+        .exclude(Exists(raised))
+    )
+    ids = sorted(set(due.values_list("account__account_id", flat=True)))
+    if ids:
+        reconcile(account_ids=ids, now=now)
+    return ids
 
 
 def reconcile_account(scope: AccountScope, config: ReconcileConfig) -> int:

@@ -9,6 +9,10 @@ record a fact about the past: a check-out returned late stays a finding once ret
 triages it. ``emergency_access_unreviewed`` is raised ``PORTAL_EMERGENCY_REVIEW_HOURS`` after an
 emergency check-out still without its approvals, not at once: everyone is already notified when the
 glass is broken, and approvers need time to review; ``0`` makes every emergency session a finding.
+``emergency_unacknowledged`` (critical) is raised ``PORTAL_EMERGENCY_ACK_MINUTES`` after an emergency
+check-out that no second person (an approver or custodian) acknowledged: one person alone broke the
+glass, so a second must know within minutes; beat reconciles such accounts every minute
+(``audits.tasks.reconcile_unacknowledged_emergencies``).
 
 A failed root ``ConsoleLogin`` is not "root used" (nobody got in): it raises ``root_login_failed``, not
 ``unapproved_root_usage``. Any other root call counts, failed or not: whoever made it held root
@@ -26,6 +30,7 @@ from audits.models import RootEvent
 from audits.reconcile.windows import ReconcileConfig, custody_end
 from audits.reconcile.wording import (
     checkout_overdue_summary,
+    emergency_unacknowledged_summary,
     emergency_unreviewed_summary,
     failed_logins_summary,
     outside_scope_summary,
@@ -69,6 +74,7 @@ MANAGED_KINDS = frozenset(
         K.CHECKOUT_OVERDUE,
         K.ROTATION_OVERDUE,
         K.EMERGENCY_ACCESS_UNREVIEWED,
+        K.EMERGENCY_UNACKNOWLEDGED,
         *PER_EVENT_KINDS,
     }
 )
@@ -173,6 +179,7 @@ def wanted_findings(
             _checkout_overdue(session, label, now),
             _rotation_overdue(session, credential, label, now, config),
             _emergency_unreviewed(session, label, now, config),
+            _emergency_unacknowledged(session, label, now, config),
         ):
             if finding is not None:
                 wanted[dedupe_key(finding.kind, session.code)] = finding
@@ -248,4 +255,31 @@ def _emergency_unreviewed(
         first_seen=deadline,
         last_seen=approved or deadline,
         summary=emergency_unreviewed_summary(session, label, hours=hours, approved=approved),
+    )
+
+
+def _acknowledgement_deadline(session: AccessRequest, config: ReconcileConfig) -> datetime | None:
+    """When a second person must have acknowledged an emergency session; None for other sessions."""
+    if not session.emergency or session.checked_out_at is None:
+        return None
+    return session.checked_out_at + config.emergency_ack
+
+
+def _emergency_unacknowledged(
+    session: AccessRequest, label: str, now: datetime, config: ReconcileConfig
+) -> Wanted | None:
+    deadline = _acknowledgement_deadline(session, config)
+    if deadline is None:
+        return None
+    acknowledged = session.emergency_acknowledged_at
+    if (acknowledged is not None and acknowledged <= deadline) or (acknowledged is None and now < deadline):
+        return None
+    minutes = int(config.emergency_ack.total_seconds() // 60)
+    return Wanted(
+        kind=K.EMERGENCY_UNACKNOWLEDGED,
+        severity=SEVERITY_BY_KIND[K.EMERGENCY_UNACKNOWLEDGED],
+        session=session,
+        first_seen=deadline,
+        last_seen=acknowledged or deadline,
+        summary=emergency_unacknowledged_summary(session, label, minutes=minutes, acknowledged=acknowledged),
     )

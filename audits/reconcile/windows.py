@@ -38,6 +38,7 @@ class ReconcileConfig:
     grace_after: timedelta
     rotation_overdue: timedelta
     emergency_review: timedelta
+    emergency_ack: timedelta
 
     @classmethod
     def from_settings(cls) -> ReconcileConfig:
@@ -47,6 +48,7 @@ class ReconcileConfig:
             grace_after=timedelta(minutes=settings.PORTAL_RECONCILE_GRACE_AFTER_MINUTES),
             rotation_overdue=timedelta(hours=settings.PORTAL_ROTATION_OVERDUE_HOURS),
             emergency_review=timedelta(hours=settings.PORTAL_EMERGENCY_REVIEW_HOURS),
+            emergency_ack=timedelta(minutes=settings.PORTAL_EMERGENCY_ACK_MINUTES),
         )
 
 

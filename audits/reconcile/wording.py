@@ -22,6 +22,7 @@ __all__ = [
     "account_label",
     "at",
     "checkout_overdue_summary",
+    "emergency_unacknowledged_summary",
     "emergency_unreviewed_summary",
     "failed_logins_summary",
     "iso",
@@ -187,6 +188,19 @@ def emergency_unreviewed_summary(
     return (
         f"Emergency check-out {session.code} of the root of {label} by {person(session)}, "
         f"self-authorised at {at(session.checked_out_at)}, had no approvals {hours} hours later{after}."
+    )
+
+
+def emergency_unacknowledged_summary(
+    session: AccessRequest, label: str, *, minutes: int, acknowledged: datetime | None
+) -> str:
+    """A self-authorised emergency session no second person acknowledged within ``minutes``."""
+    assert session.checked_out_at is not None
+    after = f"; it was acknowledged late, at {at(acknowledged)}" if acknowledged is not None else ""
+    return (
+        f"Emergency check-out {session.code} of the root of {label} by {person(session)}, "
+        f"self-authorised at {at(session.checked_out_at)}, was not acknowledged by an approver or "
+        f"custodian within {minutes} minutes{after}."
     )
 
 

@@ -137,6 +137,13 @@ EVENTS: dict[str, EventSpec] = {
         headline="{requester} self-authorised emergency use of the root user of {account}.",
         next_step="Approvers: review the session now; approvals are collected afterwards.",
     ),
+    "request.emergency_acknowledged": EventSpec(
+        people=_EVERYONE,
+        account_channels=True,
+        summary="emergency acknowledged",
+        headline="{actor} acknowledged the emergency session of {requester} on the root user of {account}.",
+        next_step="Approvers: the approvals of the session are still collected afterwards.",
+    ),
     "request.revoked": EventSpec(
         people=_EVERYONE,
         account_channels=True,

@@ -188,11 +188,11 @@ def test_a_request_goes_from_filing_to_closed_through_every_persona(
         expect(page.get_by_text(comment)).to_be_visible()
     expect(status_of(page)).to_have_text("Approved")
 
-    # The requester (no MFA) checks out: allauth asks for the password again.
+    # The requester checks out: a fresh TOTP code, never just the password (issue 8, item 1).
     page = rita.open(request)
     rita.before_step_up()
     page.get_by_role("button", name="Check out").click()
-    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/"))
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/reauthenticate/"))
     rita.confirm_identity_if_asked()
     expect(status_of(page)).to_have_text("Checked out")
     expect(page.locator("[data-countdown]")).to_contain_text("left")
@@ -245,10 +245,10 @@ def test_a_request_goes_from_filing_to_closed_through_every_persona(
     expect(status_of(page)).to_have_text("Closed")
     assert NEW_ROOT_PASSWORD not in page.content()
 
-    # Approvers (TOTP) and the requester (password) were really asked.
+    # Approvers and the requester were really asked for a TOTP code.
     assert alan.reauthentications[0] == "totp"
     assert anna.reauthentications[0] == "totp"
-    assert rita.reauthentications[0] == "password"
+    assert rita.reauthentications[0] == "totp"
 
     # The auditor reads the whole story.
     audrey = personas(auditor)
@@ -280,7 +280,7 @@ def test_a_request_goes_from_filing_to_closed_through_every_persona(
 
 
 def test_a_requester_with_an_emergency_grant_breaks_glass_at_once(
-    personas: Callable[[Any], Persona], payments: Any, requester: Any
+    personas: Callable[[Any], Persona], payments: Any, requester: Any, custodian: Any
 ) -> None:
     GrantFactory(user=requester, account=payments, emergency=True)
     rita = personas(requester)
@@ -303,6 +303,22 @@ def test_a_requester_with_an_emergency_grant_breaks_glass_at_once(
     request = AccessRequest.objects.get(requester=requester)
     assert request.status == "active"
     assert request.emergency
+    expect(page.locator(".request-state")).to_contain_text("not acknowledged by a second person")
+
+    # A second person acknowledges within PORTAL_EMERGENCY_ACK_MINUTES, with a fresh TOTP code.
+    carl = personas(custodian)
+    page = carl.open(request)
+    page.fill("#id_note", "Called Rita; the incident is real.")
+    carl.before_step_up()
+    page.get_by_role("button", name="Acknowledge this emergency").click()
+    carl.confirm_identity_if_asked()
+    expect(page.get_by_text(f"You acknowledged the emergency {request.code}.")).to_be_visible()
+    expect(page.locator(".request-state")).to_contain_text("acknowledged by")
+
     actions = set(LedgerEntry.objects.filter(target_id=str(request.uuid)).values_list("action", flat=True))
-    assert {"access_request.created", "access_request.active"} <= actions
+    assert {
+        "access_request.created",
+        "access_request.active",
+        "access_request.emergency_acknowledged",
+    } <= actions
     assert chain.verify().intact

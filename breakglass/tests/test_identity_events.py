@@ -13,12 +13,19 @@ from django.test import Client
 from django.urls import reverse
 
 from ledger.models import LedgerEntry
+from portal.policy import Role
 from portal.testing import settled_totp_code, step_up, totp_code
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a much longer new passphrase 42"
+
+
+@pytest.fixture
+def enrolling(make_persona: Any) -> Any:
+    """A requester who has not set up MFA yet (every role needs it before using the portal)."""
+    return make_persona("rita.enrolling", Role.REQUESTER, mfa=False)
 
 
 def only(action: str) -> LedgerEntry:
@@ -33,12 +40,12 @@ def assert_no_secret(entry: LedgerEntry, *secrets: str) -> None:
         assert secret not in text
 
 
-def test_a_sign_in_is_recorded_with_the_person_and_the_request_id(requester: Any) -> None:
-    response = Client().post(reverse("account_login"), {"login": requester.username, "password": PASSWORD})
+def test_a_sign_in_is_recorded_with_the_person_and_the_request_id(enrolling: Any) -> None:
+    response = Client().post(reverse("account_login"), {"login": enrolling.username, "password": PASSWORD})
 
     entry = only("auth.signed_in")
-    assert entry.actor_id == requester.pk
-    assert entry.target_id == str(requester.pk)
+    assert entry.actor_id == enrolling.pk
+    assert entry.target_id == str(enrolling.pk)
     assert entry.request_id == response["X-Request-ID"]
     assert entry.data["method"] == "password"
     assert_no_secret(entry, PASSWORD)
@@ -99,10 +106,10 @@ def reauthenticated(client: Client, user: Any, *, method: str) -> None:
 
 
 def test_adding_and_removing_totp_is_recorded_without_the_secret(
-    client: Client, requester: Any, django_capture_on_commit_callbacks: Any
+    client: Client, enrolling: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    client.force_login(requester)
-    reauthenticated(client, requester, method="password")
+    client.force_login(enrolling)
+    reauthenticated(client, enrolling, method="password")
     client.get(reverse("mfa_activate_totp"))
     secret = client.session["mfa.totp.secret"]
     code = totp_code(secret)
@@ -115,17 +122,17 @@ def test_adding_and_removing_totp_is_recorded_without_the_secret(
     added = LedgerEntry.objects.filter(action="mfa.authenticator_added")
     assert {entry.data["type"] for entry in added} >= {"totp"}
     for entry in added:
-        assert entry.actor_id == requester.pk
+        assert entry.actor_id == enrolling.pk
         assert_no_secret(entry, secret, code)
 
-    reauthenticated(client, requester, method="mfa")
+    reauthenticated(client, enrolling, method="mfa")
     client.post(reverse("mfa_deactivate_totp"))
 
     # Without TOTP the recovery codes go too: each removal is its own entry.
     removed = LedgerEntry.objects.filter(action="mfa.authenticator_removed")
     assert {entry.data["type"] for entry in removed} == {"totp", "recovery_codes"}
-    assert {entry.actor_id for entry in removed} == {requester.pk}
-    assert not Authenticator.objects.filter(user=requester, type=Authenticator.Type.TOTP).exists()
+    assert {entry.actor_id for entry in removed} == {enrolling.pk}
+    assert not Authenticator.objects.filter(user=enrolling, type=Authenticator.Type.TOTP).exists()
 
 
 def test_changing_ones_password_is_recorded_without_it(client: Client, requester: Any) -> None:

@@ -48,8 +48,19 @@ def test_the_printed_passwords_sign_the_personas_in() -> None:
         assert persona in output
 
 
-def test_privileged_personas_have_mfa_so_they_can_use_the_portal_at_once() -> None:
-    run()
-    for username in ["alan.approver", "anna.approver", "carl.custodian", "audrey.auditor", "ada.admin"]:
+def test_every_persona_has_mfa_so_they_can_use_the_portal_at_once() -> None:
+    printed = run()
+    usernames = [
+        "rita.requester",
+        "alan.approver",
+        "anna.approver",
+        "carl.custodian",
+        "audrey.auditor",
+        "ada.admin",
+    ]
+    for username in usernames:
         user = get_user_model().objects.get(username=username)
         assert policy.may_use_portal(user), username
+    # The requester too gets a printed TOTP secret (issue 8, item 1).
+    rita = next(line for line in printed.splitlines() if "rita.requester" in line)
+    assert not rita.rstrip().endswith(" -")

@@ -15,6 +15,7 @@ from playwright.sync_api import CDPSession, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from conftest import PASSWORD
+from portal.policy import Role
 from portal.testing import settled_totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -112,8 +113,10 @@ def test_a_security_key_is_added_and_used_to_sign_in_under_the_policy(
 
 
 def test_the_authenticator_app_set_up_page_shows_its_qr_code_under_the_policy(
-    live_server: LiveServer, page: Page, requester: Any, refusals: list[str]
+    live_server: LiveServer, page: Page, make_persona: Any, refusals: list[str]
 ) -> None:
+    # A requester before her first request: every role must set up MFA first.
+    requester = make_persona("rita.enrolling", Role.REQUESTER, mfa=False)
     sign_in_with_password(page, live_server.url, requester)
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 

@@ -40,10 +40,13 @@ def test_privileged_roles_with_mfa_use_the_portal(client: Client, make_persona: 
     assert client.get(reverse("breakglass:account_list")).status_code == 200
 
 
-def test_a_plain_requester_does_not_need_mfa(client: Client, requester: Any) -> None:
-    assert not Authenticator.objects.filter(user=requester).exists()
-    client.force_login(requester)
-    assert client.get(reverse("breakglass:account_list")).status_code == 200
+def test_a_plain_requester_needs_mfa_too(client: Client, make_persona: Any) -> None:
+    person = make_persona("new.requester", Role.REQUESTER, mfa=False)
+    assert not Authenticator.objects.filter(user=person).exists()
+    client.force_login(person)
+    response = client.get(reverse("breakglass:account_list"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_index") + "?required=1"
 
 
 def test_the_django_admin_is_also_behind_mfa(client: Client, make_persona: Any) -> None:
@@ -95,21 +98,26 @@ def test_a_password_alone_does_not_count_for_someone_with_mfa(
     assert not recently_stepped_up(request)
 
 
-def test_a_password_counts_for_someone_without_mfa(
-    client: Client, requester: Any, rf: RequestFactory
+def test_a_password_does_not_count_for_someone_without_mfa(
+    client: Client, make_persona: Any, rf: RequestFactory
 ) -> None:
-    client.force_login(requester)
-    step_up(client, requester, method="password")
+    person = make_persona("new.requester", Role.REQUESTER, mfa=False)
+    client.force_login(person)
+    step_up(client, person, method="password")
     request = rf.get("/")
-    request.user = requester
+    request.user = person
     request.session = client.session
-    assert recently_stepped_up(request)
+    assert not recently_stepped_up(request)
 
 
-def test_re_authentication_offers_only_mfa_to_people_who_have_it(approver: Any, requester: Any) -> None:
+def test_re_authentication_offers_only_mfa_to_people_who_have_it(
+    approver: Any, requester: Any, make_persona: Any
+) -> None:
     adapter = PortalAccountAdapter()
     assert [m["id"] for m in adapter.get_reauthentication_methods(approver)] == ["mfa_reauthenticate"]
-    assert "reauthenticate" in [m["id"] for m in adapter.get_reauthentication_methods(requester)]
+    assert [m["id"] for m in adapter.get_reauthentication_methods(requester)] == ["mfa_reauthenticate"]
+    without = make_persona("no.mfa", mfa=False)
+    assert "reauthenticate" in [m["id"] for m in adapter.get_reauthentication_methods(without)]
 
 
 def test_nobody_can_sign_up_on_their_own(client: Client) -> None:

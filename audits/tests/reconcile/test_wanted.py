@@ -45,6 +45,7 @@ CONFIG = ReconcileConfig(
     grace_after=30 * M,
     rotation_overdue=timedelta(hours=24),
     emergency_review=timedelta(hours=24),
+    emergency_ack=15 * M,
 )
 
 
@@ -176,7 +177,13 @@ def test_a_password_not_rotated_within_the_deadline_is_overdue_unless_there_is_n
 
 
 def test_an_emergency_session_without_approvals_is_a_finding_after_the_review_time() -> None:
-    emergency = memory.session(emergency=True, checked_in_at=T0 + 30 * M, status=RequestStatus.RETURNED)
+    # Acknowledged in time by a second person (else emergency_unacknowledged, tested on its own).
+    emergency = memory.session(
+        emergency=True,
+        checked_in_at=T0 + 30 * M,
+        status=RequestStatus.RETURNED,
+        emergency_acknowledged_at=T0 + 5 * M,
+    )
 
     early = wanted([], [emergency], now=T0 + timedelta(hours=23))
     late = wanted([], [emergency], now=T0 + timedelta(hours=25))

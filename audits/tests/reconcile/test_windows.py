@@ -35,6 +35,7 @@ CONFIG = ReconcileConfig(
     grace_after=30 * M,
     rotation_overdue=timedelta(hours=24),
     emergency_review=timedelta(hours=24),
+    emergency_ack=15 * M,
 )
 
 
@@ -43,12 +44,14 @@ def test_the_config_reads_the_settings(settings: Any) -> None:
     settings.PORTAL_RECONCILE_GRACE_AFTER_MINUTES = 45
     settings.PORTAL_ROTATION_OVERDUE_HOURS = 12
     settings.PORTAL_EMERGENCY_REVIEW_HOURS = 0
+    settings.PORTAL_EMERGENCY_ACK_MINUTES = 7
 
     assert ReconcileConfig.from_settings() == ReconcileConfig(
         grace_before=2 * M,
         grace_after=45 * M,
         rotation_overdue=timedelta(hours=12),
         emergency_review=timedelta(0),
+        emergency_ack=7 * M,
     )
 
 

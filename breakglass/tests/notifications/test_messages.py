@@ -29,6 +29,7 @@ def test_every_event_the_lifecycle_uses_is_known() -> None:
         "request.closed",
         "request.overdue",
         "request.emergency",
+        "request.emergency_acknowledged",
         "request.revoked",
     }
 

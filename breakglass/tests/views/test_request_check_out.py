@@ -22,7 +22,7 @@ def test_checking_out_needs_a_fresh_re_authentication(
 ) -> None:
     approve(pending, approver)
     response = signed_in(requester).post(url("request_check_out", pending))
-    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))
     pending.refresh_from_db()
     assert pending.status == "approved"
 

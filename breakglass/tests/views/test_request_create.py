@@ -104,7 +104,7 @@ def test_an_emergency_request_needs_a_fresh_re_authentication(
         request_form(account, emergency="on", emergency_reason="Both approvers are on a plane right now."),
     )
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))
     assert not AccessRequest.objects.exists()
 
 

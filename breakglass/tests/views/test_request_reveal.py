@@ -48,7 +48,7 @@ def test_revealing_needs_a_fresh_re_authentication(
     active(pending, approver)
     response = signed_in(requester).post(url("request_reveal", pending))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))
     assert PASSWORD not in page(response)
     assert not SecretReveal.objects.exists()
 
