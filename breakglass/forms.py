@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -17,15 +17,6 @@ from portal.people import person_label
 from portal.policy import Role
 from portal.validators import refuse_invisible_characters
 
-if TYPE_CHECKING:
-    # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
-    _ModelForm = forms.ModelForm[Any]
-    _ModelMultipleChoiceField = forms.ModelMultipleChoiceField[Any]
-else:
-    _ModelForm = forms.ModelForm
-    _ModelMultipleChoiceField = forms.ModelMultipleChoiceField
-
-
 #: ASCII digits only: ``\d`` accepts any Unicode digit (Arabic-Indic, full-width...), which passed the
 #: form and then failed on the database's ``[0-9]{12}`` constraint.
 ascii_account_id_validator = RegexValidator(
@@ -33,12 +24,12 @@ ascii_account_id_validator = RegexValidator(
 )
 
 
-class PersonChoiceField(_ModelMultipleChoiceField):
+class PersonChoiceField(forms.ModelMultipleChoiceField[Any]):
     def label_from_instance(self, obj: Any) -> str:
         return person_label(obj)
 
 
-class AccountForm(_ModelForm):
+class AccountForm(forms.ModelForm[Any]):
     account_id = forms.CharField(
         label="AWS account id",
         max_length=14,
@@ -115,7 +106,7 @@ class CredentialForm(forms.Form):
         return data
 
 
-class MfaDeviceForm(_ModelForm):
+class MfaDeviceForm(forms.ModelForm[Any]):
     class Meta:
         model = MfaDevice
         fields = ["kind", "label", "serial_number", "storage_location"]

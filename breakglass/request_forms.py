@@ -23,13 +23,6 @@ from portal.validators import (
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    # django-stubs makes these classes generic; Django's own are not subscriptable at run time.
-    _ModelChoiceField = forms.ModelChoiceField[Any]
-    _ModelMultipleChoiceField = forms.ModelMultipleChoiceField[Any]
-else:
-    _ModelChoiceField = forms.ModelChoiceField
-    _ModelMultipleChoiceField = forms.ModelMultipleChoiceField
-
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
@@ -64,7 +57,7 @@ class AccountSelect(forms.Select):
         return option
 
 
-class AccountChoiceField(_ModelChoiceField):
+class AccountChoiceField(forms.ModelChoiceField[Any]):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.name} ({obj.account_id})"
 
@@ -157,7 +150,7 @@ class SelfAuthoriseForm(forms.Form):
     )
 
 
-class DeviceChoiceField(_ModelMultipleChoiceField):
+class DeviceChoiceField(forms.ModelMultipleChoiceField[Any]):
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.label} ({obj.get_kind_display()}, {obj.serial_number}, {obj.storage_location})"
 
