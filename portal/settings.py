@@ -378,6 +378,17 @@ PORTAL_INGEST_STALE_MINUTES = env.int("PORTAL_INGEST_STALE_MINUTES", 30, minimum
 # this folder (docker-compose mounts one volume in both).
 PORTAL_UPLOAD_DIR = Path(env.str("PORTAL_UPLOAD_DIR", str(VAR_DIR / "uploads")))
 
+# --- Retention (issue 9, item 5; README "Retention", docs/operations.md) ------------------------
+# Evidence (the ledger, root events, access requests with their transitions, approvals and reveals,
+# findings, reports made) is never purged by the portal, whatever is set here. Only operational rows go,
+# by beat once a day: delivered or failed notifications and finished ingestion runs older than these
+# many days. At least a year (PCI DSS 10.5.1), so nobody configures away a year of operational trail.
+PORTAL_RETENTION_MIN_DAYS = 365
+PORTAL_RETENTION_NOTIFICATION_DAYS = env.int(
+    "PORTAL_RETENTION_NOTIFICATION_DAYS", 400, minimum=PORTAL_RETENTION_MIN_DAYS
+)
+PORTAL_RETENTION_RUN_DAYS = env.int("PORTAL_RETENTION_RUN_DAYS", 400, minimum=PORTAL_RETENTION_MIN_DAYS)
+
 # --- Bounds on widening access (issue 8, item 8) ------------------------------------------------
 # A grant (created or reviewed) expires at most this many days ahead: access is re-reviewed at
 # least this often. The grant services refuse a later expiry, naming the limit.
