@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
-from audits import uploads
+from audits import retention, uploads
 from audits.ingest import ingest_unit
 from audits.ingest import sweep_stale_runs as sweep_runs
 from audits.models import IngestionSource
@@ -171,3 +171,10 @@ def sweep_stale_runs() -> int:
     swept = sweep_runs()
     uploads.discard_orphan_uploads()
     return swept
+
+
+@shared_task(name="audits.tasks.purge_old_ingestion_runs", acks_late=True)
+def purge_old_ingestion_runs() -> int:
+    """Daily (beat): finished ingestion runs past PORTAL_RETENTION_RUN_DAYS that no ledger entry names
+    go, in ledgered batches; how many."""
+    return retention.runs_purge().rows

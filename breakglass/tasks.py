@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
-from breakglass import sweeps
+from breakglass import retention, sweeps
 from breakglass.notifications import delivery, outbox
 from breakglass.notifications.senders import DeliveryError
 
@@ -55,3 +55,10 @@ def expire_access_requests() -> int:
 def remind_overdue_checkouts() -> int:
     """Every minute (beat): announce check-outs past their due time, again at intervals."""
     return sweeps.checkouts_remind_overdue()
+
+
+@shared_task(name="breakglass.tasks.purge_old_notifications", acks_late=True)
+def purge_old_notifications() -> int:
+    """Daily (beat): delivered and failed notifications past PORTAL_RETENTION_NOTIFICATION_DAYS go,
+    in ledgered batches; how many."""
+    return retention.notifications_purge().rows

@@ -36,4 +36,8 @@ app.conf.beat_schedule = {
         "task": "breakglass.tasks.requeue_stale_notifications",
         "schedule": 300.0,
     },
+    # Retention (README "Retention"): finished notifications and ingestion runs past their period,
+    # in ledgered batches; evidence is never purged. Daily.
+    "purge-old-notifications": {"task": "breakglass.tasks.purge_old_notifications", "schedule": 86400.0},
+    "purge-old-ingestion-runs": {"task": "audits.tasks.purge_old_ingestion_runs", "schedule": 86400.0},
 }
