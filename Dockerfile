@@ -14,6 +14,13 @@ RUN groupadd --system --gid 10001 portal \
 
 WORKDIR /app
 
+# WeasyPrint (PDF reports) lays text out with Pango and HarfBuzz from the system; DejaVu is the
+# font the print stylesheet names.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+       fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so a code change does not reinstall them. Every package has a binary wheel
 # for this platform (lxml and xmlsec included), so no compiler is needed.
 COPY requirements.txt ./

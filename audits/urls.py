@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from audits import views
+from audits import report_views, views
 
 app_name = "audits"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("runs/", views.run_list, name="run_list"),
     path("runs/upload/", views.log_upload, name="log_upload"),
     path("runs/<uuid:uuid>/", views.run_detail, name="run_detail"),
+    path("reports/", report_views.report_index, name="report_index"),
+    path("reports/<slug:name>/<slug:fmt>/", report_views.report_export, name="report_export"),
 ]

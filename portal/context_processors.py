@@ -26,5 +26,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             "findings": policy.may_view_findings(user),
             "runs": policy.may_view_ingestion(user),
             "ledger": policy.may_view_ledger(user),
+            "reports": policy.may_export_reports(user),
         }
     }

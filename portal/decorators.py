@@ -14,9 +14,9 @@ from portal import policy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-    from django.http import HttpResponse
+    from django.http import HttpResponseBase
 
-ViewFunc = TypeVar("ViewFunc", bound=Callable[..., "HttpResponse"])
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., "HttpResponseBase"])
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -34,7 +34,7 @@ def portal_user_required(view: ViewFunc) -> ViewFunc:
     """Signed in and holding a role of the portal (MFA enrolment is enforced by middleware)."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not policy.may_use_portal(request.user):
             raise PermissionDenied("You have no role in this portal. Ask an administrator.")
         return view(request, *args, **kwargs)
@@ -47,7 +47,7 @@ def allowed_if(check: Callable[[Any], bool]) -> Callable[[ViewFunc], ViewFunc]:
 
     def decorator(view: ViewFunc) -> ViewFunc:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not check(request.user):
                 raise PermissionDenied("You are not allowed to do this.")
             return view(request, *args, **kwargs)

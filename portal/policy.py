@@ -97,6 +97,12 @@ def may_view_ledger(user: AnyUser) -> bool:
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
 
 
+def may_export_reports(user: AnyUser) -> bool:
+    """Export the auditors' reports (sessions, root activity, findings, access, the ledger), which
+    cover every account: auditors and administrators."""
+    return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
+
+
 def may_view_devices(user: AnyUser) -> bool:
     """The custody board of MFA devices: those who keep, manage or audit them."""
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR, Role.CUSTODIAN)

@@ -338,12 +338,15 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
     },
     "root": {"handlers": ["console"], "level": env.str("PORTAL_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # WeasyPrint logs every layout step of a PDF report at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
 }
 
 # --- Portal ------------------------------------------------------------------------------------
 # Where people reach the portal; used for links in notifications.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Printed on every PDF report.
+PORTAL_ORGANIZATION_NAME = env.str("PORTAL_ORGANIZATION_NAME", "the organization")
 # Pending requests expire after this long without a decision.
 PORTAL_PENDING_EXPIRY_HOURS = env.int("PORTAL_PENDING_EXPIRY_HOURS", 24, minimum=1)
 # A revealed root password is hidden again in the browser after this many seconds.

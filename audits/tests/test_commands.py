@@ -174,6 +174,8 @@ def test_an_export_of_nothing_is_an_empty_list(db: Any) -> None:
 
 def test_export_report_refuses_an_unknown_report_or_format() -> None:
     with pytest.raises(CommandError):
-        call_command("export_report", "sessions")
+        call_command("export_report", "posture")
     with pytest.raises(CommandError):
+        call_command("export_report", "findings", "--format", "xlsx")
+    with pytest.raises(CommandError, match="needs --output"):
         call_command("export_report", "findings", "--format", "pdf")

@@ -1,0 +1,86 @@
+"""Rows to CSV, JSON and PDF. CSV and JSON are produced as a stream of text pieces, so a web
+response or a file receives them as they are made; the PDF is laid out whole by WeasyPrint from the
+project's own template and print stylesheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from django.template.loader import render_to_string
+from weasyprint import CSS, HTML
+
+FORMATS = ("csv", "json", "pdf")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "pdf": "application/pdf",
+}
+#: The print stylesheet of every PDF report (page size, page numbers, repeated table headers).
+PRINT_STYLESHEET = Path(__file__).resolve().parents[2] / "static" / "css" / "reports-print.css"
+# Spreadsheet programs run cells that start with these as formulas; event ids come from log files
+# anyone could have written, so CSV cells are defused (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Lists of identifiers are joined with spaces (one token each); lists of sentences with "; ".
+_SPACE_JOINED = frozenset({"event_ids", "root_event_ids", "out_of_scope_event_ids", "findings"})
+# Text is handed on in pieces of about this size.
+_PIECE = 1 << 16
+
+
+def cell_text(key: str, value: Any) -> str:
+    """A value as one line of text, for CSV cells and PDF table cells."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return (" " if key in _SPACE_JOINED else "; ").join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def csv_cell(key: str, value: Any) -> str:
+    text = cell_text(key, value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_pieces(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A header line, then the rows, in pieces of about 64 KiB."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: csv_cell(key, value) for key, value in row.items()})
+        if buffer.tell() > _PIECE:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def json_pieces(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array of row objects, one object a line, streamed."""
+    yield "["
+    separator = "\n"
+    for row in rows:
+        yield separator + json.dumps(row, ensure_ascii=False)
+        separator = ",\n"
+    yield "\n]\n"
+
+
+def pdf_document(*, template: str, context: dict[str, Any]) -> bytes:
+    """The PDF of a report page rendered from ``template`` with the print stylesheet.
+
+    WeasyPrint lays out the whole document before writing it, so a PDF holds its rows in memory;
+    very large periods belong in CSV or JSON.
+    """
+    html = render_to_string(template, context)
+    stylesheet = CSS(string=PRINT_STYLESHEET.read_text(encoding="utf-8"))
+    # No base URL: the template links nothing, so the renderer never fetches a file or an address.
+    document: bytes = HTML(string=html).write_pdf(stylesheets=[stylesheet])
+    return document

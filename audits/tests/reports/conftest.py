@@ -1,0 +1,41 @@
+"""A small world every report test reads: one account with an approver, a custodian, a grant and an
+MFA device; one returned session with a root event inside its window; one root event outside every
+window (an unapproved-usage finding)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audits.tests.findings_support import checkout, hours_ago, ingest_records, make_account, root_call
+from breakglass.models import AccessRequest, AwsAccount, MfaDevice, MfaDeviceAssignment
+from breakglass.tests.factories import MfaDeviceFactory
+
+
+@dataclass
+class World:
+    account: AwsAccount
+    session: AccessRequest
+    device: MfaDevice
+
+
+@pytest.fixture
+def world(tmp_path: Path, requester: Any, approver: Any, custodian: Any) -> World:
+    account = make_account(approver, custodian)
+    device = MfaDeviceFactory(serial_number="SN-REPORT-1", label="YubiKey report")
+    MfaDeviceAssignment.objects.create(device=device, account=account, device_kind=device.kind)
+    out = hours_ago(3)
+    session = checkout(requester, account, approver, out_at=out, checked_in_at=out + timedelta(minutes=45))
+    ingest_records(
+        tmp_path,
+        [
+            root_call(when=out + timedelta(minutes=10), event_id="inside-window"),
+            root_call(when=hours_ago(1), event_id="outside-window"),
+        ],
+    )
+    session.refresh_from_db()
+    return World(account=account, session=session, device=device)
