@@ -10,6 +10,7 @@ class AuditsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the receivers that keep findings in step with check-out windows, and the one that
-        # turns a broken ledger into a critical finding. Imported here, not at the top: they import
-        # models, which exist only once the registry is ready (Django's documented place for this).
-        from audits import ledger_alerts, signals  # noqa: F401
+        # turns a broken ledger into a critical finding, and the one for unfinished access reviews.
+        # Imported here, not at the top: they import models, which exist only once the registry is
+        # ready (Django's documented place for this).
+        from audits import ledger_alerts, review_findings, signals  # noqa: F401
