@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
-from breakglass import sweeps
+from breakglass import reviews, sweeps
 from breakglass.notifications import delivery, outbox
 from breakglass.notifications.senders import DeliveryError
 
@@ -55,3 +55,23 @@ def expire_access_requests() -> int:
 def remind_overdue_checkouts() -> int:
     """Every minute (beat): announce check-outs past their due time, again at intervals."""
     return sweeps.checkouts_remind_overdue()
+
+
+@shared_task(name="breakglass.tasks.close_due_reviews", acks_late=True)
+def close_due_reviews() -> int:
+    """Every hour (beat): close access reviews past their deadline (undecided grants expire)."""
+    return reviews.review_campaigns_close_due()
+
+
+@shared_task(name="breakglass.tasks.remind_reviewers", acks_late=True)
+def remind_reviewers() -> int:
+    """Every day (beat): remind reviewers of the decisions waiting for them."""
+    return reviews.review_campaigns_remind()
+
+
+@shared_task(name="breakglass.tasks.start_scheduled_review", acks_late=True)
+def start_scheduled_review() -> str:
+    """Every day (beat): start an access review when the last one started
+    PORTAL_REVIEW_INTERVAL_DAYS ago (PCI DSS 7.2.4)."""
+    campaign = reviews.review_campaign_start_if_due()
+    return str(campaign.uuid) if campaign else ""
