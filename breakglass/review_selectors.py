@@ -30,6 +30,7 @@ def items_waiting_for(*, user: AnyUser) -> QuerySet[ReviewItem]:
     return (
         ReviewItem.objects.filter(reviewable_by_q(user), decision="", campaign__status=CampaignStatus.OPEN)
         .select_related("campaign", "account", "person", "grant", "device")
+        .prefetch_related("device__accounts")
         .order_by("created_at", "id")
     )
 

@@ -192,6 +192,12 @@ def review_item_decide(
         )
         if decision == ReviewDecision.REVOKE:
             _revoke(locked, reviewer)
+        elif decision == ReviewDecision.KEEP and locked.grant is not None:
+            # The grant's own record of its last review (shown with it in the inventory and the
+            # access report); the expiry does not move: only an administrator extends a grant.
+            Grant.objects.filter(pk=locked.grant.pk).update(
+                last_reviewed_at=locked.decided_at, last_reviewed_by=reviewer, updated_at=locked.decided_at
+            )
     return locked
 
 

@@ -52,6 +52,9 @@ def test_keep_records_the_decision_in_the_ledger(campaign: Any, approver: Any, g
     assert (item.decision, item.decided_by) == ("keep", approver)
     assert LedgerEntry.objects.get(action="review.decided").data["decision"] == "keep"
     assert Grant.objects.live().filter(pk=grant.pk).exists()
+    grant.refresh_from_db()
+    assert grant.last_reviewed_by == approver
+    assert grant.last_reviewed_at == item.decided_at
 
 
 def test_revoke_ends_the_grant_through_the_inventory_service(
