@@ -36,6 +36,7 @@ class FindingKind(models.TextChoices):
     EMERGENCY_ACCESS_UNREVIEWED = "emergency_access_unreviewed", "Emergency access without approvals"
     EMERGENCY_UNACKNOWLEDGED = "emergency_unacknowledged", "Emergency access not acknowledged in time"
     LEDGER_CHAIN_BROKEN = "ledger_chain_broken", "Audit ledger chain broken"
+    ACCESS_REVIEW_INCOMPLETE = "access_review_incomplete", "Access review not completed by its deadline"
 
 
 class Severity(models.TextChoices):
@@ -64,6 +65,8 @@ SEVERITY_BY_KIND: dict[str, str] = {
     # PORTAL_EMERGENCY_ACK_MINUTES: critical at once (issue 8, item 1).
     FindingKind.EMERGENCY_UNACKNOWLEDGED: Severity.CRITICAL,
     FindingKind.LEDGER_CHAIN_BROKEN: Severity.CRITICAL,
+    # Access nobody recertified by the deadline of a review (PCI DSS 7.2.4).
+    FindingKind.ACCESS_REVIEW_INCOMPLETE: Severity.HIGH,
 }
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH
 

@@ -31,7 +31,15 @@ from breakglass.identity import (
     user_authority_record,
 )
 from breakglass.identity_events import AUTHENTICATOR_REMOVED
-from breakglass.models import AwsAccount, Grant, MfaDevice, MfaDeviceAssignment, RootCredential
+from breakglass.models import (
+    AwsAccount,
+    Grant,
+    MfaDevice,
+    MfaDeviceAssignment,
+    ReviewCampaign,
+    ReviewItem,
+    RootCredential,
+)
 from ledger import services as ledger
 from portal.identity import recently_stepped_up
 
@@ -80,6 +88,18 @@ class MfaDeviceAssignmentAdmin(ReadOnlyAdmin):
 class GrantAdmin(ReadOnlyAdmin):
     list_display = ["user", "account", "expires_at", "emergency", "revoked_at", "last_reviewed_at"]
     list_filter = ["emergency"]
+
+
+@admin.register(ReviewCampaign)
+class ReviewCampaignAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "status", "deadline", "started_by", "undecided_outcome")
+    list_filter = ("status",)
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "campaign", "decision", "decided_by", "decided_at")
+    list_filter = ("subject", "decision")
 
 
 # --- People, groups and authenticators: who may do what -----------------------------------------

@@ -67,3 +67,30 @@ class DeliveryStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed after retries"
+
+
+class CampaignStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class UndecidedOutcome(models.TextChoices):
+    """What happens at a campaign's deadline to a grant nobody decided on."""
+
+    EXPIRE = "expire", "Expire the grant"
+    KEEP = "keep", "Keep the grant"
+
+
+class ReviewSubject(models.TextChoices):
+    GRANT = "grant", "Grant"
+    APPROVER = "approver", "Approver assignment"
+    CUSTODIAN = "custodian", "Custodian assignment"
+    DEVICE = "device", "MFA device in the safe"
+
+
+class ReviewDecision(models.TextChoices):
+    KEEP = "keep", "Keep"
+    REVOKE = "revoke", "Revoke"
+    # Devices: the custodian saw it in the safe and typed its serial, or did not find it.
+    SEEN = "seen", "Seen in the safe"
+    MISSING = "missing", "Missing"

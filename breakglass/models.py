@@ -478,3 +478,9 @@ class Notification(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.recipient or self.channel}"
+
+
+# Access reviews live in their own module (this one is long enough); imported here so that Django
+# registers them with the app and ``from breakglass.models import ReviewItem`` works.
+from breakglass.review_models import ReviewCampaign as ReviewCampaign  # noqa: E402
+from breakglass.review_models import ReviewItem as ReviewItem  # noqa: E402

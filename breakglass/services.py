@@ -16,7 +16,14 @@ from django.utils import timezone
 
 from breakglass import secrets
 from breakglass.choices import CredentialStorage, CustodyState, GovernanceMode, MfaDeviceKind
-from breakglass.models import AwsAccount, Grant, MfaDevice, MfaDeviceAssignment, RootCredential
+from breakglass.models import (
+    AwsAccount,
+    Grant,
+    MfaDevice,
+    MfaDeviceAssignment,
+    ReviewItem,
+    RootCredential,
+)
 from ledger import services as ledger
 from portal import policy
 from portal.errors import DomainError
@@ -489,20 +496,28 @@ def grant_create(
     return grant
 
 
-def grant_revoke(*, actor: User, grant: Grant) -> Grant:
-    _require_admin(actor)
+def _check_review(actor: User, review: ReviewItem | None, grant: Grant) -> None:
+    """An administrator revokes; otherwise ``review`` is the access-review decision that does
+    (``breakglass.reviews`` checked its reviewer on the locked item): about this grant, by ``actor``."""
+    if review is None:
+        _require_admin(actor)
+    elif review.grant_id != grant.pk or review.decided_by_id != actor.pk:
+        raise DomainError("This review decision is not about this grant.")
+
+
+def grant_revoke(*, actor: User, grant: Grant, review: ReviewItem | None = None) -> Grant:
+    """End a grant now: an administrator's act, or a reviewer's revoke decision (``review``)."""
+    _check_review(actor, review, grant)
     with transaction.atomic():
         locked = Grant.objects.select_for_update().select_related("user", "account").get(pk=grant.pk)
         if locked.revoked_at is not None:
             raise DomainError("This grant was already revoked.")
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at", "updated_at"])
-        ledger.record(
-            actor=actor,
-            action="grant.revoked",
-            target=locked,
-            data={"user": locked.user.get_username(), "account_id": locked.account.account_id},
-        )
+        data = {"user": locked.user.get_username(), "account_id": locked.account.account_id}
+        if review is not None:
+            data["review_item"] = str(review.uuid)
+        ledger.record(actor=actor, action="grant.revoked", target=locked, data=data)
     return locked
 
 

@@ -19,4 +19,14 @@ from django.dispatch import Signal
 #: * ``transition``: the ``Transition`` row just written.
 request_status_changed = Signal()
 
-__all__ = ["request_status_changed"]
+#: Sent by ``breakglass.reviews.review_campaigns_close_due`` when an access review closes at its
+#: deadline, inside the transaction that closes it. The evidence side raises a finding for the
+#: decisions nobody made (``audits.review_findings``). Arguments:
+#:
+#: * ``sender``: the ``ReviewCampaign`` class;
+#: * ``campaign``: the ``ReviewCampaign``, closed;
+#: * ``undecided``: the list of its ``ReviewItem`` rows nobody decided, with ``account``, ``person``,
+#:   ``grant`` and ``device`` loaded.
+review_campaign_closed = Signal()
+
+__all__ = ["request_status_changed", "review_campaign_closed"]

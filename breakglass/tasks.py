@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
-from breakglass import retention, sweeps
+from breakglass import retention, reviews, sweeps
 from breakglass.notifications import delivery, outbox
 from breakglass.notifications.senders import DeliveryError
 
@@ -62,3 +62,23 @@ def purge_old_notifications() -> int:
     """Daily (beat): delivered and failed notifications past PORTAL_RETENTION_NOTIFICATION_DAYS go,
     in ledgered batches; how many."""
     return retention.notifications_purge().rows
+
+
+@shared_task(name="breakglass.tasks.close_due_reviews", acks_late=True)
+def close_due_reviews() -> int:
+    """Every hour (beat): close access reviews past their deadline (undecided grants expire)."""
+    return reviews.review_campaigns_close_due()
+
+
+@shared_task(name="breakglass.tasks.remind_reviewers", acks_late=True)
+def remind_reviewers() -> int:
+    """Every day (beat): remind reviewers of the decisions waiting for them."""
+    return reviews.review_campaigns_remind()
+
+
+@shared_task(name="breakglass.tasks.start_scheduled_review", acks_late=True)
+def start_scheduled_review() -> str:
+    """Every day (beat): start an access review when the last one started
+    PORTAL_REVIEW_INTERVAL_DAYS ago (PCI DSS 7.2.4)."""
+    campaign = reviews.review_campaign_start_if_due()
+    return str(campaign.uuid) if campaign else ""

@@ -25,4 +25,5 @@ urlpatterns = [
     path("devices/new/", views.device_create, name="device_create"),
     path("devices/<uuid:uuid>/edit/", views.device_edit, name="device_edit"),
     path("", include("breakglass.request_urls")),
+    path("", include("breakglass.review_urls")),
 ]

@@ -31,6 +31,10 @@ app.conf.beat_schedule = {
         "task": "audits.tasks.reconcile_unacknowledged_emergencies",
         "schedule": 60.0,
     },
+    # Access reviews (PCI DSS 7.2.4): start on schedule, remind, close at the deadline.
+    "start-scheduled-review": {"task": "breakglass.tasks.start_scheduled_review", "schedule": 86400.0},
+    "remind-reviewers": {"task": "breakglass.tasks.remind_reviewers", "schedule": 86400.0},
+    "close-due-reviews": {"task": "breakglass.tasks.close_due_reviews", "schedule": 3600.0},
     # Notifications whose hand-over to the broker failed at commit time (outbox sweep).
     "requeue-stale-notifications": {
         "task": "breakglass.tasks.requeue_stale_notifications",

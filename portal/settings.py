@@ -396,6 +396,12 @@ PORTAL_RETENTION_RUN_DAYS = env.int("PORTAL_RETENTION_RUN_DAYS", 400, minimum=PO
 # A grant (created or reviewed) expires at most this many days ahead: access is re-reviewed at
 # least this often. The grant services refuse a later expiry, naming the limit.
 PORTAL_GRANT_MAX_DAYS = env.int("PORTAL_GRANT_MAX_DAYS", 365, minimum=1)
+# Access reviews (PCI DSS 7.2.4): beat starts a campaign when the last one started this many days ago;
+# reviewers have PORTAL_REVIEW_DAYS to decide; at the deadline an undecided grant expires ("expire")
+# or stays ("keep"). Either way each undecided item is a finding.
+PORTAL_REVIEW_INTERVAL_DAYS = env.int("PORTAL_REVIEW_INTERVAL_DAYS", 180, minimum=1)
+PORTAL_REVIEW_DAYS = env.int("PORTAL_REVIEW_DAYS", 30, minimum=1)
+PORTAL_REVIEW_UNDECIDED = env.choice("PORTAL_REVIEW_UNDECIDED", "expire", ("expire", "keep"))
 
 # --- Sign-in throttling, client address, browser hardening (issue 8: items 6, 9, 10) -----------
 # Reverse proxies under the operator's control in front of the portal. 0: clients connect directly,

@@ -118,3 +118,8 @@ def role_change_audience(*, person: Any, actor: Any) -> tuple[list[User], list[N
 
 
 __all__ = ["alert_audience", "event_channels", "event_people", "role_change_audience"]
+
+
+def review_audience(people: Iterable[Any]) -> list[User]:
+    """Who of ``people`` (an access review's reviewers) can be asked by email: active, with an address."""
+    return list(_active_people().filter(pk__in=[person.pk for person in people]))

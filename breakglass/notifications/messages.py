@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from django.template.loader import render_to_string
@@ -28,6 +29,10 @@ TEST_EVENT = "channel.test"
 ALERT_EVENT = "finding.alert"
 #: The event name of "someone became an approver, a custodian or an administrator"; no request.
 ROLE_GRANTED_EVENT = "role.granted"
+#: Access reviews (``breakglass.reviews``): a campaign asks a reviewer for decisions; and a reminder.
+REVIEW_STARTED_EVENT = "review.started"
+REVIEW_REMINDER_EVENT = "review.reminder"
+REVIEW_EVENTS = (REVIEW_STARTED_EVENT, REVIEW_REMINDER_EVENT)
 SUBJECT_PREFIX = "[Break-glass]"
 
 
@@ -216,6 +221,33 @@ def alert_wording(*, finding_summary: str, subject: str, finding: dict[str, Any]
     return Wording(subject=line, body=body, payload=payload)
 
 
+def review_wording(*, event: str, campaign: Any, waiting: int) -> Wording:
+    """The words asking a reviewer for their ``waiting`` decisions in an access review."""
+    if event not in REVIEW_EVENTS:
+        raise ValueError(f"unknown review event {event!r}")
+    deadline = f"{campaign.deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    tag = "REVIEW" if event == REVIEW_STARTED_EVENT else "REVIEW REMINDER"
+    subject = one_line(f"{SUBJECT_PREFIX} {tag} {waiting} access decision(s) for you by {deadline}")
+    body = (
+        f"An access review asks you to keep or revoke {waiting} grant(s), approver or custodian "
+        f"assignment(s), or to confirm MFA devices in the safe, by {deadline}.\n\n"
+        "Undecided grants expire at the deadline and every missing decision becomes a finding.\n\n"
+        f"Your review: {absolute_url('breakglass:review_inbox')}\n"
+    )
+    payload = {
+        "event": event,
+        "campaign": str(campaign.uuid),
+        "deadline": deadline,
+        "waiting": waiting,
+        "request": None,
+        "actor": None,
+        "note": "",
+        "subject": subject,
+        "text": body,
+    }
+    return Wording(subject=subject, body=body, payload=payload)
+
+
 def role_granted_wording(*, person: Any, roles: list[str], actor: Any, source: str) -> Wording:
     """The words telling the administrators that ``person`` gained privileged ``roles``."""
     who = person_label(person)
@@ -345,6 +377,9 @@ def _payload(
 __all__ = [
     "ALERT_EVENT",
     "EVENTS",
+    "REVIEW_EVENTS",
+    "REVIEW_REMINDER_EVENT",
+    "REVIEW_STARTED_EVENT",
     "ROLE_GRANTED_EVENT",
     "SUBJECT_PREFIX",
     "TEST_EVENT",
@@ -357,5 +392,6 @@ __all__ = [
     "event_wording",
     "one_line",
     "request_link",
+    "review_wording",
     "role_granted_wording",
 ]

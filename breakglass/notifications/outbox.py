@@ -35,6 +35,7 @@ from breakglass.notifications.messages import (
     channel_body,
     event_spec,
     event_wording,
+    review_wording,
     role_granted_wording,
 )
 
@@ -101,6 +102,17 @@ def queue_role_granted(*, person: Any, roles: list[str], actor: Any, source: str
     wording = role_granted_wording(person=person, roles=roles, actor=actor, source=source)
     people, channels = audience.role_change_audience(person=person, actor=actor)
     return save_and_deliver_on_commit(_rows(ROLE_GRANTED_EVENT, wording, people, channels))
+
+
+def queue_review(*, event: str, campaign: Any, waiting: dict[Any, int]) -> list[Notification]:
+    """Ask each reviewer in ``waiting`` (person: how many decisions wait for them) by email, after
+    commit. Call it inside the transaction that starts the campaign or records the reminder."""
+    counts = {person.pk: count for person, count in waiting.items()}
+    rows = []
+    for person in audience.review_audience(waiting):
+        wording = review_wording(event=event, campaign=campaign, waiting=counts[person.pk])
+        rows.append(Notification(event=event, recipient=person, subject=wording.subject, body=wording.body))
+    return save_and_deliver_on_commit(rows)
 
 
 def _rows(
