@@ -19,12 +19,12 @@ UPLOAD_MAX_BYTES = 1 << 30
 _ANY = [("", "Any")]
 
 
-class FindingFilterForm(forms.Form):
-    """The filters of the findings list, from the query string (all optional)."""
+class PeriodAndAccountForm(forms.Form):
+    """The filters every evidence page and export shares: a period in whole UTC days and an account.
 
-    kind = forms.ChoiceField(choices=_ANY + list(FindingKind.choices), required=False)
-    severity = forms.ChoiceField(choices=_ANY + list(Severity.choices), required=False)
-    status = forms.ChoiceField(choices=_ANY + list(FindingStatus.choices), required=False)
+    ``period()`` gives the period as datetimes ("To" includes its day); an invalid field filters
+    nothing, so a bad query string shows everything rather than an error page."""
+
     account = forms.RegexField(
         regex=r"\A[0-9]{12}\Z",  # ASCII digits: \d also accepts Arabic-Indic or full-width ones
         required=False,
@@ -47,18 +47,38 @@ class FindingFilterForm(forms.Form):
             raise ValidationError("'From' is after 'To'.")
         return cleaned
 
+    def valid_data(self) -> dict[str, Any]:
+        return self.cleaned_data if self.is_valid() else {}
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        data = self.valid_data()
+        since, until = data.get("since"), data.get("until")
+        return (
+            datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+            datetime.combine(until, time.max, tzinfo=UTC) if until else None,
+        )
+
+
+class FindingFilterForm(PeriodAndAccountForm):
+    """The filters of the findings list, from the query string (all optional)."""
+
+    field_order = ["kind", "severity", "status", "account", "since", "until"]
+
+    kind = forms.ChoiceField(choices=_ANY + list(FindingKind.choices), required=False)
+    severity = forms.ChoiceField(choices=_ANY + list(Severity.choices), required=False)
+    status = forms.ChoiceField(choices=_ANY + list(FindingStatus.choices), required=False)
+
     def filters(self) -> FindingFilter:
         """The valid part of the query as a selector filter (an invalid field filters nothing)."""
-        data = self.cleaned_data if self.is_valid() else {}
-        since, until = data.get("since"), data.get("until")
+        data = self.valid_data()
+        since, until = self.period()
         return FindingFilter(
             kind=data.get("kind") or "",
             severity=data.get("severity") or "",
             status=data.get("status") or "",
             account_id=data.get("account") or "",
-            # Whole days in UTC, as the page says: "To" includes its day.
-            since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
-            until=datetime.combine(until, time.max, tzinfo=UTC) if until else None,
+            since=since,
+            until=until,
         )
 
 
