@@ -107,11 +107,11 @@ def _parse(variable: str, value: str) -> list[tuple[str, bytes]]:
         raise ImproperlyConfigured(f"{variable}: {error}") from None
 
 
-def _configured(variable: str) -> str:
+def _configured(variable: str, *, needed_for: str = "the audit ledger cannot be written or verified") -> str:
     value = getattr(settings, variable, None)
     if not value:
         raise ImproperlyConfigured(
-            f"{variable} is not set: the audit ledger cannot be written or verified without it "
+            f"{variable} is not set: {needed_for} without it "
             "(scripts/run_dev.py init-env and scripts/testenv.py generate one; see docs/operations.md)"
         )
     return str(value)
@@ -124,9 +124,9 @@ def _chain_keys(value: str) -> ChainKeys:
     return ChainKeys(_parse("PORTAL_LEDGER_KEYS", value), variable="PORTAL_LEDGER_KEYS")
 
 
-@lru_cache(maxsize=4)
-def _signing_keys(value: str) -> SigningKeys:
-    return SigningKeys(_parse("PORTAL_LEDGER_SIGNING_KEY", value), variable="PORTAL_LEDGER_SIGNING_KEY")
+@lru_cache(maxsize=8)
+def _signing_ring(variable: str, value: str) -> SigningKeys:
+    return SigningKeys(_parse(variable, value), variable=variable)
 
 
 def chain_keys() -> ChainKeys:
@@ -136,4 +136,11 @@ def chain_keys() -> ChainKeys:
 
 def signing_keys() -> SigningKeys:
     """The configured Ed25519 keys; ``ImproperlyConfigured`` naming the variable when there are none."""
-    return _signing_keys(_configured("PORTAL_LEDGER_SIGNING_KEY"))
+    return _signing_ring("PORTAL_LEDGER_SIGNING_KEY", _configured("PORTAL_LEDGER_SIGNING_KEY"))
+
+
+def signing_ring(variable: str, *, needed_for: str) -> SigningKeys:
+    """Any other Ed25519 key ring of the same form, from the setting ``variable`` (e.g. the evidence
+    bundles' ``PORTAL_EVIDENCE_SIGNING_KEY``): one parser and one signing code for every signature
+    the portal makes. ``needed_for`` completes the error when the variable is not set."""
+    return _signing_ring(variable, _configured(variable, needed_for=needed_for))

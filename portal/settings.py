@@ -176,6 +176,11 @@ for _ledger_variable in ("PORTAL_LEDGER_KEYS", "PORTAL_LEDGER_SIGNING_KEY", "POR
         raise ConfigurationError(f"{_ledger_variable} must be set when DJANGO_DEBUG is false")
 if PORTAL_LEDGER_ANCHOR is None:
     PORTAL_LEDGER_ANCHOR = str(VAR_DIR / "ledger-anchor")
+# Ed25519 keys (base64 of the 32-byte seed) that sign the evidence bundles' manifests (audits.evidence),
+# same form: the first signs, all verify. `manage.py evidence_public_key` prints the public keys.
+PORTAL_EVIDENCE_SIGNING_KEY = env.key_ring("PORTAL_EVIDENCE_SIGNING_KEY", sizes=range(32, 33))
+if PORTAL_EVIDENCE_SIGNING_KEY is None and not DEBUG:
+    raise ConfigurationError("PORTAL_EVIDENCE_SIGNING_KEY must be set when DJANGO_DEBUG is false")
 # S3 anchors: the Object Lock retention each checkpoint is written with ("" = the bucket's default).
 PORTAL_LEDGER_ANCHOR_OBJECT_LOCK = env.choice(
     "PORTAL_LEDGER_ANCHOR_OBJECT_LOCK", "", ("", "GOVERNANCE", "COMPLIANCE")

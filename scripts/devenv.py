@@ -26,6 +26,13 @@ def new_ledger_keys() -> str:
     return f"l{datetime.now(UTC):%Y%m%d}:{key}"
 
 
+def new_evidence_signing_key() -> str:
+    """A one-entry ``PORTAL_EVIDENCE_SIGNING_KEY`` value (the evidence bundles' Ed25519 seed),
+    ``e<yyyymmdd>:<base64 of 32 bytes>``, made like the ledger's signing key."""
+    key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    return f"e{datetime.now(UTC):%Y%m%d}:{key}"
+
+
 def new_ledger_signing_key() -> str:
     """A one-entry ``PORTAL_LEDGER_SIGNING_KEY`` value: an Ed25519 seed, ``s<yyyymmdd>:<base64 of 32 bytes>``.
 

@@ -34,6 +34,7 @@ from typing import IO
 from devenv import (
     ROOT,
     new_encryption_keys,
+    new_evidence_signing_key,
     new_ledger_keys,
     new_ledger_signing_key,
     new_secret_key,
@@ -51,6 +52,7 @@ def init_env(path: Path) -> None:
         "PORTAL_ENCRYPTION_KEYS": new_encryption_keys,
         "PORTAL_LEDGER_KEYS": new_ledger_keys,
         "PORTAL_LEDGER_SIGNING_KEY": new_ledger_signing_key,
+        "PORTAL_EVIDENCE_SIGNING_KEY": new_evidence_signing_key,
     }
     if path.exists():
         # A file from before the ledger was keyed gets the keys it lacks; nothing it has is replaced.

@@ -49,7 +49,14 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from devenv import ROOT, new_encryption_keys, new_ledger_keys, new_ledger_signing_key, new_secret_key
+from devenv import (
+    ROOT,
+    new_encryption_keys,
+    new_evidence_signing_key,
+    new_ledger_keys,
+    new_ledger_signing_key,
+    new_secret_key,
+)
 
 LOCAL_POSTGRES = ("127.0.0.1", 5432)
 LOCAL_REDIS = ("127.0.0.1", 6379)
@@ -426,6 +433,7 @@ def base_environment(var_dir: Path) -> dict[str, str]:
             "PORTAL_ENCRYPTION_KEYS": new_encryption_keys(),
             "PORTAL_LEDGER_KEYS": new_ledger_keys(),
             "PORTAL_LEDGER_SIGNING_KEY": new_ledger_signing_key(),
+            "PORTAL_EVIDENCE_SIGNING_KEY": new_evidence_signing_key(),
             "PORTAL_VAR_DIR": str(var_dir),
             # Playwright's sync API runs an event loop in the test thread; the ORM must be allowed there.
             "DJANGO_ALLOW_ASYNC_UNSAFE": "true",
@@ -598,6 +606,7 @@ def command_deploy_check() -> int:
                 "PORTAL_ENCRYPTION_KEYS": new_encryption_keys(),
                 "PORTAL_LEDGER_KEYS": new_ledger_keys(),
                 "PORTAL_LEDGER_SIGNING_KEY": new_ledger_signing_key(),
+                "PORTAL_EVIDENCE_SIGNING_KEY": new_evidence_signing_key(),
                 "PORTAL_LEDGER_ANCHOR": "s3://breakglass-ledger-anchor/checkpoints",
                 "PORTAL_TRUSTED_PROXY_COUNT": "1",  # the TLS proxy in front (portal.W002)
             }

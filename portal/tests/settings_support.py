@@ -24,6 +24,7 @@ PRODUCTION_ENV = {
     "PORTAL_LEDGER_KEYS": "l20260101:" + "B" * 43 + "=",
     "PORTAL_LEDGER_SIGNING_KEY": "s20260101:" + "C" * 43 + "=",
     "PORTAL_LEDGER_ANCHOR": "s3://ledger-anchor/checkpoints",
+    "PORTAL_EVIDENCE_SIGNING_KEY": "e20260101:" + "D" * 43 + "=",
 }
 
 
