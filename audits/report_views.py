@@ -3,10 +3,13 @@ administrators only; every export is a ledger entry written before the first byt
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from audits.evidence_forms import EvidenceBundleForm
 from audits.report_forms import ReportFilterForm
 from audits.reports import FORMATS, REPORTS, export_start
 from audits.reports.formats import CONTENT_TYPES
@@ -14,15 +17,25 @@ from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if
 
 
-@require_GET
-@allowed_if(policy.may_export_reports)
-def report_index(request: AuthenticatedHttpRequest) -> HttpResponse:
+def report_sections() -> list[dict[str, Any]]:
+    """Each report with the filter fields its section of the reports page shows."""
     sections = []
     for report in REPORTS.values():
         # One form per report, so the same field has a distinct id in each section of the page.
         form = ReportFilterForm(auto_id=f"{report.name}-%s")
         sections.append({"report": report, "fields": [form[name] for name in report.filter_fields]})
-    return render(request, "audits/reports/index.html", {"sections": sections, "formats": FORMATS})
+    return sections
+
+
+@require_GET
+@allowed_if(policy.may_export_reports)
+def report_index(request: AuthenticatedHttpRequest) -> HttpResponse:
+    context = {
+        "sections": report_sections(),
+        "formats": FORMATS,
+        "bundle_form": EvidenceBundleForm(auto_id="bundle-%s"),
+    }
+    return render(request, "audits/reports/index.html", context)
 
 
 @require_GET

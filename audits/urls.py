@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from audits import report_views, views
+from audits import evidence_views, report_views, views
 
 app_name = "audits"
 
@@ -14,5 +14,7 @@ urlpatterns = [
     path("runs/upload/", views.log_upload, name="log_upload"),
     path("runs/<uuid:uuid>/", views.run_detail, name="run_detail"),
     path("reports/", report_views.report_index, name="report_index"),
+    path("reports/evidence/", evidence_views.evidence_bundle, name="evidence_bundle"),
+    path("reports/evidence/verify/", evidence_views.evidence_verify, name="evidence_verify"),
     path("reports/<slug:name>/<slug:fmt>/", report_views.report_export, name="report_export"),
 ]
