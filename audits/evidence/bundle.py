@@ -25,11 +25,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audits.evidence.controls import controls_csv, controls_json
+from audits.evidence.controls import COLUMNS as CONTROL_COLUMNS
+from audits.evidence.controls import CONTROLS, controls_csv, controls_json
 from audits.evidence.signing import SIGNATURE_MEMBER, evidence_keys, sign
 from audits.reports import REPORTS, ReportFilter
 from audits.reports.base import iso
 from audits.reports.export import pdf_bytes, period_text, text_pieces
+from audits.reports.formats import pdf_document
 from ledger import services as ledger_services
 from ledger.models import LedgerEntry
 from ledger.services import SYSTEM_ACTOR_NAME
@@ -45,6 +47,8 @@ LEDGER_SLICE_MEMBER = "ledger-slice.jsonl"
 BUNDLE_REPORTS = ("sessions", "activity", "findings", "access", "ledger")
 PDF_REPORTS = ("sessions",)
 _LEDGER_CHUNK = 2000
+COVER_MEMBER = "cover.pdf"
+COVER_TEMPLATE = "audits/evidence/cover.html"
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,36 @@ class _SliceWriter:
         yield "".join(lines).encode("utf-8")
 
 
+def cover_pdf(
+    *,
+    filters: ReportFilter,
+    generated_at: str,
+    generated_by: str,
+    key_id: str,
+    public_key: str,
+    ledger_slice: _SliceWriter,
+    files: dict[str, MemberDigest],
+) -> bytes:
+    """The bundle's cover for the auditor's file: period, who and when, the key, the controls table
+    (as in controls.csv) and every other file with its digest."""
+    context = {
+        "organization": settings.PORTAL_ORGANIZATION_NAME,
+        "period": period_text(filters),
+        "filters": sorted((k, v) for k, v in filters.as_dict().items() if k not in ("since", "until")),
+        "generated_at": generated_at,
+        "generated_by": generated_by,
+        "key_id": key_id,
+        "public_key": public_key,
+        "ledger_entries": ledger_slice.count,
+        "first_sequence": ledger_slice.first_sequence,
+        "last_sequence": ledger_slice.last_sequence,
+        "control_columns": CONTROL_COLUMNS,
+        "controls": [[getattr(control, column) for column in CONTROL_COLUMNS] for control in CONTROLS],
+        "files": [(name, digest.size, digest.sha256) for name, digest in files.items()],
+    }
+    return pdf_document(template=COVER_TEMPLATE, context=context)
+
+
 def manifest_bytes(document: dict[str, Any]) -> bytes:
     return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8") + b"\n"
 
@@ -156,16 +190,29 @@ def write_bundle(target: IO[bytes], *, user: AnyUser | None, filters: ReportFilt
         files[LEDGER_SLICE_MEMBER] = _write_member(archive, LEDGER_SLICE_MEMBER, ledger_slice.chunks())
         files["controls.csv"] = _write_member(archive, "controls.csv", _encoded(controls_csv()))
         files["controls.json"] = _write_member(archive, "controls.json", _encoded(controls_json()))
+        generated_at = iso(timezone.now()) or ""
+        generated_by = person_label(user) if user is not None else SYSTEM_ACTOR_NAME
+        public_key = keys.public_keys()[keys.primary_key_id]
+        cover = cover_pdf(
+            filters=filters,
+            generated_at=generated_at,
+            generated_by=generated_by,
+            key_id=keys.primary_key_id,
+            public_key=public_key,
+            ledger_slice=ledger_slice,
+            files=files,
+        )
+        files[COVER_MEMBER] = _write_member(archive, COVER_MEMBER, [cover])
         manifest = manifest_bytes(
             {
                 "format": FORMAT,
                 "organization": settings.PORTAL_ORGANIZATION_NAME,
                 "period": {"since": iso(filters.since), "until": iso(filters.until)},
                 "filters": filters.as_dict(),
-                "generated_at": iso(timezone.now()),
-                "generated_by": person_label(user) if user is not None else SYSTEM_ACTOR_NAME,
+                "generated_at": generated_at,
+                "generated_by": generated_by,
                 "signing_key_id": keys.primary_key_id,
-                "public_key": keys.public_keys()[keys.primary_key_id],
+                "public_key": public_key,
                 "ledger_slice": {
                     "entries": ledger_slice.count,
                     "first_sequence": ledger_slice.first_sequence,

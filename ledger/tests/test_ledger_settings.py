@@ -18,6 +18,7 @@ PRODUCTION = {
     "PORTAL_LEDGER_KEYS": f"l1:{KEY}",
     "PORTAL_LEDGER_SIGNING_KEY": f"s1:{KEY}",
     "PORTAL_LEDGER_ANCHOR": "s3://ledger-anchor/checkpoints",
+    "PORTAL_EVIDENCE_SIGNING_KEY": f"e1:{KEY}",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import zipfile
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from audits.evidence import CONTROLS, verify_bundle
 from audits.evidence.bundle import manifest_bytes
@@ -40,7 +42,7 @@ def read(path: Path, name: str) -> bytes:
 def test_a_bundle_holds_the_reports_the_slice_the_controls_and_a_signed_manifest(bundle: Path) -> None:
     names = members(bundle)
 
-    others = {"reports/sessions.pdf", "ledger-slice.jsonl", "controls.csv", "controls.json"}
+    others = {"reports/sessions.pdf", "ledger-slice.jsonl", "controls.csv", "controls.json", "cover.pdf"}
     assert {*REPORT_MEMBERS, *others} <= set(names)
     assert names[-2:] == ["manifest.json", "manifest.sig"]
     manifest = json.loads(read(bundle, "manifest.json"))
@@ -101,6 +103,7 @@ def test_an_untouched_bundle_is_valid(bundle: Path) -> None:
         "ledger-slice.jsonl",
         "controls.csv",
         "controls.json",
+        "cover.pdf",
     ],
 )
 def test_one_byte_changed_in_a_member_is_caught_and_named(tmp_path: Path, bundle: Path, member: str) -> None:
@@ -257,3 +260,13 @@ def test_public_keys_given_instead_of_the_configured_ones(bundle: Path) -> None:
 
     assert verify_bundle(bundle, public_keys=given).valid
     assert verify_bundle(bundle, public_keys=other).problem.startswith("unknown key")
+
+
+def test_the_cover_prints_the_controls_table_and_the_key(bundle: Path) -> None:
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(read(bundle, "cover.pdf"))).pages)
+
+    assert "Evidence bundle" in text
+    assert evidence_keys().primary_key_id in text
+    for control in CONTROLS:
+        assert control.control in text
+    assert "reports/sessions.csv" in text
