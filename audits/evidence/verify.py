@@ -142,6 +142,8 @@ def _manifest_files(manifest: bytes, key_id: str) -> dict[str, dict[str, Any]]:
         files = document["files"]
         if document.get("format") != FORMAT or not isinstance(files, dict):
             raise ValueError(f"it is not a {FORMAT} manifest")
+        if not all(isinstance(recorded, dict) for recorded in files.values()):
+            raise ValueError("its files are not listed with their digest and size")
         if document.get("signing_key_id") != key_id:
             raise ValueError(f"it names key {document.get('signing_key_id')!r}, the signature {key_id!r}")
     except (ValueError, KeyError, TypeError) as error:
