@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audits import services
-from audits.models import Finding
+from audits.models import Finding, RootEvent
 from audits.reports import REPORTS, ReportFilter
 from audits.reports.base import Row
 from audits.tests.findings_support import checkout, hours_ago
@@ -122,3 +122,32 @@ def test_query_counts_do_not_grow_with_rows(world: World, requester: Any, approv
 
     assert len(rows("sessions")) == 5
     assert after == before
+
+
+def test_a_session_with_many_root_events_costs_no_more_queries(world: World) -> None:
+    """The sessions report reads a chunk's root events as (id, scope) pairs in one query, in time
+    order, however many events a session holds (bench/reports_benchmark.py measures the memory)."""
+    before = _queries("sessions")
+    first = RootEvent.objects.get(event_id="inside-window")
+    RootEvent.objects.bulk_create(
+        RootEvent(
+            event_id=f"later-{index:03d}",
+            aws_account_id=first.aws_account_id,
+            event_time=first.event_time + timedelta(seconds=index + 1),
+            event_name=first.event_name,
+            event_source=first.event_source,
+            session=world.session,
+            in_scope=index % 2 == 0,
+            raw={},
+        )
+        for index in range(200)
+    )
+
+    (row,) = rows("sessions")
+
+    assert _queries("sessions") == before
+    assert row["root_event_ids"] == ["inside-window", *(f"later-{index:03d}" for index in range(200))]
+    assert row["out_of_scope_event_ids"] == [
+        "inside-window",
+        *(f"later-{index:03d}" for index in range(1, 200, 2)),
+    ]
