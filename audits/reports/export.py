@@ -16,7 +16,7 @@ from audits.reports.access import REPORT as ACCESS
 from audits.reports.activity import REPORT as ACTIVITY
 from audits.reports.base import Report, ReportFilter
 from audits.reports.findings import REPORT as FINDINGS
-from audits.reports.formats import FORMATS, cell_text, csv_pieces, json_pieces, pdf_document
+from audits.reports.formats import FORMATS, csv_pieces, json_pieces, pdf_cell, pdf_document
 from audits.reports.ledger import REPORT as LEDGER
 from audits.reports.sessions import REPORT as SESSIONS
 from ledger import services as ledger_services
@@ -77,7 +77,7 @@ def pdf_bytes(*, user: AnyUser | None, report: Report, filters: ReportFilter) ->
     """The report as a PDF an auditor files: title, organization, period, filters, who made it and
     when, its table and page numbers."""
     rows = [
-        [cell_text(column, row.get(column)) for column in report.columns]
+        [pdf_cell(column, row.get(column)) for column in report.columns]
         for row in report.rows(user=user, filters=filters)
     ]
     shown = {key: value for key, value in filters.as_dict().items() if key not in ("since", "until")}

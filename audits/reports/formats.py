@@ -44,6 +44,25 @@ def cell_text(key: str, value: Any) -> str:
     return str(value)
 
 
+#: A PDF table cell shows at most this many items of a list and this many characters of text; the
+#: CSV and JSON exports carry everything. A session with a hundred root event ids in one narrow
+#: column made WeasyPrint lay out for many minutes (bench/reports_benchmark.py), and a filed
+#: document is read by a person, who follows the count to the full export.
+PDF_LIST_ITEMS = 10
+PDF_TEXT_CHARS = 600
+
+
+def pdf_cell(key: str, value: Any) -> str:
+    """A value as a PDF table cell: like :func:`cell_text`, long lists and texts cut with a count."""
+    if isinstance(value, list) and len(value) > PDF_LIST_ITEMS:
+        shown = cell_text(key, value[:PDF_LIST_ITEMS])
+        return f"{shown} … (+{len(value) - PDF_LIST_ITEMS} more; all in the CSV and JSON exports)"
+    text = cell_text(key, value)
+    if len(text) > PDF_TEXT_CHARS:
+        return f"{text[:PDF_TEXT_CHARS]} … (cut; all in the CSV and JSON exports)"
+    return text
+
+
 def csv_cell(key: str, value: Any) -> str:
     text = cell_text(key, value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
