@@ -98,6 +98,20 @@ class Wanted:
     events: list[RootEvent] = field(default_factory=list)
     session: AccessRequest | None = None
 
+    @classmethod
+    def about_session(
+        cls, kind: str, session: AccessRequest, *, first_seen: datetime, last_seen: datetime, summary: str
+    ) -> Wanted:
+        """A finding about a session that time alone makes true, at its kind's one severity."""
+        return cls(
+            kind=kind,
+            severity=SEVERITY_BY_KIND[kind],
+            session=session,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            summary=summary,
+        )
+
 
 def _about_events(
     kind: str,
@@ -199,10 +213,9 @@ def _checkout_overdue(session: AccessRequest, label: str, now: datetime) -> Want
         if ended <= due:
             return None
         last = ended
-    return Wanted(
-        kind=K.CHECKOUT_OVERDUE,
-        severity=SEVERITY_BY_KIND[K.CHECKOUT_OVERDUE],
-        session=session,
+    return Wanted.about_session(
+        K.CHECKOUT_OVERDUE,
+        session,
         first_seen=due,
         last_seen=last,
         summary=checkout_overdue_summary(session, label, due=due, ended=ended),
@@ -228,10 +241,9 @@ def _rotation_overdue(
     if (rotated is not None and rotated <= deadline) or (rotated is None and now < deadline):
         return None
     hours = int(config.rotation_overdue.total_seconds() // 3600)
-    return Wanted(
-        kind=K.ROTATION_OVERDUE,
-        severity=SEVERITY_BY_KIND[K.ROTATION_OVERDUE],
-        session=session,
+    return Wanted.about_session(
+        K.ROTATION_OVERDUE,
+        session,
         first_seen=deadline,
         last_seen=rotated or deadline,
         summary=rotation_overdue_summary(session, label, hours=hours, ended=ended, rotated=rotated),
@@ -248,10 +260,9 @@ def _emergency_unreviewed(
     if (approved is not None and approved < deadline) or (approved is None and now < deadline):
         return None
     hours = int(config.emergency_review.total_seconds() // 3600)
-    return Wanted(
-        kind=K.EMERGENCY_ACCESS_UNREVIEWED,
-        severity=SEVERITY_BY_KIND[K.EMERGENCY_ACCESS_UNREVIEWED],
-        session=session,
+    return Wanted.about_session(
+        K.EMERGENCY_ACCESS_UNREVIEWED,
+        session,
         first_seen=deadline,
         last_seen=approved or deadline,
         summary=emergency_unreviewed_summary(session, label, hours=hours, approved=approved),
@@ -275,10 +286,9 @@ def _emergency_unacknowledged(
     if (acknowledged is not None and acknowledged <= deadline) or (acknowledged is None and now < deadline):
         return None
     minutes = int(config.emergency_ack.total_seconds() // 60)
-    return Wanted(
-        kind=K.EMERGENCY_UNACKNOWLEDGED,
-        severity=SEVERITY_BY_KIND[K.EMERGENCY_UNACKNOWLEDGED],
-        session=session,
+    return Wanted.about_session(
+        K.EMERGENCY_UNACKNOWLEDGED,
+        session,
         first_seen=deadline,
         last_seen=acknowledged or deadline,
         summary=emergency_unacknowledged_summary(session, label, minutes=minutes, acknowledged=acknowledged),
