@@ -372,6 +372,13 @@ PORTAL_EMERGENCY_REVIEW_HOURS = env.int("PORTAL_EMERGENCY_REVIEW_HOURS", 24, min
 # to acknowledge it within this many minutes of the glass being broken, or it is a critical finding.
 PORTAL_EMERGENCY_ACK_MINUTES = env.int("PORTAL_EMERGENCY_ACK_MINUTES", 15, minimum=1)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
+# The AWS organization itself (audits/aws_access.py): the role assumed in the management account or
+# the delegated administrator (unset: the portal's own credentials are that account's), the read-only
+# role every member account holds, the external id their trust policies demand, and the region.
+PORTAL_AWS_MANAGEMENT_ROLE_ARN = env.optional_str("PORTAL_AWS_MANAGEMENT_ROLE_ARN")
+PORTAL_AWS_MEMBER_ROLE_NAME = env.str("PORTAL_AWS_MEMBER_ROLE_NAME", "BreakGlassPortalPostureRead")
+PORTAL_AWS_EXTERNAL_ID = env.optional_str("PORTAL_AWS_EXTERNAL_ID")
+PORTAL_AWS_REGION = env.str("PORTAL_AWS_REGION", "us-east-1")
 # CloudTrail ingestion caps per file (docs/operations.md): a file decompressing to more, or holding more
 # records, ends with the cap named as its reason; what was read before that point is stored. CloudTrail's
 # own files are a few MB; these defaults still let a 3-million-record export through.
