@@ -34,6 +34,7 @@ class Role(enum.StrEnum):
 MFA_REQUIRED_ROLES = frozenset(Role)
 
 _ROLE_CACHE = "_portal_roles"
+_MFA_CACHE = "_portal_has_mfa"
 
 
 def roles(user: AnyUser) -> frozenset[Role]:
@@ -70,7 +71,18 @@ def has_mfa(user: AnyUser) -> bool:
     # imported before the app registry is ready (by the root conftest, through the decorators).
     from allauth.mfa.utils import is_mfa_enabled
 
-    return bool(user.is_authenticated and is_mfa_enabled(user))
+    if not user.is_authenticated:
+        return False
+    # Asked by every guard and template check on a page (9 to 17 times, issue 13): remember a yes
+    # on the user object, which lives for one request. Only a yes: a person enrolling in this
+    # request is seen at once, and a removal is seen from the next request on (the removal view
+    # redirects), so the cache never admits anyone for longer than the request that removed it.
+    if getattr(user, _MFA_CACHE, False):
+        return True
+    enabled = bool(is_mfa_enabled(user))
+    if enabled:
+        setattr(user, _MFA_CACHE, True)
+    return enabled
 
 
 def may_use_portal(user: AnyUser) -> bool:
