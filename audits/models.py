@@ -74,6 +74,8 @@ class IngestionRun(TimeStamped):
 
     class Meta:
         ordering = ["-started_at"]
+        # The runs page's order (newest first, id breaks ties): 44 ms -> 0.1 ms at 5,000 accounts.
+        indexes = [models.Index(models.F("started_at").desc(), models.F("id").desc(), name="run_newest")]
 
     def __str__(self) -> str:
         return f"run {self.uuid} ({self.get_kind_display()}, {self.status})"
@@ -180,6 +182,15 @@ class Finding(TimeStamped):
         indexes = [
             models.Index(fields=["status", "severity"]),
             models.Index(fields=["kind", "last_seen"]),
+            # The findings page's order, unfiltered and by severity (issue 13's EXPLAIN: a sequential
+            # scan and sort of 100,000 findings, 160 ms and 30 ms, became index scans under 1 ms).
+            models.Index(models.F("last_seen").desc(), models.F("id").desc(), name="finding_newest"),
+            models.Index(
+                "severity",
+                models.F("last_seen").desc(),
+                models.F("id").desc(),
+                name="finding_severity_newest",
+            ),
         ]
 
     def __str__(self) -> str:
