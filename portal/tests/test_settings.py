@@ -206,3 +206,21 @@ class TestSingleSignOn:
 
         assert result.returncode != 0
         assert "ConfigurationError: PORTAL_SAML_IDP_ENTITY_ID must be set" in result.stderr
+
+
+def test_the_development_sqlite_database_runs_in_wal_mode(tmp_path: Path) -> None:
+    """``make run``'s web process reads while its worker writes (issue 13, item 4)."""
+    result = run_python(
+        """
+        import django
+        django.setup()
+        from django.db import connection
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            print(cursor.fetchone()[0])
+        """,
+        {"DJANGO_DEBUG": "true"},
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "wal"
