@@ -12,7 +12,10 @@
    * ``screen``: the project's byte screen, ``audits.cloudtrail.screen.scan_file`` on every file;
    * ``ingest``: ``audits.ingest.ingest_paths`` into a throwaway SQLite database (when that service
      exists): the screen plus storage, reconciliation and the run row;
+   * ``isal``: the same plain decompression with ISA-L, which ``inflate.py`` now uses first;
+   * ``duckdb``: DuckDB's ``read_json`` counting records and root records (all its threads);
    * ``json``: the naive ``json.load(gzip.open(path))`` loop, what the screen exists to avoid;
+   * ``screen-ng`` / ``ingest-ng``: the screen and ingestion with zlib-ng alone (before ISA-L);
    then the screen (and ingestion) over two processes, for records/s on two cores.
 
 Figures: records/s, MB/s of uncompressed JSON, wall and CPU seconds, peak memory (tracemalloc's peak in
@@ -25,7 +28,6 @@ A benchmark prints figures; it is not a test and asserts only that the screen fo
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import logging
 import multiprocessing
@@ -49,79 +51,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from trail_generator import FORMAT_VERSION, generate  # noqa: E402  (after the path is set)
+from trail_readers import (  # noqa: E402
+    Counts,
+    read_duckdb,
+    read_isal,
+    read_json,
+    read_screen,
+    read_zlib,
+    read_zlib_1m,
+)
 
-# The plain-zlib baseline reads and inflates in blocks small enough for glibc to serve from its heap:
-# 1 MiB blocks go through mmap/munmap and their page faults make zlib itself look ~1.5x slower, which
-# would flatter every ratio to it. This is the fastest plain loop measured here.
-READ_SIZE = 64 << 10
-OUT_CHUNK = 256 << 10
 TARGET_RATIO = 1.5
+# Plain decompression: they count bytes, not records.
+FLOORS = ("zlib", "zlib-1m", "isal")
 TARGET_TWO_CORES = 500_000
 TARGET_PEAK_MB = 200
-
-
-# --- the readers measured --------------------------------------------------------------------------
-
-
-@dataclass
-class Counts:
-    records: int = 0
-    root: int = 0
-    bytes_uncompressed: int = 0
-
-
-def read_zlib(paths: list[str]) -> Counts:
-    """Plain streaming decompression (bounded output per call, as any reader of a 1 GB file must)."""
-    counts = Counts()
-    for path in paths:
-        with open(path, "rb") as stream:
-            inflater = zlib.decompressobj(47)
-            while data := stream.read(READ_SIZE):
-                while data:
-                    counts.bytes_uncompressed += len(inflater.decompress(data, OUT_CHUNK))
-                    data = inflater.unconsumed_tail
-    return counts
-
-
-def read_zlib_1m(paths: list[str]) -> Counts:
-    """The same with 1 MiB blocks (the screen's old chunk size): for comparison only, since glibc
-    serves such blocks through mmap/munmap and their page faults slow zlib itself down."""
-    counts = Counts()
-    for path in paths:
-        with open(path, "rb") as stream:
-            inflater = zlib.decompressobj(47)
-            while data := stream.read(256 << 10):
-                while data:
-                    counts.bytes_uncompressed += len(inflater.decompress(data, 1 << 20))
-                    data = inflater.unconsumed_tail
-    return counts
-
-
-def read_screen(paths: list[str]) -> Counts:
-    from audits.cloudtrail.screen import scan_file
-
-    counts = Counts()
-    for path in paths:
-        result = scan_file(path)
-        if not result.ok:
-            raise SystemExit(f"the screen rejected {path}: {result.reasons}")
-        counts.records += result.records_read or 0
-        counts.root += len(result.root_records)
-        counts.bytes_uncompressed += result.bytes_uncompressed
-    return counts
-
-
-def read_json(paths: list[str]) -> Counts:
-    counts = Counts()
-    for path in paths:
-        with gzip.open(path, "rb") as stream:
-            document = json.load(stream)
-        for record in document["Records"]:
-            counts.records += 1
-            identity = record.get("userIdentity")
-            if isinstance(identity, dict) and identity.get("type") == "Root":
-                counts.root += 1
-    return counts
 
 
 _DJANGO_READY = False
@@ -229,10 +173,18 @@ def _readers() -> dict[str, Callable[..., Counts]]:
         "screen": read_screen,
         "json": read_json,
         "ingest": read_ingest,
+        "isal": read_isal,
+        "duckdb": read_duckdb,
     }
 
 
 NG = "-ng"
+
+
+def duckdb_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("duckdb") is not None
 
 
 def zlib_ng_available() -> bool:
@@ -242,13 +194,14 @@ def zlib_ng_available() -> bool:
 
 
 def _use_zlib_ng() -> None:
-    """The proposed change to ``audits/cloudtrail/inflate.py``: zlib-ng's drop-in ``zlib`` module (same
-    API, ``copy()`` included, about twice as fast to inflate) in place of Python's zlib."""
+    """``audits/cloudtrail/inflate.py`` before ISA-L: zlib-ng's drop-in ``zlib`` module alone (the ``-ng``
+    variants), to show what ISA-L, now tried first, gains."""
     from zlib_ng import zlib_ng
 
     import audits.cloudtrail.inflate as inflate
 
     inflate.zlib = zlib_ng
+    inflate.fast_zlib = None
 
 
 def _prepare(name: str, database: str | None) -> Callable[[], Counts]:
@@ -263,6 +216,8 @@ def _prepare(name: str, database: str | None) -> Callable[[], Counts]:
         return lambda: reader(_PATHS, database)
     if base == "screen":
         import audits.cloudtrail.screen  # noqa: F401
+    if base == "duckdb":
+        import duckdb  # noqa: F401
     return lambda: reader(_PATHS)
 
 
@@ -382,6 +337,12 @@ def _verdicts(
         if key in two:
             met = "met" if two[key] >= TARGET_TWO_CORES else "missed"
             parts.append(f"{two[key]:,.0f} records/s on two cores ({met}, target >= {TARGET_TWO_CORES:,})")
+            if "zlib" in results and results["zlib"].wall:
+                # Wall time of the two-process run against one process merely inflating with zlib.
+                floor_rate = results["zlib"].records / results["zlib"].wall
+                parts.append(f"two cores take {floor_rate / two[key]:.2f} x the zlib floor's wall time")
+        if "duckdb" in results and results["duckdb"].cpu:
+            parts.append(f"{result.cpu / results['duckdb'].cpu:.2f} x DuckDB read_json's CPU time")
         peak = max(result.tracemalloc_mb or 0.0, result.maxrss_mb)
         parts.append(
             f"peak {peak:.0f} MB ({'met' if peak < TARGET_PEAK_MB else 'missed'}, target < {TARGET_PEAK_MB})"
@@ -432,7 +393,10 @@ def main(argv: list[str] | None = None) -> int:
         Path(path).read_bytes()
     load_before = os.getloadavg()
 
-    names = args.only or ["zlib", "screen", "ingest", "json", "screen" + NG, "ingest" + NG]
+    names = args.only or ["zlib", "isal", "screen", "ingest", "duckdb", "json", "screen" + NG, "ingest" + NG]
+    if "duckdb" in names and not duckdb_available():
+        print("  duckdb: not installed (pip install -r bench/requirements-bench.txt); skipped", flush=True)
+        names.remove("duckdb")
     if not zlib_ng_available() or args.no_zlib_ng:
         if any(name.endswith(NG) for name in names) and not args.no_zlib_ng:
             print("  zlib-ng variants: the zlib-ng package is not installed; skipped", flush=True)
@@ -492,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     for name in names:
-        if not name.startswith("zlib") and results[name].root != trail.root_records:
+        if name not in FLOORS and results[name].root != trail.root_records:
             print(f"!! {name} found {results[name].root} root records; the trail has {trail.root_records}")
 
     info = machine()

@@ -21,6 +21,17 @@ else:
     except ImportError:  # the pinned requirement is normally installed
         import zlib
 
+try:
+    # ISA-L inflates faster still (bench/ingest_benchmark.py), but its decompressor cannot be copied,
+    # which the salvage of a damaged file needs, and its errors are worded differently. So files are
+    # inflated with it first; the rare file it fails on is inflated again with zlib(-ng), which hands
+    # out only what ISA-L had not, salvages up to the damage and names it as it always has.
+    from isal import isal_zlib
+
+    fast_zlib: Any = isal_zlib
+except ImportError:  # the pinned requirement is normally installed
+    fast_zlib = None
+
 __all__ = ["CHUNK_SIZE", "GZIP_MAGIC", "READ_SIZE", "DecompressedChunks", "OpenStream"]
 
 # Decompressed bytes handed out at a time; big enough to amortise Python's per-chunk work, small enough to
@@ -30,7 +41,8 @@ CHUNK_SIZE = 1 << 20
 READ_SIZE = 256 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 
-# Opens the file (or S3 object, or upload) afresh; called once, when reading starts.
+# Opens the file (or S3 object, or upload) afresh: when reading starts, and once more from the start for
+# a compressed file in which ISA-L met damage.
 OpenStream = Callable[[], IO[bytes]]
 
 
@@ -78,14 +90,36 @@ class DecompressedChunks:
                 if not more:
                     break
                 head += more
-            if head[:2] == GZIP_MAGIC or _is_zlib_header(head):
-                self.compressed = True
-                yield from self._inflate(stream, head)
+            if not (head[:2] == GZIP_MAGIC or _is_zlib_header(head)):
+                while head:
+                    self.bytes_uncompressed += len(head)
+                    yield head
+                    head = self._read(stream, self._chunk_size)
                 return
-            while head:
-                self.bytes_uncompressed += len(head)
-                yield head
-                head = self._read(stream, self._chunk_size)
+            self.compressed = True
+            try:
+                yield from self._inflate(stream, head, fast_zlib or zlib)
+                return
+            except _FastInflateFailed:
+                pass
+        # Outside the ``with``: the first stream is closed before the second is opened.
+        yield from self._inflate_again(handed=self.bytes_uncompressed)
+
+    def _inflate_again(self, *, handed: int) -> Iterator[bytes]:
+        """Inflate the file from its start with zlib, handing out only what follows the first ``handed``
+        bytes (those the fast inflater handed out before it failed)."""
+        self.bytes_compressed = self.bytes_uncompressed = 0
+        try:
+            stream = self._open()
+        except OSError as exc:
+            raise LogFileError(self.name, f"cannot read: {exc.strerror or exc}") from exc
+        with stream:
+            for out in self._inflate(stream, b"", zlib):
+                if handed >= len(out):
+                    handed -= len(out)
+                    continue
+                yield out[handed:] if handed else out
+                handed = 0
 
     def _read(self, stream: IO[bytes], size: int) -> bytes:
         try:
@@ -95,19 +129,22 @@ class DecompressedChunks:
         self.bytes_compressed += len(data)
         return data
 
-    def _inflate(self, stream: IO[bytes], data: bytes) -> Iterator[bytes]:
+    def _inflate(self, stream: IO[bytes], data: bytes, library: Any) -> Iterator[bytes]:
         # wbits=47 (32 + 15): zlib works out gzip or zlib framing from the header itself.
-        inflater = zlib.decompressobj(47)
+        inflater = library.decompressobj(47)
+        checked = library is zlib
         while True:
             if not data:
                 data = self._read(stream, self._read_size)
                 if not data:
                     break
             while data:
-                before = inflater.copy()
+                before = inflater.copy() if checked else None
                 try:
                     out = inflater.decompress(data, self._chunk_size)
-                except zlib.error as exc:
+                except library.error as exc:
+                    if before is None:
+                        raise _FastInflateFailed from exc
                     # zlib drops the output of the call that fails; win back what precedes the damage
                     # (for a CRC error, all the data) so the records in it are not lost.
                     yield from self._salvage(before, data)
@@ -124,7 +161,7 @@ class DecompressedChunks:
                         return
                     if data[:2] == GZIP_MAGIC:
                         # gzip allows several members one after another (``cat a.gz b.gz``).
-                        inflater = zlib.decompressobj(47)
+                        inflater = library.decompressobj(47)
                         continue
                     self._expect_only_padding(stream, data)
                     return
@@ -169,6 +206,10 @@ class DecompressedChunks:
         if "header" in detail or "unknown compression method" in detail:
             return f"not gzip: {detail}"
         return f"corrupt gzip: {detail} ({where})"
+
+
+class _FastInflateFailed(Exception):
+    """ISA-L met damage: the caller inflates the file again with zlib to salvage and name it."""
 
 
 def _is_zlib_header(head: bytes) -> bool:

@@ -8,8 +8,12 @@ import io
 import json
 import zlib
 from pathlib import Path
+from typing import Any
 
-from audits.cloudtrail.inflate import DecompressedChunks
+import pytest
+
+from audits.cloudtrail import inflate
+from audits.cloudtrail.inflate import DecompressedChunks, LogFileError
 from audits.cloudtrail.reader import read_file
 
 from .support import (
@@ -17,6 +21,78 @@ from .support import (
     delivery_bytes,
     iam_user_record,
 )
+
+
+@pytest.fixture(autouse=True, params=["isal", "zlib"])
+def inflater(request: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: with ISA-L first (the default) and with zlib(-ng) alone."""
+    if request.param == "zlib":
+        monkeypatch.setattr(inflate, "fast_zlib", None)
+    else:
+        assert inflate.fast_zlib is not None, "isal is a pinned requirement"
+    return str(request.param)
+
+
+def _damaged(records: int = 3000) -> bytes:
+    compressed = bytearray(gzip.compress(delivery_bytes([iam_user_record(i) for i in range(records)]), 1))
+    for index in range(len(compressed) // 2, len(compressed) // 2 + 64):
+        compressed[index] ^= 0x55
+    return bytes(compressed)
+
+
+def _drain(chunks: DecompressedChunks) -> tuple[bytes, str | None]:
+    out = []
+    try:
+        for piece in chunks:
+            out.append(piece)
+    except LogFileError as error:
+        return b"".join(out), error.reason
+    return b"".join(out), None
+
+
+def test_damage_is_salvaged_and_named_the_same_whichever_inflater_met_it(
+    inflater: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _damaged()
+    opened: list[int] = []
+
+    def open_stream() -> io.BytesIO:
+        opened.append(1)
+        return io.BytesIO(data)
+
+    got = _drain(DecompressedChunks(open_stream, name="damaged.json.gz", chunk_size=4096))
+    monkeypatch.setattr(inflate, "fast_zlib", None)
+    reference = _drain(DecompressedChunks(lambda: io.BytesIO(data), name="damaged.json.gz", chunk_size=4096))
+
+    assert got == reference
+    assert reference[1] is not None
+    assert "corrupt gzip" in reference[1]
+    assert len(reference[0]) > 0
+    # ISA-L cannot salvage, so the damaged file is read once more from its start with zlib.
+    assert len(opened) == (2 if inflater == "isal" else 1)
+
+
+def test_a_sound_file_is_opened_once(inflater: str) -> None:
+    compressed = gzip.compress(delivery_bytes(RECORDS))
+    opened: list[int] = []
+
+    def open_stream() -> io.BytesIO:
+        opened.append(1)
+        return io.BytesIO(compressed)
+
+    assert b"".join(DecompressedChunks(open_stream, name="trail.json.gz")) == delivery_bytes(RECORDS)
+    assert len(opened) == 1
+
+
+def test_the_counts_after_a_second_pass_are_the_files_own() -> None:
+    data = _damaged()
+    chunks = DecompressedChunks(lambda: io.BytesIO(data), name="damaged.json.gz", chunk_size=4096)
+    out, reason = _drain(chunks)
+
+    assert reason is not None
+    assert chunks.bytes_uncompressed == len(out)
+    assert 0 < chunks.bytes_compressed <= len(data)
+    assert chunks.failed
 
 
 def test_it_detects_gzip_by_its_magic_bytes_not_its_name(tmp_path: Path) -> None:
