@@ -83,83 +83,6 @@ def _setup_django(environment: dict[str, str]) -> None:
     logging.disable(logging.WARNING)
 
 
-def personas(generated: dict[str, Any]) -> list[dict[str, Any]]:
-    """One person per role, in the role's group, with MFA, signed in; and the pages each visits."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.test import Client
-
-    from audits.models import Finding
-    from breakglass.models import AccessRequest, AwsAccount
-    from portal.policy import Role
-    from portal.testing import enrol_totp
-
-    users = get_user_model().objects
-    by_role = generated["by_role"]
-    people = {
-        Role.REQUESTER: users.get(pk=by_role["requesters"][0]),
-        Role.APPROVER: users.get(pk=by_role["approvers"][0]),
-        Role.CUSTODIAN: users.get(pk=by_role["custodians"][0]),
-        Role.AUDITOR: users.get_or_create(username="bench.auditor")[0],
-        Role.ADMINISTRATOR: users.get_or_create(username="bench.admin")[0],
-    }
-    own = AccessRequest.objects.filter(requester=people[Role.REQUESTER]).order_by("-pk").first()
-    approved = AccessRequest.objects.filter(account__approvers=people[Role.APPROVER]).order_by("-pk").first()
-    account = AwsAccount.objects.order_by("pk")[len(generated["by_role"]["approvers"]) // 2]
-    finding = Finding.objects.order_by("-last_seen", "-pk").first()
-    if own is None or approved is None or finding is None:
-        raise SystemExit("the generated organization lacks a request or a finding")
-    home = ("home", "/")
-    pages = {
-        Role.REQUESTER: [
-            home,
-            ("my requests", "/inventory/requests/"),
-            ("my requests, page 2", "/inventory/requests/?page=2"),
-            ("a request", f"/inventory/requests/{own.uuid}/"),
-            ("new request form", "/inventory/requests/new/"),
-        ],
-        Role.APPROVER: [
-            home,
-            ("approvals", "/inventory/requests/approvals/"),
-            ("accounts", "/inventory/"),
-            ("a request", f"/inventory/requests/{approved.uuid}/"),
-        ],
-        Role.CUSTODIAN: [
-            home,
-            ("custody board", "/inventory/custody/"),
-            ("devices", "/inventory/devices/"),
-            ("active sessions", "/inventory/requests/active/"),
-        ],
-        Role.AUDITOR: [
-            home,
-            ("findings", "/audit/findings/"),
-            ("findings, critical", "/audit/findings/?severity=critical"),
-            ("findings, page 200", "/audit/findings/?page=200"),
-            ("a finding", f"/audit/findings/{finding.uuid}/"),
-            ("runs", "/audit/runs/"),
-            ("ledger", "/audit/ledger/"),
-            ("ledger, page 500", "/audit/ledger/?page=500"),
-            ("reports", "/audit/reports/"),
-            ("findings CSV, one account", f"/audit/reports/findings/csv/?account={account.account_id}"),
-        ],
-        Role.ADMINISTRATOR: [
-            home,
-            ("accounts", "/inventory/"),
-            ("accounts, page 50", "/inventory/?page=50"),
-            ("an account", f"/inventory/accounts/{account.uuid}/"),
-            ("devices", "/inventory/devices/"),
-        ],
-    }
-    made = []
-    for role, person in people.items():
-        person.groups.add(Group.objects.get_or_create(name=role.value)[0])
-        enrol_totp(person)
-        client = Client(HTTP_HOST=HOST)
-        client.force_login(person)
-        made.append({"role": role.value, "user": person, "client": client, "pages": pages[role]})
-    return made
-
-
 def measure_in_process(people: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, int]]:
     """(role, page) -> (bytes, SQL queries), one request each through Django's test client."""
     from django.db import connection
@@ -167,7 +90,7 @@ def measure_in_process(people: list[dict[str, Any]]) -> dict[tuple[str, str], tu
 
     figures = {}
     for persona in people:
-        for name, path in persona["pages"]:
+        for name, path, _is_list in persona["pages"]:
             with CaptureQueriesContext(connection) as queries:
                 response = persona["client"].get(path, secure=True)
             body = b"".join(response.streaming_content) if response.streaming else response.content
@@ -230,7 +153,7 @@ def run_load(
                 {
                     "role": persona["role"],
                     "cookie": persona["client"].cookies[settings.SESSION_COOKIE_NAME].value,
-                    "pages": persona["pages"],
+                    "pages": [[name, path] for name, path, _is_list in persona["pages"]],
                 }
                 for persona in people
             ],
@@ -289,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
     from django.db import connection
     from org_generator import Shape, generate
+    from personas import personas
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # production serves the manifest
@@ -301,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     generated = generate(shape)
     counts = {k: v for k, v in generated.items() if k != "by_role"}
     print(f"generated in {time.perf_counter() - started:.0f} s: {counts}")
-    people = personas(generated)
+    people = personas(generated, host=HOST)
     in_process = measure_in_process(people)
     locust = _locust(args.locust)
     stats = run_load(
