@@ -15,7 +15,7 @@ from uuid import UUID
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from breakglass import rules
+from breakglass import rules, selectors
 from breakglass.choices import CredentialStorage, CustodyState, Decision, RequestStatus
 from breakglass.models import (
     AccessRequest,
@@ -54,11 +54,25 @@ def visible_requests(*, user: AnyUser) -> QuerySet[AccessRequest]:
     return _for_lists(AccessRequest.objects.filter(pk__in=ids)).order_by("-created_at")
 
 
-def requests_of(*, user: AnyUser) -> QuerySet[AccessRequest]:
+def request_search_q(text: str) -> Q:
+    """What a search for requests matches: the code (``BG-…``), the account's name or id, the ticket."""
+    return (
+        Q(code__icontains=text)
+        | Q(ticket_reference__icontains=text)
+        | selectors.account_search_q(text, prefix="account__")
+    )
+
+
+def requests_of(*, user: AnyUser, search: str = "", status: str = "") -> QuerySet[AccessRequest]:
     """The person's own requests, newest first."""
     if not policy.may_use_portal(user):
         return AccessRequest.objects.none()
-    return _for_lists(AccessRequest.objects.filter(requester_id=user.pk)).order_by("-created_at")
+    mine = AccessRequest.objects.filter(requester_id=user.pk)
+    if search:
+        mine = mine.filter(request_search_q(search))
+    if status:
+        mine = mine.filter(status=status)
+    return _for_lists(mine).order_by("-created_at", "-id")
 
 
 def requests_awaiting_decision(*, user: AnyUser) -> QuerySet[AccessRequest]:

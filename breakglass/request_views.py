@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from breakglass import custody, lifecycle, request_forms, request_selectors, rules
 from breakglass.choices import CredentialStorage, Decision
+from breakglass.list_forms import RequestSearchForm
 from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
@@ -32,6 +33,7 @@ from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_
 from portal.errors import DomainError
 from portal.forms import add_domain_error
 from portal.identity import recently_stepped_up, step_up_before_secrets, step_up_required
+from portal.paging import CURSOR_PARAMETER, keyset_page
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -52,12 +54,17 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """My requests."""
     user = request.user
+    form = RequestSearchForm(request.GET or None)
+    mine = request_selectors.requests_of(user=user, search=form.value("q"), status=form.value("status"))
+    page = keyset_page(mine, ordering=("-created_at", "-id"), cursor=request.GET.get(CURSOR_PARAMETER))
     return render(
         request,
         "breakglass/request_list.html",
         {
             "title": "My requests",
-            "requests": request_selectors.requests_of(user=user),
+            "requests": page,
+            "page": page,
+            "form": form,
             "can_request": request_selectors.requestable_accounts(user=user).exists(),
             "now": timezone.now(),
             "empty": "You have not asked for root access yet.",

@@ -38,14 +38,36 @@ def visible_accounts_filter(user: AnyUser) -> Q:
     return (Q(grants__user=user) & live_grant_q("grants__")) | Q(approvers=user) | Q(custodians=user)
 
 
-def accounts_visible_to(*, user: AnyUser) -> QuerySet[AwsAccount]:
-    """The accounts a person may see, with everything the list page shows prefetched.
+def account_id_prefix(text: str) -> str | None:
+    """The digits of an account id as people type it (``1234-5678-9012``, ``1234 5678``), or None when
+    the text is not one: only ASCII digits, since ids are stored as such."""
+    digits = "".join(ch for ch in text if ch not in "- ")
+    return digits if digits.isascii() and digits.isdigit() else None
+
+
+def account_search_q(text: str, *, prefix: str = "") -> Q:
+    """What a search for accounts matches: the name, or the account id typed as the console shows it
+    or as a prefix of its digits. ``prefix`` names the account from another model (``account__``)."""
+    found = Q(**{f"{prefix}name__icontains": text})
+    digits = account_id_prefix(text)
+    if digits:
+        found |= Q(**{f"{prefix}account_id__startswith": digits})
+    return found
+
+
+def accounts_visible_to(*, user: AnyUser, search: str = "", environment: str = "") -> QuerySet[AwsAccount]:
+    """The accounts a person may see, with everything the list page shows prefetched, optionally
+    narrowed by a search and an environment.
 
     The number of queries does not grow with the number of accounts, devices or grants.
     """
-    ids = AwsAccount.objects.filter(visible_accounts_filter(user)).values("pk")
+    ids = AwsAccount.objects.filter(visible_accounts_filter(user))
+    if search:
+        ids = ids.filter(account_search_q(search))
+    if environment:
+        ids = ids.filter(environment=environment)
     return (
-        AwsAccount.objects.filter(pk__in=ids)
+        AwsAccount.objects.filter(pk__in=ids.values("pk"))
         .select_related("root_credential")
         .prefetch_related(
             "approvers",
@@ -79,18 +101,32 @@ def account_grants(*, user: AnyUser, account: AwsAccount) -> QuerySet[Grant]:
     )
 
 
-def devices_visible_to(*, user: AnyUser) -> QuerySet[MfaDevice]:
+def device_search_q(text: str, *, among: QuerySet[AwsAccount] | None = None) -> Q:
+    """What a search for devices matches: label, serial, or the name of an account it protects, among
+    ``among`` only when given (a custodian's search must not tell which other accounts a key protects)."""
+    protected = MfaDeviceAssignment.objects.filter(account__name__icontains=text)
+    if among is not None:
+        protected = protected.filter(account__in=among)
+    return Q(label__icontains=text) | Q(serial_number__icontains=text) | Q(pk__in=protected.values("device"))
+
+
+def devices_visible_to(*, user: AnyUser, search: str = "", custody: str = "") -> QuerySet[MfaDevice]:
     """The devices a person may see: administrators and auditors every device (assigned or not);
     a custodian only the devices on accounts he keeps, as on his custody board."""
     if not policy.may_view_devices(user):
         return MfaDevice.objects.none()
     devices = MfaDevice.objects.all()
     assignments = MfaDeviceAssignment.objects.select_related("account")
+    kept: QuerySet[AwsAccount] | None = None
     if not policy.sees_every_account(user):
-        kept = AwsAccount.objects.filter(custodians=user.pk).values("pk")
+        kept = AwsAccount.objects.filter(custodians=user.pk)
         devices = devices.filter(pk__in=MfaDevice.objects.filter(assignments__account__in=kept).values("pk"))
         # Only the accounts he keeps: a custodian need not learn what else a shared FIDO key protects.
         assignments = assignments.filter(account__in=kept)
+    if search:
+        devices = devices.filter(device_search_q(search, among=kept))
+    if custody:
+        devices = devices.filter(custody_state=custody)
     return (
         devices.select_related("holder")
         .prefetch_related(Prefetch("assignments", queryset=assignments))

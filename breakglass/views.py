@@ -11,20 +11,25 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from breakglass import forms, selectors, services
+from breakglass import forms, list_forms, selectors, services
 from breakglass.choices import CredentialStorage
 from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.forms import add_domain_error
 from portal.identity import step_up_before_secrets, step_up_required
+from portal.paging import CURSOR_PARAMETER, keyset_page
 
 manage_only = allowed_if(policy.may_manage_inventory)
 
 
 @portal_user_required
 def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    accounts = selectors.accounts_visible_to(user=request.user)
-    return render(request, "breakglass/account_list.html", {"accounts": accounts})
+    form = list_forms.AccountSearchForm(request.GET or None)
+    accounts = selectors.accounts_visible_to(
+        user=request.user, search=form.value("q"), environment=form.value("environment")
+    )
+    page = keyset_page(accounts, ordering=("name", "id"), cursor=request.GET.get(CURSOR_PARAMETER))
+    return render(request, "breakglass/account_list.html", {"accounts": page, "page": page, "form": form})
 
 
 @portal_user_required
@@ -202,11 +207,18 @@ def device_unassign(request: AuthenticatedHttpRequest, uuid: UUID, device_uuid: 
 
 @allowed_if(policy.may_view_devices)
 def device_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = list_forms.DeviceSearchForm(request.GET or None)
+    devices = selectors.devices_visible_to(
+        user=request.user, search=form.value("q"), custody=form.value("custody")
+    )
+    page = keyset_page(devices, ordering=("label", "id"), cursor=request.GET.get(CURSOR_PARAMETER))
     return render(
         request,
         "breakglass/device_list.html",
         {
-            "devices": selectors.devices_visible_to(user=request.user),
+            "devices": page,
+            "page": page,
+            "form": form,
             "can_manage": policy.may_manage_inventory(request.user),
         },
     )
