@@ -176,6 +176,9 @@ class Finding(TimeStamped):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     triaged_at = models.DateTimeField(null=True, blank=True)
+    # When the finding, as it then was, reached AWS Security Hub, and its last refusal (securityhub.py).
+    security_hub_exported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    security_hub_error = models.CharField(max_length=500, blank=True, editable=False)
 
     class Meta:
         ordering = ["-last_seen"]

@@ -17,11 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
-from audits import retention, uploads
+from audits import retention, securityhub, uploads
 from audits.ingest import ingest_unit
 from audits.ingest import sweep_stale_runs as sweep_runs
 from audits.models import IngestionSource
@@ -178,3 +179,29 @@ def purge_old_ingestion_runs() -> int:
     """Daily (beat): finished ingestion runs past PORTAL_RETENTION_RUN_DAYS that no ledger entry names
     go, in ledgered batches; how many."""
     return retention.runs_purge().rows
+
+
+@shared_task(
+    name="audits.tasks.export_finding_to_security_hub",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def export_finding_to_security_hub(finding_pk: int) -> None:
+    """Send one finding, as it is now, to Security Hub (``audits.securityhub``); retried on refusal."""
+    securityhub.finding_export(finding_pk=finding_pk)
+
+
+@shared_task(name="audits.tasks.export_pending_to_security_hub", acks_late=True)
+def export_pending_to_security_hub() -> int:
+    """Every 15 minutes (beat), when Security Hub is on: what a lost hand-over or a long outage left
+    unsent is sent now. Returns how many were queued."""
+    if not settings.PORTAL_SECURITY_HUB_ENABLED:
+        return 0
+    pending = securityhub.findings_to_export()
+    for finding_pk in pending:
+        securityhub.queue_export(finding_pk)
+    return len(pending)

@@ -26,6 +26,11 @@ app.conf.beat_schedule = {
     "reconcile-all-accounts": {"task": "audits.tasks.reconcile_all", "schedule": 300.0},
     # Ingestion runs whose worker died (no progress for PORTAL_INGEST_STALE_MINUTES) end as failed.
     "sweep-stale-ingestion-runs": {"task": "audits.tasks.sweep_stale_runs", "schedule": 300.0},
+    # With PORTAL_SECURITY_HUB_ENABLED: findings whose hand-over to Security Hub was lost are sent.
+    "export-pending-to-security-hub": {
+        "task": "audits.tasks.export_pending_to_security_hub",
+        "schedule": 900.0,
+    },
     # An emergency nobody acknowledged within PORTAL_EMERGENCY_ACK_MINUTES is critical at once.
     "reconcile-unacknowledged-emergencies": {
         "task": "audits.tasks.reconcile_unacknowledged_emergencies",

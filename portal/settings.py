@@ -385,6 +385,9 @@ PORTAL_AWS_MANAGEMENT_ROLE_ARN = env.optional_str("PORTAL_AWS_MANAGEMENT_ROLE_AR
 PORTAL_AWS_MEMBER_ROLE_NAME = env.str("PORTAL_AWS_MEMBER_ROLE_NAME", "BreakGlassPortalPostureRead")
 PORTAL_AWS_EXTERNAL_ID = env.optional_str("PORTAL_AWS_EXTERNAL_ID")
 PORTAL_AWS_REGION = env.str("PORTAL_AWS_REGION", "us-east-1")
+# Every finding also goes to AWS Security Hub in its account, in that region (audits/securityhub.py).
+PORTAL_SECURITY_HUB_ENABLED = env.bool("PORTAL_SECURITY_HUB_ENABLED", False)
+PORTAL_SECURITY_HUB_REGION = env.str("PORTAL_SECURITY_HUB_REGION", PORTAL_AWS_REGION)
 # CloudTrail ingestion caps per file (docs/operations.md): a file decompressing to more, or holding more
 # records, ends with the cap named as its reason; what was read before that point is stored. CloudTrail's
 # own files are a few MB; these defaults still let a 3-million-record export through.
