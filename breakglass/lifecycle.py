@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from breakglass import rules
+from breakglass import rules, tickets
 from breakglass.choices import CredentialStorage, Decision, GovernanceMode, RequestStatus
 from breakglass.models import (
     AccessRequest,
@@ -153,8 +153,12 @@ def access_request_create(
     duration_minutes: int,
     ticket_reference: str = "",
     other_task: str = "",
+    emergency: bool = False,
 ) -> AccessRequest:
-    """A person asks to use ``account``'s root for one task; its approvers are notified."""
+    """A person asks to use ``account``'s root for one task; its approvers are notified.
+
+    ``emergency``: filed to break glass at once, so a ticket system that does not answer does not
+    stop it (``tickets.refusal_of_ticket``); the ledger says the ticket was not checked."""
     check_request_texts(justification=justification, other_task=other_task, ticket_reference=ticket_reference)
     errors: dict[str, str] = {}
     refusal = rules.refusal_to_request(requester, account)
@@ -184,6 +188,9 @@ def access_request_create(
         errors["starts_at"] = "The start must be within the next 30 days."
     if errors:
         raise DomainError(errors)
+    ticket_refusal, ticket_check = tickets.refusal_of_ticket(ticket_reference, emergency=emergency)
+    if ticket_refusal is not None:
+        raise DomainError({"ticket_reference": ticket_refusal})
     with transaction.atomic():
         request = AccessRequest.objects.create(
             code=_new_code(),
@@ -208,6 +215,7 @@ def access_request_create(
                 "ticket_reference": request.ticket_reference,
                 "starts_at": request.starts_at.isoformat(),
                 "duration_minutes": duration_minutes,
+                **({"ticket_check": ticket_check.for_ledger()} if ticket_check else {}),
             },
         )
         outbox.queue(event="request.created", request=request, actor=requester)
@@ -390,5 +398,6 @@ def access_request_create_emergency(
             duration_minutes=duration_minutes,
             ticket_reference=ticket_reference,
             other_task=other_task,
+            emergency=True,
         )
         return access_request_self_authorise(request=created, requester=requester, reason=reason)

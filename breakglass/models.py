@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from breakglass import root_tasks
+from breakglass import root_tasks, tickets
 from breakglass.choices import (
     ChannelKind,
     CredentialStorage,
@@ -343,6 +343,11 @@ class AccessRequest(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.account.name}"
+
+    @property
+    def ticket_url(self) -> str | None:
+        """Where the ticket can be read (``PORTAL_TICKET_URL_TEMPLATE``), or None."""
+        return tickets.ticket_link(self.ticket_reference)
 
     @property
     def window_ends_at(self) -> datetime:

@@ -385,6 +385,20 @@ PORTAL_AWS_MANAGEMENT_ROLE_ARN = env.optional_str("PORTAL_AWS_MANAGEMENT_ROLE_AR
 PORTAL_AWS_MEMBER_ROLE_NAME = env.str("PORTAL_AWS_MEMBER_ROLE_NAME", "BreakGlassPortalPostureRead")
 PORTAL_AWS_EXTERNAL_ID = env.optional_str("PORTAL_AWS_EXTERNAL_ID")
 PORTAL_AWS_REGION = env.str("PORTAL_AWS_REGION", "us-east-1")
+# The ticket a request names (breakglass/tickets.py): a link to read it, and an optional check that
+# the ticket system knows it and has not closed it. URL templates hold {ticket}.
+PORTAL_TICKET_URL_TEMPLATE = env.optional_str("PORTAL_TICKET_URL_TEMPLATE")
+PORTAL_TICKET_CHECK_URL_TEMPLATE = env.optional_str("PORTAL_TICKET_CHECK_URL_TEMPLATE")
+for _name, _template in (
+    ("PORTAL_TICKET_URL_TEMPLATE", PORTAL_TICKET_URL_TEMPLATE),
+    ("PORTAL_TICKET_CHECK_URL_TEMPLATE", PORTAL_TICKET_CHECK_URL_TEMPLATE),
+):
+    if _template and ("{ticket}" not in _template or not _template.startswith(("https://", "http://"))):
+        raise ConfigurationError(f"{_name} must be an http(s) URL holding {{ticket}}; got {_template!r}")
+PORTAL_TICKET_CHECK_AUTHORIZATION = env.optional_str("PORTAL_TICKET_CHECK_AUTHORIZATION")
+PORTAL_TICKET_STATE_FIELD = env.str("PORTAL_TICKET_STATE_FIELD", "fields.status.statusCategory.key")
+PORTAL_TICKET_CLOSED_STATES = env.list("PORTAL_TICKET_CLOSED_STATES", ["done"])
+PORTAL_TICKET_CHECK_TIMEOUT_SECONDS = env.int("PORTAL_TICKET_CHECK_TIMEOUT_SECONDS", 5, minimum=1)
 # Every finding also goes to AWS Security Hub in its account, in that region (audits/securityhub.py).
 PORTAL_SECURITY_HUB_ENABLED = env.bool("PORTAL_SECURITY_HUB_ENABLED", False)
 PORTAL_SECURITY_HUB_REGION = env.str("PORTAL_SECURITY_HUB_REGION", PORTAL_AWS_REGION)
