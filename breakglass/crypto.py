@@ -43,14 +43,15 @@ data key encrypts exactly one message.
 from __future__ import annotations
 
 import base64
-import binascii
 import os
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# Plain modules without Django: importing them does not load the settings or the Celery app.
+from portal.env import MAX_KEY_ID_LENGTH, ConfigurationError, is_valid_key_id, parse_key_ring
 
 __all__ = [
     "MAGIC",
@@ -66,8 +67,6 @@ KEY_SIZE = 32  # AES-256
 NONCE_SIZE = 12  # the GCM standard nonce; other sizes are hashed down and lose their guarantees
 TAG_SIZE = 16
 WRAPPED_KEY_SIZE = KEY_SIZE + TAG_SIZE
-MAX_KEY_ID_LENGTH = 32
-_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 # The smallest well-formed token: one-character key id, empty plaintext.
 _MIN_TOKEN_SIZE = len(MAGIC) + 1 + 1 + NONCE_SIZE + WRAPPED_KEY_SIZE + NONCE_SIZE + TAG_SIZE
 
@@ -85,11 +84,6 @@ class DecryptionError(CryptoError):
 
     The message never contains plaintext or key material, so it can be logged and shown.
     """
-
-
-def _is_valid_key_id(key_id: str) -> bool:
-    # fullmatch, not match with "$": "$" would let a trailing newline through.
-    return _KEY_ID.fullmatch(key_id) is not None
 
 
 def _header(key_id: str) -> bytes:
@@ -115,7 +109,7 @@ class _Token:
             key_id = key_id_bytes.decode("ascii")
         except UnicodeDecodeError:
             key_id = ""
-        if not _is_valid_key_id(key_id):
+        if not is_valid_key_id(key_id):
             raise DecryptionError("malformed token: the key id is not valid")
         position += key_id_length
         if len(token) < position + NONCE_SIZE + WRAPPED_KEY_SIZE + NONCE_SIZE + TAG_SIZE:
@@ -143,7 +137,7 @@ class Keyring:
     def __init__(self, keys: Iterable[tuple[str, bytes]]) -> None:
         ciphers: dict[str, AESGCM] = {}
         for position, (key_id, key) in enumerate(keys, start=1):
-            if not isinstance(key_id, str) or not _is_valid_key_id(key_id):
+            if not isinstance(key_id, str) or not is_valid_key_id(key_id):
                 raise KeyConfigurationError(
                     f"key {position} has an invalid key id: use 1 to {MAX_KEY_ID_LENGTH} characters "
                     "from A-Z, a-z, 0-9, '_' and '-'"
@@ -165,40 +159,16 @@ class Keyring:
 
     @classmethod
     def from_config(cls, value: str) -> Keyring:
-        """Parse ``"keyid:base64key,keyid:base64key,..."``, newest first.
+        """Parse ``"keyid:base64key,keyid:base64key,..."``, newest first (``portal.env.parse_key_ring``,
+        the one parser of key rings).
 
         Error messages name the entry by position (and its id once the id is known to be
         well-formed) but never echo the entry itself: a mistyped entry may well be a key.
         """
-        if not isinstance(value, str) or not value.strip():
-            raise KeyConfigurationError(
-                "no encryption keys configured: expected a comma-separated list of 'keyid:base64key'"
-            )
-        keys: list[tuple[str, bytes]] = []
-        for position, raw_entry in enumerate(value.split(","), start=1):
-            entry = raw_entry.strip()
-            if not entry:
-                raise KeyConfigurationError(
-                    f"entry {position} is empty (a stray comma?): expected 'keyid:base64key'"
-                )
-            key_id, separator, encoded = entry.partition(":")
-            key_id = key_id.strip()
-            if not separator:
-                raise KeyConfigurationError(f"entry {position} has no key id: expected 'keyid:base64key'")
-            if not _is_valid_key_id(key_id):
-                raise KeyConfigurationError(
-                    f"entry {position} has an invalid key id: use 1 to {MAX_KEY_ID_LENGTH} characters "
-                    "from A-Z, a-z, 0-9, '_' and '-'"
-                )
-            try:
-                key = base64.b64decode(encoded.strip(), validate=True)
-            except (binascii.Error, ValueError):
-                # "from None": binascii's own message and the chained traceback are not needed,
-                # and nothing about the key text should travel further than this line.
-                raise KeyConfigurationError(
-                    f"key {key_id!r} (entry {position}) is not valid base64"
-                ) from None
-            keys.append((key_id, key))
+        try:
+            keys = parse_key_ring(value, what="encryption keys")
+        except ConfigurationError as error:
+            raise KeyConfigurationError(str(error)) from None
         return cls(keys)
 
     @property
@@ -277,7 +247,7 @@ def generate_key_entry(key_id: str | None = None) -> str:
     """
     if key_id is None:
         key_id = f"k{datetime.now(UTC):%Y%m%d}-{os.urandom(2).hex()}"
-    if not _is_valid_key_id(key_id):
+    if not is_valid_key_id(key_id):
         raise KeyConfigurationError(
             f"invalid key id: use 1 to {MAX_KEY_ID_LENGTH} characters from A-Z, a-z, 0-9, '_' and '-'"
         )

@@ -8,4 +8,6 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        from portal import celery_signals, checks, middleware  # noqa: F401  (registers checks and signal handlers)
+        # celery: the app every shared_task of the project binds to, loaded with Django (not on
+        # import of the package, see portal/__init__.py).
+        from portal import celery, celery_signals, checks, middleware  # noqa: F401  (registers checks and signal handlers)

@@ -164,15 +164,19 @@ class Env:
         return {group: tuple(roles) for group, roles in mapping.items()}
 
 
+def is_valid_key_id(key_id: builtins.str) -> builtins.bool:
+    # fullmatch, not match with "$": "$" would let a trailing newline through.
+    return _KEY_ID.fullmatch(key_id) is not None
+
+
 def parse_key_ring(
     value: builtins.str, *, what: builtins.str = "keys"
 ) -> builtins.list[tuple[builtins.str, bytes]]:
     """Parse a key ring ``"keyid:base64key,keyid:base64key,..."``, newest first, into (id, bytes) pairs.
 
-    The parser of the ledger's key rings (``PORTAL_LEDGER_KEYS``, ``PORTAL_LEDGER_SIGNING_KEY``), with
-    the format and messages of ``PORTAL_ENCRYPTION_KEYS``. ``breakglass.crypto.Keyring.from_config``
-    keeps its own copy because that module must import without Django, and importing anything from
-    ``portal`` loads the Celery app and with it Django. Callers check key sizes and duplicates.
+    The one parser of every key ring: the ledger's (``PORTAL_LEDGER_KEYS``, ``PORTAL_LEDGER_SIGNING_KEY``)
+    and ``breakglass.crypto.Keyring.from_config`` (``PORTAL_ENCRYPTION_KEYS``), which imports it without
+    Django (this module needs none). Callers check key sizes and duplicates.
     ``what`` names the ring in the message for an empty value. Messages name an entry by position
     (and its id once the id is known to be well-formed) but never echo the entry itself: a mistyped
     entry may well be a key.
@@ -192,8 +196,7 @@ def parse_key_ring(
         key_id = key_id.strip()
         if not separator:
             raise ConfigurationError(f"entry {position} has no key id: expected 'keyid:base64key'")
-        # fullmatch, not match with "$": "$" would let a trailing newline through.
-        if _KEY_ID.fullmatch(key_id) is None:
+        if not is_valid_key_id(key_id):
             raise ConfigurationError(
                 f"entry {position} has an invalid key id: use 1 to {MAX_KEY_ID_LENGTH} characters "
                 "from A-Z, a-z, 0-9, '_' and '-'"

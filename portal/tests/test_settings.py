@@ -229,7 +229,10 @@ def test_the_development_sqlite_database_runs_in_wal_mode(tmp_path: Path) -> Non
 def test_a_ticket_url_template_without_the_placeholder_stops_start_up(tmp_path: Path) -> None:
     result = run_python(
         IMPORT_SETTINGS,
-        {"DJANGO_DEBUG": "true", "PORTAL_TICKET_CHECK_URL_TEMPLATE": "https://jira.example/rest/api/2/issue/"},
+        {
+            "DJANGO_DEBUG": "true",
+            "PORTAL_TICKET_CHECK_URL_TEMPLATE": "https://jira.example/rest/api/2/issue/",
+        },
         tmp_path,
     )
     assert result.returncode != 0
