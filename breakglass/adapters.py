@@ -3,7 +3,8 @@
 - ``PortalAccountAdapter``: no open sign-up (accounts come from administrators or single sign-on),
   MFA first for re-authentication, failed sign-ins throttled per (person, address)
   (:mod:`breakglass.throttle`).
-- ``PortalSocialAccountAdapter``: single sign-on may create the person's account.
+- ``PortalSocialAccountAdapter``: single sign-on may create the person's account (a ledger entry),
+  and the sign-in's MFA step may accept the identity provider's (``breakglass.sso``).
 - ``PortalMFAAdapter``: TOTP secrets and recovery-code seeds sealed with the portal's key ring.
 
 They live in ``breakglass`` (not ``portal``) because they write the ledger, queue alerts and use the
@@ -24,12 +25,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.db import transaction
 
 from breakglass import sealing as sealed
+from breakglass.sso import login_stages, may_enrol_first_factor_now, sso_account_created_record
 from breakglass.throttle import SignInThrottleMixin
 from ledger import services as ledger
 from portal import policy
@@ -47,6 +50,16 @@ class PortalAccountAdapter(SignInThrottleMixin, DefaultAccountAdapter):  # type:
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def get_login_stages(self) -> list[str]:
+        # allauth's MFA step, which with PORTAL_SSO_TRUST_IDP_MFA may accept the provider's.
+        return login_stages(cast(list[str], super().get_login_stages()))
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        request = context.request
+        if app == "allauth.mfa" and request is not None and may_enrol_first_factor_now(request):
+            return False  # a single sign-on person's first factor (breakglass.sso)
+        return bool(super().is_reauthentication_required(app=app, **kwargs))
 
     def get_reauthentication_methods(self, user: AbstractBaseUser | AnonymousUser) -> list[dict[str, Any]]:
         methods = cast(list[dict[str, Any]], super().get_reauthentication_methods(user))
@@ -67,6 +80,12 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[m
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         return True
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> AbstractBaseUser:
+        with transaction.atomic():
+            user = cast("AbstractBaseUser", super().save_user(request, sociallogin, form))
+            sso_account_created_record(user=user, sociallogin=sociallogin)
+        return user
 
 
 #: The associated data of every sealed MFA secret. Changing it makes every enrolled one unreadable.

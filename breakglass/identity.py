@@ -166,7 +166,8 @@ def sso_roles_apply(*, user: AbstractBaseUser, sociallogin: SocialLogin) -> bool
     mapping: Mapping[str, tuple[str, ...]] = getattr(settings, "PORTAL_SSO_GROUP_ROLES", {}) or {}
     if not mapping:
         return False
-    claim: str = settings.PORTAL_SSO_GROUPS_CLAIM
+    provider = sociallogin.account.provider
+    claim: str = settings.PORTAL_SAML_GROUPS_ATTRIBUTE if provider == "saml" else settings.PORTAL_SSO_GROUPS_CLAIM
     idp_groups = idp_groups_of(sociallogin.account.extra_data or {}, claim)
     wanted = {role for group in idp_groups for role in mapping.get(group, ())}
     with transaction.atomic():
@@ -183,7 +184,7 @@ def sso_roles_apply(*, user: AbstractBaseUser, sociallogin: SocialLogin) -> bool
             actor=None,
             user=user,
             before=before,
-            source=f"single sign-on ({sociallogin.account.provider})",
+            source=f"single sign-on ({provider})",
             data={"idp_groups": sorted(group for group in idp_groups if group in mapping)},
         )
 
