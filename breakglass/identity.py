@@ -155,6 +155,11 @@ def idp_groups_of(extra_data: Mapping[str, Any], claim: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def provider_kind(sociallogin: SocialLogin) -> str:
+    """``openid_connect`` or ``saml`` (the account's ``provider`` field holds the app's own id)."""
+    return str(sociallogin.account.get_provider().id)
+
+
 def sso_roles_apply(*, user: AbstractBaseUser, sociallogin: SocialLogin) -> bool:
     """Make ``user``'s portal roles those that ``PORTAL_SSO_GROUP_ROLES`` maps their identity
     provider's groups to, at each single sign-on. Returns whether anything changed.
@@ -167,7 +172,8 @@ def sso_roles_apply(*, user: AbstractBaseUser, sociallogin: SocialLogin) -> bool
     if not mapping:
         return False
     provider = sociallogin.account.provider
-    claim: str = settings.PORTAL_SAML_GROUPS_ATTRIBUTE if provider == "saml" else settings.PORTAL_SSO_GROUPS_CLAIM
+    saml = provider_kind(sociallogin) == "saml"
+    claim: str = settings.PORTAL_SAML_GROUPS_ATTRIBUTE if saml else settings.PORTAL_SSO_GROUPS_CLAIM
     idp_groups = idp_groups_of(sociallogin.account.extra_data or {}, claim)
     wanted = {role for group in idp_groups for role in mapping.get(group, ())}
     with transaction.atomic():
@@ -200,6 +206,7 @@ __all__ = [
     "authority_changes",
     "authority_of",
     "idp_groups_of",
+    "provider_kind",
     "sso_roles_apply",
     "user_authority_record",
 ]

@@ -34,6 +34,7 @@ from breakglass.identity import (
     NO_AUTHORITY,
     USER_CREATED,
     authority_of,
+    provider_kind,
     sso_roles_apply,
     user_authority_record,
 )
@@ -71,7 +72,7 @@ def provider_profile(sociallogin: SocialLogin) -> dict[str, str]:
     """First name, last name and e-mail address as the identity provider states them now."""
     extra: Mapping[str, Any] = sociallogin.account.extra_data or {}
     found: dict[str, str] = {}
-    if sociallogin.account.provider == "saml":
+    if provider_kind(sociallogin) == "saml":
         # SAML: each attribute is a list; the first present name of each field wins.
         for field, names in settings.SAML_ATTRIBUTE_MAPPING.items():
             for name in names:
@@ -200,7 +201,7 @@ def idp_asserted_mfa(sociallogin: SocialLogin) -> dict[str, Any] | None:
     """
     extra: Mapping[str, Any] = sociallogin.account.extra_data or {}
     id_token = extra.get("id_token")
-    if sociallogin.account.provider == "saml" or not isinstance(id_token, Mapping):
+    if not isinstance(id_token, Mapping) or provider_kind(sociallogin) == "saml":
         return None
     amr = _as_list(id_token.get("amr"))
     acr = str(id_token.get("acr") or "")

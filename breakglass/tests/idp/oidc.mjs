@@ -35,7 +35,7 @@ const provider = new Provider(issuer, {
   }],
   scopes: ['openid', 'profile', 'email', 'groups'],
   claims: {
-    openid: ['sub'],
+    openid: ['sub', 'amr', 'acr'],
     email: ['email', 'email_verified'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     groups: ['groups'],
