@@ -26,13 +26,20 @@ from typing import TYPE_CHECKING, Any, cast
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.db import transaction
+from django.shortcuts import render
 
 from breakglass import sealing as sealed
-from breakglass.sso import login_stages, may_enrol_first_factor_now, sso_account_created_record
+from breakglass.sso import (
+    login_stages,
+    may_enrol_first_factor_now,
+    sso_account_created_record,
+    sso_address_taken,
+)
 from breakglass.throttle import SignInThrottleMixin
 from ledger import services as ledger
 from portal import policy
@@ -79,6 +86,13 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[m
     """
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        # Reached only for someone the portal does not know by this provider account (nor, with
+        # PORTAL_SSO_CONNECT_BY_EMAIL, by a verified address): a new account, unless the address
+        # is another account's; then a page saying so instead of allauth's sign-up form.
+        email = sso_address_taken(sociallogin)
+        if email is not None:
+            page = render(request, "socialaccount/address_taken.html", {"email": email}, status=409)
+            raise ImmediateHttpResponse(page)
         return True
 
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> AbstractBaseUser:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 PROFILE_UPDATED = "user.profile_updated"
 SSO_CONNECTED = "user.sso_connected"
 SESSIONS_ENDED = "user.sessions_ended"
+SSO_REFUSED = "auth.sso_refused"
 MFA_BY_IDENTITY_PROVIDER = "auth.mfa_by_identity_provider"
 #: The fields of a person the identity provider decides, at every sign-in.
 PROFILE_FIELDS = ("first_name", "last_name", "email")
@@ -101,6 +102,29 @@ def sso_account_created_record(*, user: AbstractBaseUser, sociallogin: SocialLog
         action=USER_CREATED,
         data={"email": getattr(user, "email", ""), "uid": sociallogin.account.uid},
     )
+
+
+def sso_address_taken(sociallogin: SocialLogin) -> str | None:
+    """The provider's address when another portal account already has it, else None.
+
+    Without this, allauth would offer a sign-up form on which the person types any other address
+    and user name: the portal takes a person's identity from the provider, not from a form. The
+    attempt is a ledger entry (someone may be trying to reach another person's account).
+    """
+    for address in sociallogin.email_addresses:
+        if get_user_model().objects.filter(email__iexact=address.email).exists():
+            ledger.record(
+                actor=None,
+                action=SSO_REFUSED,
+                data={
+                    "reason": "address in use by another account",
+                    "source": _source(sociallogin),
+                    "uid": sociallogin.account.uid,
+                    "email": address.email,
+                },
+            )
+            return str(address.email)
+    return None
 
 
 def sso_account_connected_record(*, user: AbstractBaseUser, sociallogin: SocialLogin) -> None:
@@ -265,6 +289,7 @@ __all__ = [
     "PROFILE_UPDATED",
     "SESSIONS_ENDED",
     "SSO_CONNECTED",
+    "SSO_REFUSED",
     "ProviderMfaAuthenticateStage",
     "idp_asserted_mfa",
     "login_stages",
@@ -273,6 +298,7 @@ __all__ = [
     "provider_profile",
     "sso_account_connected_record",
     "sso_account_created_record",
+    "sso_address_taken",
     "sso_profile_update",
     "sso_sign_in",
 ]
