@@ -86,14 +86,16 @@ class IdentityProvider:
 
 
 @contextmanager
-def run_provider(script: str, args: list[str], people_file: Path, log_file: Path) -> Iterator[IdentityProvider]:
+def run_provider(
+    script: str, args: list[str], people_file: Path, log_file: Path
+) -> Iterator[IdentityProvider]:
     """Start ``node <script> <args>`` and wait for its ``ready <url>`` line; stop it afterwards."""
     node = node_or_skip()
     node_packages()
     if not people_file.exists():
         people_file.write_text("{}")
     with open(log_file, "w+") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        process = subprocess.Popen(
             [node, str(IDP_DIR / script), *args],
             cwd=IDP_DIR,
             stdout=subprocess.PIPE,

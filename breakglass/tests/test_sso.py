@@ -71,7 +71,9 @@ def _request() -> HttpRequest:
     return request
 
 
-def _sociallogin(request: HttpRequest, claims: dict[str, Any], id_token: dict[str, Any] | None = None) -> SocialLogin:
+def _sociallogin(
+    request: HttpRequest, claims: dict[str, Any], id_token: dict[str, Any] | None = None
+) -> SocialLogin:
     provider = get_adapter().get_provider(request, "sso")
     data = {"userinfo": dict(claims), "id_token": {"sub": claims["sub"], **(id_token or {})}}
     sociallogin: SocialLogin = provider.sociallogin_from_response(request, data)
@@ -100,7 +102,12 @@ def test_a_new_person_gets_an_account_with_the_providers_name_and_address_and_an
     sign_in(sub="u-1", name="Ada Lovelace", email="ada@example.org", preferred_username="ada")
 
     ada = get_user_model().objects.get(socialaccount__uid="u-1")
-    assert (ada.username, ada.email, ada.first_name, ada.last_name) == ("ada", "ada@example.org", "Ada", "Lovelace")
+    assert (ada.username, ada.email, ada.first_name, ada.last_name) == (
+        "ada",
+        "ada@example.org",
+        "Ada",
+        "Lovelace",
+    )
     assert not ada.has_usable_password()
     [created] = _entries(USER_CREATED)
     assert created.target_id == str(ada.pk)
