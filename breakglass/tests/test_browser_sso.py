@@ -94,6 +94,25 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+def _saml_app(idp_config: dict[str, Any], attribute_mapping: Any) -> dict[str, Any]:
+    return {
+        "saml": {
+            "APPS": [
+                {
+                    "name": "SAML single sign-on",
+                    "provider_id": idp_config["entity_id"],
+                    "client_id": "portal",
+                    "settings": {
+                        "attribute_mapping": attribute_mapping,
+                        "idp": idp_config,
+                        "advanced": {"strict": True, "want_assertion_signed": True},
+                    },
+                }
+            ]
+        }
+    }
+
+
 @pytest.fixture
 def saml_provider(live_server: LiveServer, tmp_path: Path, settings: Any) -> Iterator[IdentityProvider]:
     cert, key = _self_signed(tmp_path)
@@ -296,3 +315,35 @@ def test_a_saml_sign_in_creates_the_person_with_their_group_role_and_loses_it_wi
     expect(person.page.get_by_text("no role", exact=False).first).to_be_visible()
     policy.forget_roles(ada)
     assert policy.roles(ada) == frozenset()
+
+
+def test_a_saml_assertion_signed_by_another_key_signs_nobody_in(
+    saml_provider: IdentityProvider, live_server: LiveServer, page: Page, settings: Any, tmp_path: Path
+) -> None:
+    # The portal expects the certificate of a different key than the one the provider signs with,
+    # as after a forged or replaced provider.
+    (tmp_path / "other").mkdir()
+    other_cert, _ = _self_signed(tmp_path / "other")
+    pem = other_cert.read_text()
+    settings.SOCIALACCOUNT_PROVIDERS = _saml_app(
+        {
+            "entity_id": f"{saml_provider.url}/metadata",
+            "x509cert": pem,
+            "sso_url": f"{saml_provider.url}/sso",
+        },
+        settings.SAML_ATTRIBUTE_MAPPING,
+    )
+    saml_provider.set_people({"ada": ADA})
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_text("SAML single sign-on", exact=True).click()
+    page.wait_for_load_state()
+    if page.url.startswith(live_server.url):  # allauth's "continue?" page
+        page.locator("main button[type=submit]").first.click()
+    page.fill("input[name=login]", "ada")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_text("Third-Party Login Failure")).to_be_visible()
+    assert not get_user_model().objects.filter(email="ada@example.com").exists()
+    page.goto(live_server.url)
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
