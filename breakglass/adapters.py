@@ -3,7 +3,8 @@
 - ``PortalAccountAdapter``: no open sign-up (accounts come from administrators or single sign-on),
   MFA first for re-authentication, failed sign-ins throttled per (person, address)
   (:mod:`breakglass.throttle`).
-- ``PortalSocialAccountAdapter``: single sign-on may create the person's account.
+- ``PortalSocialAccountAdapter``: single sign-on may create the person's account (a ledger entry),
+  and the sign-in's MFA step may accept the identity provider's (``breakglass.sso``).
 - ``PortalMFAAdapter``: TOTP secrets and recovery-code seeds sealed with the portal's key ring.
 
 They live in ``breakglass`` (not ``portal``) because they write the ledger, queue alerts and use the
@@ -24,12 +25,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.db import transaction
+from django.shortcuts import render
 
 from breakglass import sealing as sealed
+from breakglass.sso import (
+    login_stages,
+    may_enrol_first_factor_now,
+    sso_account_created_record,
+    sso_address_taken,
+)
 from breakglass.throttle import SignInThrottleMixin
 from ledger import services as ledger
 from portal import policy
@@ -47,6 +57,16 @@ class PortalAccountAdapter(SignInThrottleMixin, DefaultAccountAdapter):  # type:
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def get_login_stages(self) -> list[str]:
+        # allauth's MFA step, which with PORTAL_SSO_TRUST_IDP_MFA may accept the provider's.
+        return login_stages(cast(list[str], super().get_login_stages()))
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        request = context.request
+        if app == "allauth.mfa" and request is not None and may_enrol_first_factor_now(request):
+            return False  # a single sign-on person's first factor (breakglass.sso)
+        return bool(super().is_reauthentication_required(app=app, **kwargs))
 
     def get_reauthentication_methods(self, user: AbstractBaseUser | AnonymousUser) -> list[dict[str, Any]]:
         methods = cast(list[dict[str, Any]], super().get_reauthentication_methods(user))
@@ -66,7 +86,20 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[m
     """
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        # Reached only for someone the portal does not know by this provider account (nor, with
+        # PORTAL_SSO_CONNECT_BY_EMAIL, by a verified address): a new account, unless the address
+        # is another account's; then a page saying so instead of allauth's sign-up form.
+        email = sso_address_taken(sociallogin)
+        if email is not None:
+            page = render(request, "socialaccount/address_taken.html", {"email": email}, status=409)
+            raise ImmediateHttpResponse(page)
         return True
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> AbstractBaseUser:
+        with transaction.atomic():
+            user = cast("AbstractBaseUser", super().save_user(request, sociallogin, form))
+            sso_account_created_record(user=user, sociallogin=sociallogin)
+        return user
 
 
 #: The associated data of every sealed MFA secret. Changing it makes every enrolled one unreadable.

@@ -155,6 +155,11 @@ def idp_groups_of(extra_data: Mapping[str, Any], claim: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def provider_kind(sociallogin: SocialLogin) -> str:
+    """``openid_connect`` or ``saml`` (the account's ``provider`` field holds the app's own id)."""
+    return str(sociallogin.account.get_provider().id)
+
+
 def sso_roles_apply(*, user: AbstractBaseUser, sociallogin: SocialLogin) -> bool:
     """Make ``user``'s portal roles those that ``PORTAL_SSO_GROUP_ROLES`` maps their identity
     provider's groups to, at each single sign-on. Returns whether anything changed.
@@ -166,7 +171,9 @@ def sso_roles_apply(*, user: AbstractBaseUser, sociallogin: SocialLogin) -> bool
     mapping: Mapping[str, tuple[str, ...]] = getattr(settings, "PORTAL_SSO_GROUP_ROLES", {}) or {}
     if not mapping:
         return False
-    claim: str = settings.PORTAL_SSO_GROUPS_CLAIM
+    provider = sociallogin.account.provider
+    saml = provider_kind(sociallogin) == "saml"
+    claim: str = settings.PORTAL_SAML_GROUPS_ATTRIBUTE if saml else settings.PORTAL_SSO_GROUPS_CLAIM
     idp_groups = idp_groups_of(sociallogin.account.extra_data or {}, claim)
     wanted = {role for group in idp_groups for role in mapping.get(group, ())}
     with transaction.atomic():
@@ -183,7 +190,7 @@ def sso_roles_apply(*, user: AbstractBaseUser, sociallogin: SocialLogin) -> bool
             actor=None,
             user=user,
             before=before,
-            source=f"single sign-on ({sociallogin.account.provider})",
+            source=f"single sign-on ({provider})",
             data={"idp_groups": sorted(group for group in idp_groups if group in mapping)},
         )
 
@@ -199,6 +206,7 @@ __all__ = [
     "authority_changes",
     "authority_of",
     "idp_groups_of",
+    "provider_kind",
     "sso_roles_apply",
     "user_authority_record",
 ]

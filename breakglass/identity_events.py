@@ -5,8 +5,8 @@ Each writes one ledger entry with the person as actor (or the system, for a fail
 proves nobody) and the request id the middleware gave the request. The entries never hold a
 password, a TOTP secret, a code or a reset link: only who, what kind, and by which method.
 
-A single sign-on also maps the identity provider's groups to portal roles
-(:func:`breakglass.identity.sso_roles_apply`), at every sign-in.
+A single sign-on also takes the person's name, address and roles from the identity provider, at
+every sign-in (:func:`breakglass.sso.sso_sign_in`); an account connected to a provider is an entry.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
+from allauth.socialaccount import signals as social_signals
 from django.contrib.auth import get_user_model
 from django.contrib.auth import signals as auth_signals
 from django.db.models import Q
 
-from breakglass.identity import sso_roles_apply
+from breakglass.sso import sso_account_connected_record, sso_sign_in
 from ledger import services as ledger
 
 if TYPE_CHECKING:
@@ -46,7 +47,11 @@ def _on_signed_in(sender: Any, request: HttpRequest, user: AbstractBaseUser, **k
     method = f"sso:{sociallogin.account.provider}" if sociallogin is not None else "password"
     ledger.record(actor=user, action=SIGNED_IN, target=user, data={"method": method})
     if sociallogin is not None:
-        sso_roles_apply(user=user, sociallogin=sociallogin)
+        sso_sign_in(request=request, user=user, sociallogin=sociallogin)
+
+
+def _on_social_account_added(sender: Any, request: HttpRequest, sociallogin: Any, **kwargs: Any) -> None:
+    sso_account_connected_record(user=sociallogin.user, sociallogin=sociallogin)
 
 
 def _on_signed_out(sender: Any, request: HttpRequest, user: AbstractBaseUser | None, **kwargs: Any) -> None:
@@ -115,6 +120,7 @@ def connect() -> None:
     # allauth's user_logged_in, not Django's: it fires once the whole sign-in is done (after the
     # second factor) and says whether it was a single sign-on; Django's also fires for test logins.
     account_signals.user_logged_in.connect(_on_signed_in, dispatch_uid="ledger-signed-in")
+    social_signals.social_account_added.connect(_on_social_account_added, dispatch_uid="ledger-sso-connected")
     auth_signals.user_logged_out.connect(_on_signed_out, dispatch_uid="ledger-signed-out")
     auth_signals.user_login_failed.connect(_on_sign_in_failed, dispatch_uid="ledger-sign-in-failed")
     mfa_signals.authentication_failed.connect(_on_mfa_failed, dispatch_uid="ledger-mfa-failed")

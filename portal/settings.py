@@ -209,25 +209,46 @@ ACCOUNT_SESSION_REMEMBER = False
 MFA_ADAPTER = "breakglass.adapters.PortalMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = False
+# allauth refuses a second factor to anyone with an unverified address, against a stranger who signs
+# up with someone else's address and locks them out with a factor. Nobody signs up here (accounts
+# come from administrators or single sign-on), and SAML providers rarely say an address is verified:
+# with the check, such a person could never enrol and never use the portal.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 MFA_TOTP_ISSUER = env.str("PORTAL_MFA_ISSUER", "Root break-glass portal")
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
-SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
-
 # Single sign-on creates the person's account at the first sign-in (local sign-up stays closed).
 SOCIALACCOUNT_ADAPTER = "breakglass.adapters.PortalSocialAccountAdapter"
+# Someone signing in through the identity provider for the first time, with an address the provider
+# says it verified, is connected to the portal account that has that address (instead of getting a
+# second account). Off by default: it trusts the provider to vouch for addresses. allauth then
+# removes the local password of that account unless the portal itself verified the address.
+PORTAL_SSO_CONNECT_BY_EMAIL = env.bool("PORTAL_SSO_CONNECT_BY_EMAIL", False)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = PORTAL_SSO_CONNECT_BY_EMAIL
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 # Identity-provider groups -> portal roles, applied at every single sign-on (breakglass.identity):
 # JSON {"group": "Role" | ["Role", ...]} or "group=Role;group=Role". Unset: roles are set by hand.
 PORTAL_SSO_GROUP_ROLES = env.group_map("PORTAL_SSO_GROUP_ROLES", tuple(role.value for role in Role))
-# The OIDC claim (in the userinfo or ID token) or SAML attribute that lists the person's groups.
+# The OIDC claim (in the userinfo or ID token) that lists the person's groups, and the SAML
+# attribute that does (Entra ID's is http://schemas.microsoft.com/ws/2008/06/identity/claims/groups).
 PORTAL_SSO_GROUPS_CLAIM = env.str("PORTAL_SSO_GROUPS_CLAIM", "groups")
+PORTAL_SAML_GROUPS_ATTRIBUTE = env.str("PORTAL_SAML_GROUPS_ATTRIBUTE", PORTAL_SSO_GROUPS_CLAIM)
+# Off (the default): everyone proves the portal's own second factor at sign-in. On: a single sign-on
+# whose ID token says the provider checked a second factor (an "amr" value in PORTAL_SSO_MFA_AMR, or
+# the "acr" in PORTAL_SSO_MFA_ACR) skips it. Either way people enrol the portal's factor, and
+# step-up for dangerous actions always asks it (portal.identity.recently_stepped_up).
+PORTAL_SSO_TRUST_IDP_MFA = env.bool("PORTAL_SSO_TRUST_IDP_MFA", False)
+PORTAL_SSO_MFA_AMR = env.list("PORTAL_SSO_MFA_AMR", ["mfa", "hwk", "swk", "otp", "sc"])
+PORTAL_SSO_MFA_ACR = env.list("PORTAL_SSO_MFA_ACR")
 
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
 _oidc_server = env.optional_str("PORTAL_OIDC_SERVER_URL")
 if _oidc_server is not None:
     SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
         "OAUTH_PKCE_ENABLED": True,
+        # Okta and Google send groups only when asked for (Okta: a "groups" scope).
+        "SCOPE": env.list("PORTAL_OIDC_SCOPES", ["openid", "profile", "email"]),
         "APPS": [
             {
                 "provider_id": env.str("PORTAL_OIDC_PROVIDER_ID", "sso"),
@@ -238,6 +259,26 @@ if _oidc_server is not None:
             }
         ],
     }
+#: The SAML attributes read for a person's profile (the first one present of each list); the
+#: person is identified by the assertion's NameID (or a subject-id attribute).
+SAML_ATTRIBUTE_MAPPING = {
+    "email": [
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+        "urn:oid:0.9.2342.19200300.100.1.3",
+        "email",
+    ],
+    "email_verified": ["email_verified", "http://schemas.auth0.com/email_verified"],
+    "first_name": [
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+        "urn:oid:2.5.4.42",
+        "firstName",
+    ],
+    "last_name": [
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+        "urn:oid:2.5.4.4",
+        "lastName",
+    ],
+}
 _saml_metadata = env.optional_str("PORTAL_SAML_IDP_METADATA_URL")
 if _saml_metadata is not None:
     SOCIALACCOUNT_PROVIDERS["saml"] = {
@@ -245,16 +286,16 @@ if _saml_metadata is not None:
             {
                 "name": env.str("PORTAL_SAML_NAME", "SAML single sign-on"),
                 "provider_id": env.str("PORTAL_SAML_IDP_ENTITY_ID"),
+                # The organisation's slug in the portal's SAML addresses: /accounts/saml/<it>/acs/.
                 "client_id": env.str("PORTAL_SAML_ORGANIZATION", "portal"),
                 "settings": {
-                    "attribute_mapping": {
-                        "uid": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-                        "email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-                    },
+                    "attribute_mapping": SAML_ATTRIBUTE_MAPPING,
                     "idp": {
                         "entity_id": env.str("PORTAL_SAML_IDP_ENTITY_ID"),
                         "metadata_url": _saml_metadata,
                     },
+                    # An unsigned assertion is refused, and so are SHA-1 signatures.
+                    "advanced": {"strict": True, "want_assertion_signed": True},
                 },
             }
         ],

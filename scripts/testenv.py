@@ -179,6 +179,26 @@ def pytest_argv(args: list[str], env: dict[str, str], notes: list[str]) -> list[
     return argv + args
 
 
+IDP_DIR = ROOT / "breakglass" / "tests" / "idp"
+
+
+def identity_provider_steps(notes: list[str]) -> list[tuple[str, list[str]]]:
+    """``npm ci`` of the identity providers the single sign-on tests run (oidc-provider, samlp),
+    into breakglass/tests/idp/node_modules, unless that install is newer than the lock file."""
+    npm = shutil.which("npm")
+    if shutil.which("node") is None or npm is None:
+        what = "fail (CI must run them)" if truthy("CI") else "be skipped"
+        notes.append(
+            f"Node.js or npm is missing: the single sign-on tests will {what} (apt-get install nodejs npm)"
+        )
+        return []
+    installed = IDP_DIR / "node_modules" / ".package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= (IDP_DIR / "package-lock.json").stat().st_mtime:
+        return []
+    command = [npm, "ci", "--prefix", str(IDP_DIR), "--no-audit", "--no-fund", "--loglevel=error"]
+    return [("npm ci (test identity providers)", command)]
+
+
 def run_steps(steps: list[tuple[str, list[str]]], runner: StepRunner) -> int:
     results: list[tuple[str, int, float]] = []
     for title, argv in steps:
@@ -216,6 +236,7 @@ def command_test(pytest_args: list[str]) -> int:
                 "manage.py makemigrations --check --dry-run",
                 [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
             ),
+            *identity_provider_steps(test_env.notes),
             ("pytest", pytest_argv(pytest_args, test_env.env, test_env.notes)),
         ]
         for note in test_env.notes:

@@ -116,6 +116,19 @@ DESCRIBE_SSO = """
             described["oidc_callback_url"] = reverse("openid_connect_callback", kwargs=kwargs)
             pkce = adapter.get_provider(request, app.provider_id).get_pkce_params()
             described["oidc_pkce"] = pkce.get("code_challenge_method")
+            described["oidc_scope"] = adapter.get_provider(request, app.provider_id).get_scope()
+    from django.conf import settings
+
+    described["sso"] = {
+        name: getattr(settings, name)
+        for name in (
+            "SOCIALACCOUNT_EMAIL_AUTHENTICATION",
+            "PORTAL_SSO_TRUST_IDP_MFA",
+            "PORTAL_SSO_MFA_AMR",
+            "PORTAL_SSO_MFA_ACR",
+            "PORTAL_SAML_GROUPS_ATTRIBUTE",
+        )
+    }
     print(json.dumps(described))
 """
 
@@ -157,6 +170,43 @@ class TestSingleSignOn:
             "name": "Single sign-on",
             "login_url": "/accounts/oidc/sso/login/",
         }
+
+    def test_by_default_addresses_connect_nobody_and_only_the_portals_mfa_counts(
+        self, tmp_path: Path
+    ) -> None:
+        described = describe_sso(SSO_ENV, tmp_path)
+
+        assert described["sso"] == {
+            "SOCIALACCOUNT_EMAIL_AUTHENTICATION": False,
+            "PORTAL_SSO_TRUST_IDP_MFA": False,
+            "PORTAL_SSO_MFA_AMR": ["mfa", "hwk", "swk", "otp", "sc"],
+            "PORTAL_SSO_MFA_ACR": [],
+            "PORTAL_SAML_GROUPS_ATTRIBUTE": "groups",
+        }
+        assert described["oidc_scope"] == ["openid", "profile", "email"]
+        saml = next(app for app in described["apps"] if app["provider"] == "saml")
+        assert saml["settings"]["advanced"] == {"strict": True, "want_assertion_signed": True}
+
+    def test_the_single_sign_on_choices_come_from_the_environment(self, tmp_path: Path) -> None:
+        env = {
+            **SSO_ENV,
+            "PORTAL_SSO_CONNECT_BY_EMAIL": "true",
+            "PORTAL_SSO_TRUST_IDP_MFA": "true",
+            "PORTAL_SSO_MFA_AMR": "mfa",
+            "PORTAL_SSO_MFA_ACR": "urn:okta:loa:2fa:any",
+            "PORTAL_SSO_GROUPS_CLAIM": "roles",
+            "PORTAL_OIDC_SCOPES": "openid,profile,email,groups",
+        }
+        described = describe_sso(env, tmp_path)
+
+        assert described["sso"] == {
+            "SOCIALACCOUNT_EMAIL_AUTHENTICATION": True,
+            "PORTAL_SSO_TRUST_IDP_MFA": True,
+            "PORTAL_SSO_MFA_AMR": ["mfa"],
+            "PORTAL_SSO_MFA_ACR": ["urn:okta:loa:2fa:any"],
+            "PORTAL_SAML_GROUPS_ATTRIBUTE": "roles",
+        }
+        assert described["oidc_scope"] == ["openid", "profile", "email", "groups"]
 
     def test_pkce_is_on_for_oidc(self, tmp_path: Path) -> None:
         assert describe_sso(SSO_ENV, tmp_path)["oidc_pkce"] == "S256"
