@@ -17,14 +17,17 @@ from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
 from audits import retention, uploads
+from audits.choices import SyncStatus, SyncTrigger
 from audits.ingest import ingest_unit
 from audits.ingest import sweep_stale_runs as sweep_runs
-from audits.models import IngestionSource
+from audits.models import IngestionSource, OrganizationSync
+from audits.organization import service as organization
 from audits.reconcile import reconcile
 from audits.reconcile import service as reconcile_service
 from audits.sources.registry import SourceNotAvailable, build_source
@@ -178,3 +181,23 @@ def purge_old_ingestion_runs() -> int:
     """Daily (beat): finished ingestion runs past PORTAL_RETENTION_RUN_DAYS that no ledger entry names
     go, in ledgered batches; how many."""
     return retention.runs_purge().rows
+
+
+# --- Organization import -------------------------------------------------------------------------
+
+
+@shared_task(name="audits.tasks.sync_organization")
+def sync_organization() -> str | None:
+    """Hourly (beat), once ``PORTAL_ORG_SYNC_ENABLED``: import the organization; returns the status."""
+    if not settings.PORTAL_ORG_SYNC_ENABLED:
+        return None
+    return str(organization.organization_sync(trigger=SyncTrigger.SCHEDULE).status)
+
+
+@shared_task(name=organization.SYNC_TASK)
+def sync_organization_run(run_id: int) -> str | None:
+    """An administrator's on-demand sync, queued from the organization page."""
+    run = OrganizationSync.objects.filter(pk=run_id, status=SyncStatus.QUEUED).first()
+    if run is None:
+        return None  # already executed (a redelivered message) or gone
+    return str(organization.organization_sync_execute(run=run).status)

@@ -379,6 +379,12 @@ PORTAL_AWS_MANAGEMENT_ROLE_ARN = env.optional_str("PORTAL_AWS_MANAGEMENT_ROLE_AR
 PORTAL_AWS_MEMBER_ROLE_NAME = env.str("PORTAL_AWS_MEMBER_ROLE_NAME", "BreakGlassPortalPostureRead")
 PORTAL_AWS_EXTERNAL_ID = env.optional_str("PORTAL_AWS_EXTERNAL_ID")
 PORTAL_AWS_REGION = env.str("PORTAL_AWS_REGION", "us-east-1")
+# The organization import (audits/organization/): beat syncs hourly once enabled (off by default, so a
+# portal not wired to an organization does not fail every hour); an account's environment comes from
+# one of its tags or from the names in its OU path (docs/operations.md).
+PORTAL_ORG_SYNC_ENABLED = env.bool("PORTAL_ORG_SYNC_ENABLED", False)
+PORTAL_ORG_ENVIRONMENT_FROM = env.choice("PORTAL_ORG_ENVIRONMENT_FROM", "tag", ("tag", "ou"))
+PORTAL_ORG_ENVIRONMENT_TAG = env.str("PORTAL_ORG_ENVIRONMENT_TAG", "Environment")
 # CloudTrail ingestion caps per file (docs/operations.md): a file decompressing to more, or holding more
 # records, ends with the cap named as its reason; what was read before that point is stored. CloudTrail's
 # own files are a few MB; these defaults still let a 3-million-record export through.

@@ -1,0 +1,80 @@
+"""A refused or throttled read ends the sync *failed* with the reason shown, and changes nothing; an
+apply that fails half-way leaves nothing of itself behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from audits.choices import SyncStatus, SyncTrigger
+from audits.models import OrganizationChange
+from audits.organization import service
+from audits.organization.service import organization_sync
+from audits.sources.aws import AwsSettings
+from audits.tests.organization_support import failing_organizations_call
+from breakglass.models import AwsAccount
+from ledger.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def sync() -> Any:
+    return organization_sync(trigger=SyncTrigger.COMMAND)
+
+
+@pytest.mark.parametrize(
+    ("action", "code"),
+    [
+        ("describe_organization", "AccessDeniedException"),
+        ("list_accounts_for_parent", "AccessDeniedException"),
+        ("list_tags_for_resource", "TooManyRequestsException"),
+        ("list_organizational_units_for_parent", "TooManyRequestsException"),
+    ],
+)
+def test_a_failed_read_changes_nothing_and_says_why(org: dict[str, str], action: str, code: str) -> None:
+    sync()
+    AwsAccount.objects.filter(account_id=org["Payments"]).update(name="Renamed locally")
+    entries = LedgerEntry.objects.count()
+
+    with failing_organizations_call(action, code, "You are not allowed / rate exceeded"):
+        run = sync()
+
+    assert run.status == SyncStatus.FAILED
+    assert code in run.reason
+    assert "nothing was changed" in run.reason
+    assert run.finished_at is not None
+    # Not a half-read organization applied: nobody "left", nothing renamed back, no ledger entries.
+    assert not AwsAccount.objects.filter(left_organization_at__isnull=False).exists()
+    assert AwsAccount.objects.get(account_id=org["Payments"]).name == "Renamed locally"
+    assert LedgerEntry.objects.count() == entries
+    assert not run.changes.exists()
+
+
+def test_throttling_is_retried_by_botocore_before_it_fails(org: dict[str, str]) -> None:
+    """With retries (production's default is five attempts), one throttled call does not fail the sync."""
+    retrying = AwsSettings(region="us-east-1", max_attempts=3)
+    with failing_organizations_call("list_roots", "TooManyRequestsException", times=1) as served:
+        run = organization_sync(trigger=SyncTrigger.COMMAND, aws=retrying)
+    assert served == [1]
+    assert run.status == SyncStatus.SUCCEEDED
+
+
+def test_a_failure_while_applying_rolls_everything_back(org: dict[str, str], monkeypatch: Any) -> None:
+    calls = {"n": 0}
+    original = service._record
+
+    def fail_on_third(*args: Any, **kwargs: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("database went away")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_record", fail_on_third)
+    run = sync()
+
+    assert run.status == SyncStatus.FAILED
+    assert "could not be applied" in run.reason
+    assert AwsAccount.objects.count() == 0
+    assert OrganizationChange.objects.count() == 0
+    assert not LedgerEntry.objects.filter(action__startswith="organization.").exists()
