@@ -12,11 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from audits.sources.aws import AwsSettings, client, describe_error, error_code, session
 
 ROOT_CREDENTIALS_MANAGEMENT = "RootCredentialsManagement"
 ROOT_SESSIONS = "RootSessions"
+# What a call can fail with: AWS's refusal, the SDK's own errors (no credentials, connection lost,
+# retries exhausted) and an answer that is not AWS's (a proxy's HTML error page).
+AWS_FAILURES = (ClientError, BotoCoreError, ResponseParserError)
 # IAM trusted access not enabled in Organizations: neither feature can be on.
 _FEATURES_OFF_CODES = frozenset({"ServiceAccessNotEnabledException"})
 
@@ -75,8 +79,8 @@ def read_organization(settings: AwsSettings) -> OrganizationSnapshot:
         for root in _pages(organizations, "list_roots", "Roots"):
             accounts.extend(_walk(organizations, root["Id"], str(root.get("Name") or "Root")))
         features = _read_features(client("iam", settings, boto_session=boto))
-    except (ClientError, BotoCoreError) as exc:
-        raise OrganizationReadError(describe_error(exc)) from exc
+    except AWS_FAILURES as exc:
+        raise OrganizationReadError(_short(describe_error(exc))) from exc
     accounts.sort(key=lambda account: account.account_id)
     return OrganizationSnapshot(
         organization_id=str(described.get("Id", "")),
@@ -117,8 +121,14 @@ def _read_features(iam: Any) -> RootAccessFeatures:
     """Read centralised root access; a refusal here is recorded on the sync, not a failed sync."""
     try:
         enabled = set(iam.list_organizations_features().get("EnabledFeatures") or [])
-    except ClientError as exc:
+    except AWS_FAILURES as exc:
         if error_code(exc) in _FEATURES_OFF_CODES:
             return RootAccessFeatures(False, False, describe_error(exc))
-        return RootAccessFeatures(None, None, describe_error(exc))
+        return RootAccessFeatures(None, None, _short(describe_error(exc)))
     return RootAccessFeatures(ROOT_CREDENTIALS_MANAGEMENT in enabled, ROOT_SESSIONS in enabled)
+
+
+def _short(reason: str) -> str:
+    # A non-AWS answer can carry a whole HTML page; the first line says enough.
+    first = reason.strip().splitlines()[0] if reason.strip() else reason
+    return first[:300]

@@ -32,7 +32,7 @@ from audits.organization.aws import (
     read_organization,
 )
 from audits.organization.environment import environment_for
-from audits.sources.aws import AwsSettings
+from audits.sources.aws import AwsSettings, ConfigError
 from breakglass.choices import Environment, OrganizationState
 from breakglass.models import AwsAccount
 from ledger import services as ledger
@@ -103,13 +103,24 @@ def organization_sync_execute(*, run: OrganizationSync, aws: AwsSettings | None 
         snapshot = read_organization(aws or aws_access.management_settings())
     except OrganizationReadError as exc:
         return _fail(run, f"The organization could not be read; nothing was changed. {exc.reason}")
+    except Exception as exc:
+        # Anything else (no credentials to assume the role with, a bug): the run still ends with a
+        # reason instead of staying "running". Our own ConfigError's text is safe to show; any other
+        # exception's text is only logged, since it could hold what the page must not show.
+        logger.exception("organization sync %s could not read the organization", run.uuid)
+        detail = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__} (see the worker's log)"
+        return _fail(run, f"The organization could not be read; nothing was changed. {detail}")
     try:
         with transaction.atomic():
             _apply(run, snapshot, actor=run.triggered_by)
     except Exception as exc:
         # Everything of the apply rolled back together (accounts, changes, ledger entries).
         logger.exception("organization sync %s could not be applied", run.uuid)
-        return _fail(run, f"The organization was read but could not be applied; nothing was changed. {exc}")
+        return _fail(
+            run,
+            "The organization was read but could not be applied; nothing was changed. "
+            f"{type(exc).__name__} (see the worker's log)",
+        )
     return run
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.parsers import ResponseParserError
 
 from audits.choices import SyncStatus, SyncTrigger
 from audits.models import OrganizationChange
-from audits.organization import service
+from audits.organization import aws, service
 from audits.organization.service import organization_sync
-from audits.sources.aws import AwsSettings
+from audits.sources.aws import AwsSettings, ConfigError
 from audits.tests.organization_support import failing_organizations_call
 from breakglass.models import AwsAccount
 from ledger.models import LedgerEntry
@@ -78,3 +79,35 @@ def test_a_failure_while_applying_rolls_everything_back(org: dict[str, str], mon
     assert AwsAccount.objects.count() == 0
     assert OrganizationChange.objects.count() == 0
     assert not LedgerEntry.objects.filter(action__startswith="organization.").exists()
+
+
+def test_an_answer_that_is_not_aws_leaves_the_features_unknown_in_one_line() -> None:
+    class NotAws:
+        def list_organizations_features(self) -> None:
+            raise ResponseParserError("Unable to parse response, invalid XML received:\n<!doctype html>...")
+
+    features = aws._read_features(NotAws())
+
+    assert (features.root_credentials_management, features.root_sessions) == (None, None)
+    assert features.reason == "Unable to parse response, invalid XML received:"
+
+
+def test_no_credentials_to_assume_the_role_with_is_a_visible_reason(monkeypatch: Any) -> None:
+    def no_credentials(settings: Any) -> None:
+        raise ConfigError("no AWS credentials found to assume the role with")
+
+    monkeypatch.setattr(service, "read_organization", no_credentials)
+    run = sync()
+    assert run.status == SyncStatus.FAILED
+    assert run.reason.endswith("no AWS credentials found to assume the role with")
+
+
+def test_an_unexpected_error_is_named_not_quoted(monkeypatch: Any) -> None:
+    def broken(settings: Any) -> None:
+        raise RuntimeError("https://user:hunter2@proxy.example/")
+
+    monkeypatch.setattr(service, "read_organization", broken)
+    run = sync()
+    assert run.status == SyncStatus.FAILED
+    assert "RuntimeError" in run.reason
+    assert "hunter2" not in run.reason

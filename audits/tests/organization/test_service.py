@@ -63,6 +63,8 @@ def test_trusted_access_off_reads_as_both_features_off_and_still_imports(
     assert "ServiceAccessNotEnabledException" in run.features_reason
 
 
+# moto knows no IAM error shape named AccessDenied (AWS's generic code); it still answers with it.
+@pytest.mark.filterwarnings("ignore:Exception\\(_IamError\\):UserWarning")
 def test_features_refused_are_unknown_with_the_reason_and_accounts_still_import(
     org: dict[str, str], features: Any
 ) -> None:
