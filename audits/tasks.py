@@ -170,9 +170,11 @@ def ingest_upload(run_id: int) -> str | None:
 @shared_task(name="audits.tasks.sweep_stale_runs", acks_late=True)
 def sweep_stale_runs() -> int:
     """Every five minutes (beat): runs without progress for ``PORTAL_INGEST_STALE_MINUTES`` are marked
-    failed (their worker died), and uploaded files nobody will ingest are removed."""
+    failed (their worker died), and uploaded files nobody will ingest are removed; organization syncs
+    left queued or running that long likewise."""
     swept = sweep_runs()
     uploads.discard_orphan_uploads()
+    organization.organization_syncs_sweep_stale()
     return swept
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -122,6 +123,20 @@ def organization_sync_execute(*, run: OrganizationSync, aws: AwsSettings | None 
             f"{type(exc).__name__} (see the worker's log)",
         )
     return run
+
+
+def organization_syncs_sweep_stale(*, now: datetime | None = None) -> int:
+    """Mark failed the syncs queued or running for longer than ``PORTAL_INGEST_STALE_MINUTES``: their
+    worker died, or none picked them up. Nothing was applied (the apply commits with the run's end)."""
+    cutoff = (now or timezone.now()) - timedelta(minutes=settings.PORTAL_INGEST_STALE_MINUTES)
+    return OrganizationSync.objects.filter(
+        status__in=(SyncStatus.QUEUED, SyncStatus.RUNNING), updated_at__lt=cutoff
+    ).update(
+        status=SyncStatus.FAILED,
+        reason="No worker finished this sync (it died, or none picked it up); nothing was changed.",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
 
 
 def _fail(run: OrganizationSync, reason: str) -> OrganizationSync:

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from audits.choices import SyncStatus, SyncTrigger
 from audits.models import OrganizationSync
-from audits.tasks import sync_organization
+from audits.tasks import sweep_stale_runs, sync_organization
 from audits.tests.organization.conftest import LAYOUT
 from audits.tests.organization_support import build_organization, failing_organizations_call
 from breakglass.models import AwsAccount
@@ -85,3 +87,18 @@ def test_the_beat_task_syncs_once_enabled(settings: Any, org: dict[str, str]) ->
     assert run.trigger == SyncTrigger.SCHEDULE
     assert run.triggered_by is None
     assert AwsAccount.objects.count() == 5
+
+
+def test_the_sweep_fails_syncs_whose_worker_died(settings: Any) -> None:
+    settings.PORTAL_INGEST_STALE_MINUTES = 30
+    stale = OrganizationSync.objects.create(trigger=SyncTrigger.ON_DEMAND, status=SyncStatus.QUEUED)
+    fresh = OrganizationSync.objects.create(trigger=SyncTrigger.SCHEDULE, status=SyncStatus.RUNNING)
+    OrganizationSync.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(minutes=31))
+
+    sweep_stale_runs()
+
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == SyncStatus.FAILED
+    assert "No worker finished this sync" in stale.reason
+    assert fresh.status == SyncStatus.RUNNING
