@@ -37,10 +37,10 @@ run: $(STAMP) ## Migrate, load the demo, run web + Celery worker + beat at http:
 	@$(PY) scripts/run_dev.py exec -- $(PY) manage.py seed_demo
 	@$(PY) scripts/run_dev.py serve --port $(PORT)
 
-test: $(STAMP) ## ruff, ruff format --check, mypy, makemigrations --check, pytest on PostgreSQL + Redis
+test: $(STAMP) ## ruff, ruff format --check, mypy, cfn-lint, makemigrations --check, pytest on PostgreSQL + Redis
 	@$(PY) scripts/testenv.py test -- $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy
+lint: $(STAMP) ## ruff check, ruff format --check, mypy, cfn-lint
 	@$(PY) scripts/testenv.py lint
 
 fmt: $(STAMP) ## Format and autofix: ruff format, ruff check --fix

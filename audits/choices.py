@@ -22,6 +22,35 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class SyncStatus(models.TextChoices):
+    # Asked for from the page and waiting for a worker.
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class SyncTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Beat schedule"
+    COMMAND = "command", "manage.py sync_organization"
+    ON_DEMAND = "on_demand", "On demand, by an administrator"
+
+
+class OrganizationChangeKind(models.TextChoices):
+    """What one organization sync changed on one account (each is also a ledger entry)."""
+
+    ADDED = "added", "New account (ungoverned)"
+    LINKED = "linked", "Account already in the inventory found in the organization"
+    RENAMED = "renamed", "Renamed"
+    EMAIL_CHANGED = "email_changed", "Root e-mail changed"
+    MOVED = "moved", "Moved to another OU"
+    STATE_CHANGED = "state_changed", "Status changed"
+    TAGS_CHANGED = "tags_changed", "Tags changed"
+    ENVIRONMENT_CHANGED = "environment_changed", "Environment changed"
+    LEFT = "left", "Left the organization"
+    RETURNED = "returned", "Back in the organization"
+
+
 class FindingKind(models.TextChoices):
     UNAPPROVED_ROOT_USAGE = "unapproved_root_usage", "Root used without an approved check-out"
     ROOT_LOGIN_WITHOUT_MFA = "root_login_without_mfa", "Root sign-in without MFA"

@@ -7,7 +7,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from audits.choices import FindingKind, FindingStatus, RunStatus, Severity, SourceKind
+from audits.choices import (
+    FindingKind,
+    FindingStatus,
+    OrganizationChangeKind,
+    RunStatus,
+    Severity,
+    SourceKind,
+    SyncStatus,
+    SyncTrigger,
+)
 from portal.models import TimeStamped
 
 
@@ -198,3 +207,53 @@ class Finding(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.code} {self.kind} in {self.aws_account_id}"
+
+
+class OrganizationSync(TimeStamped):
+    """One read of the AWS organization and what applying it changed in the inventory.
+
+    A failed sync changed nothing (the read comes first, the apply is one transaction); ``reason`` says
+    why it failed, in AWS's words (``AccessDeniedException: ...``), never a credential.
+    """
+
+    trigger = models.CharField(max_length=20, choices=SyncTrigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    organization_id = models.CharField(max_length=64, blank=True)
+    management_account_id = models.CharField(max_length=12, blank=True)
+    accounts_seen = models.PositiveIntegerField(default=0)
+    changes_made = models.PositiveIntegerField(default=0)
+    # iam:ListOrganizationsFeatures. None: could not be read (``features_reason`` says why).
+    root_credentials_management = models.BooleanField(null=True)
+    root_sessions = models.BooleanField(null=True)
+    features_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"organization sync {self.uuid} ({self.status})"
+
+
+class OrganizationChange(models.Model):
+    """One change a sync made to one account: the page's row, beside the ledger entry it wrote."""
+
+    sync = models.ForeignKey(OrganizationSync, on_delete=models.CASCADE, related_name="changes")
+    # PROTECT: accounts are never deleted, and the change must keep pointing at its account.
+    account = models.ForeignKey(
+        "breakglass.AwsAccount", on_delete=models.PROTECT, related_name="organization_changes"
+    )
+    kind = models.CharField(max_length=30, choices=OrganizationChangeKind.choices)
+    before = models.CharField(max_length=1000, blank=True)
+    after = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.account_id} in {self.sync_id}"

@@ -23,9 +23,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audits import retention, securityhub, uploads
+from audits.choices import SyncStatus, SyncTrigger
 from audits.ingest import ingest_unit
 from audits.ingest import sweep_stale_runs as sweep_runs
-from audits.models import IngestionSource
+from audits.models import IngestionSource, OrganizationSync
+from audits.organization import service as organization
 from audits.reconcile import reconcile
 from audits.reconcile import service as reconcile_service
 from audits.sources.registry import SourceNotAvailable, build_source
@@ -168,9 +170,11 @@ def ingest_upload(run_id: int) -> str | None:
 @shared_task(name="audits.tasks.sweep_stale_runs", acks_late=True)
 def sweep_stale_runs() -> int:
     """Every five minutes (beat): runs without progress for ``PORTAL_INGEST_STALE_MINUTES`` are marked
-    failed (their worker died), and uploaded files nobody will ingest are removed."""
+    failed (their worker died), and uploaded files nobody will ingest are removed; organization syncs
+    left queued or running that long likewise."""
     swept = sweep_runs()
     uploads.discard_orphan_uploads()
+    organization.organization_syncs_sweep_stale()
     return swept
 
 
@@ -205,3 +209,23 @@ def export_pending_to_security_hub() -> int:
     for finding_pk in pending:
         securityhub.queue_export(finding_pk)
     return len(pending)
+
+
+# --- Organization import -------------------------------------------------------------------------
+
+
+@shared_task(name="audits.tasks.sync_organization")
+def sync_organization() -> str | None:
+    """Hourly (beat), once ``PORTAL_ORG_SYNC_ENABLED``: import the organization; returns the status."""
+    if not settings.PORTAL_ORG_SYNC_ENABLED:
+        return None
+    return str(organization.organization_sync(trigger=SyncTrigger.SCHEDULE).status)
+
+
+@shared_task(name=organization.SYNC_TASK)
+def sync_organization_run(run_id: int) -> str | None:
+    """An administrator's on-demand sync, queued from the organization page."""
+    run = OrganizationSync.objects.filter(pk=run_id, status=SyncStatus.QUEUED).first()
+    if run is None:
+        return None  # already executed (a redelivered message) or gone
+    return str(organization.organization_sync_execute(run=run).status)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from audits import evidence_views, report_views, views
+from audits.organization import views as organization_views
 
 app_name = "audits"
 
@@ -13,6 +14,13 @@ urlpatterns = [
     path("runs/", views.run_list, name="run_list"),
     path("runs/upload/", views.log_upload, name="log_upload"),
     path("runs/<uuid:uuid>/", views.run_detail, name="run_detail"),
+    path("organization/", organization_views.organization_overview, name="organization"),
+    path("organization/sync/", organization_views.organization_sync_now, name="organization_sync_now"),
+    path(
+        "organization/syncs/<uuid:uuid>/",
+        organization_views.organization_sync_detail,
+        name="organization_sync",
+    ),
     path("reports/", report_views.report_index, name="report_index"),
     path("reports/evidence/", evidence_views.evidence_bundle, name="evidence_bundle"),
     path("reports/evidence/verify/", evidence_views.evidence_verify, name="evidence_verify"),

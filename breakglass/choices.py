@@ -21,6 +21,24 @@ class GovernanceMode(models.TextChoices):
     CENTRALISED = "centralised", "Centralised root access"
 
 
+class OrganizationState(models.TextChoices):
+    """An account's state in AWS Organizations (the ``State`` field; the legacy ``Status`` maps onto it).
+
+    Blank: the account was entered by hand and has not been seen in the organization (yet).
+    """
+
+    NOT_IMPORTED = "", "Not from the organization"
+    PENDING_ACTIVATION = "PENDING_ACTIVATION", "Pending activation"
+    ACTIVE = "ACTIVE", "Active"
+    SUSPENDED = "SUSPENDED", "Suspended"
+    PENDING_CLOSURE = "PENDING_CLOSURE", "Pending closure"
+    CLOSED = "CLOSED", "Closed"
+
+
+#: States in which nobody may file a request for the account's root: it is being closed or is closed.
+CLOSED_ORGANIZATION_STATES = frozenset({OrganizationState.PENDING_CLOSURE, OrganizationState.CLOSED})
+
+
 class CredentialStorage(models.TextChoices):
     PORTAL = "portal", "Encrypted in the portal"
     PHYSICAL = "physical", "Physical (safe and sealed envelope)"

@@ -21,6 +21,7 @@ from breakglass.choices import (
     Environment,
     GovernanceMode,
     MfaDeviceKind,
+    OrganizationState,
     RequestStatus,
 )
 from breakglass.fields import SealedTextField
@@ -64,6 +65,18 @@ class AwsAccount(TimeStamped):
         default=True,
         help_text="A custodian who approved a session may not hand over its MFA devices.",
     )
+    # Issue 10: an account the organization import found is *ungoverned* until an administrator has
+    # set its approvers and custodians; nobody may request its root before that (breakglass.rules).
+    # Accounts entered by hand are governed from the start: the administrator set them up.
+    governed = models.BooleanField(default=True)
+    # What the organization import last saw (audits.organization); blank for accounts never seen there.
+    organization_state = models.CharField(
+        max_length=20, choices=OrganizationState.choices, default=OrganizationState.NOT_IMPORTED, blank=True
+    )
+    ou_path = models.CharField("OU path", max_length=1000, blank=True)
+    organization_tags = models.JSONField(default=dict, blank=True)
+    # Set when an account the import knew is no longer in the organization; never deleted (evidence).
+    left_organization_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

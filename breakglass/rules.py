@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
-from breakglass.choices import CredentialStorage, Decision, RequestStatus
+from breakglass.choices import CLOSED_ORGANIZATION_STATES, CredentialStorage, Decision, RequestStatus
 from breakglass.models import AccessRequest, Grant, live_grant_q
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
@@ -97,15 +97,31 @@ def may_view_request(user: AnyUser, request: AccessRequest) -> bool:
 
 
 def requestable_accounts_q(user: AnyUser) -> Q:
-    """A filter on ``AwsAccount``: those the person holds a live grant for (the queryset form of
-    :func:`refusal_to_request`)."""
+    """A filter on ``AwsAccount``: governed, not closing or closed, and the person holds a live grant
+    for it (the queryset form of :func:`refusal_to_request`)."""
     if not policy.may_use_portal(user):
         return _NOTHING
-    return Q(grants__user=user.pk) & live_grant_q("grants__")
+    return (
+        Q(governed=True)
+        & ~Q(organization_state__in=CLOSED_ORGANIZATION_STATES)
+        & Q(grants__user=user.pk)
+        & live_grant_q("grants__")
+    )
 
 
 def refusal_to_request(user: AnyUser, account: AwsAccount) -> str | None:
-    """Filing a request needs a live grant for the account."""
+    """Filing a request needs a governed account that is not closing or closed, and a live grant.
+
+    An account the organization import found stays ungoverned until an administrator has named who
+    approves and who keeps custody: until then nobody would decide the request or hold the devices.
+    """
+    if not account.governed:
+        return (
+            f"{account} is not governed yet: an administrator must set its approvers and custodians "
+            "before anyone may request its root."
+        )
+    if account.organization_state in CLOSED_ORGANIZATION_STATES:
+        return f"{account} is {account.get_organization_state_display().lower()} in the organization."
     if (
         not policy.may_use_portal(user)
         or not Grant.objects.live().filter(user=user.pk, account=account).exists()

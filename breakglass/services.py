@@ -134,6 +134,7 @@ def account_create(
 
 def _account_facts(account: AwsAccount) -> dict[str, Any]:
     facts = {field: getattr(account, field) for field in ACCOUNT_FIELDS}
+    facts["governed"] = account.governed
     facts["root_email"] = account.root_email_masked
     return facts
 
@@ -172,6 +173,12 @@ def account_update(
             ) from None
         locked.approvers.set(approver_list)
         locked.custodians.set(custodian_list)
+        # An imported account becomes governed the first time an administrator saves who approves
+        # (the quorum is checked above) and who keeps custody (a classic root has devices to keep;
+        # a centralised one has none). It never goes back: removing people is an edit, not a reset.
+        if not locked.governed and (custodian_list or locked.governance_mode == GovernanceMode.CENTRALISED):
+            locked.governed = True
+            locked.save(update_fields=["governed", "updated_at"])
         after = _account_facts(locked)
         changes: dict[str, Any] = {
             key: {"from": before[key], "to": after[key]} for key in after if before[key] != after[key]

@@ -72,7 +72,7 @@ def account_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
         fields = dict(form.cleaned_data)
         approvers, custodians = fields.pop("approvers"), fields.pop("custodians")
         try:
-            services.account_update(
+            updated = services.account_update(
                 actor=request.user,
                 account=account,
                 approvers=approvers,
@@ -82,7 +82,18 @@ def account_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
         except ValidationError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, f"Saved {account}.")
+            if not updated.governed:
+                messages.warning(
+                    request,
+                    f"Saved {account}. It is still ungoverned: add its custodians, then people with a "
+                    "grant may request its root.",
+                )
+            elif not account.governed:
+                messages.success(
+                    request, f"Saved {account}. It is governed now: people with a grant may request its root."
+                )
+            else:
+                messages.success(request, f"Saved {account}.")
             return redirect("breakglass:account_detail", uuid=account.uuid)
     return render(
         request, "breakglass/form.html", {"form": form, "title": f"Edit {account}", "back": account}

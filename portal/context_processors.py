@@ -25,6 +25,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             "manage": policy.may_manage_inventory(user),
             "findings": policy.may_view_findings(user),
             "runs": policy.may_view_ingestion(user),
+            "organization": policy.may_view_organization(user),
             "ledger": policy.may_view_ledger(user),
             "reports": policy.may_export_reports(user),
         }

@@ -156,6 +156,12 @@ def may_view_findings(user: AnyUser) -> bool:
     )
 
 
+def may_view_organization(user: AnyUser) -> bool:
+    """The organization import's page (what each sync changed): auditors and administrators. Only
+    administrators (``may_manage_inventory``) may start a sync from it."""
+    return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
+
+
 def may_upload_logs(user: AnyUser) -> bool:
     """Upload a CloudTrail log file for ingestion: auditors and administrators."""
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)

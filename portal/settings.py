@@ -443,6 +443,12 @@ PORTAL_TICKET_CHECK_TIMEOUT_SECONDS = env.int("PORTAL_TICKET_CHECK_TIMEOUT_SECON
 # Every finding also goes to AWS Security Hub in its account, in that region (audits/securityhub.py).
 PORTAL_SECURITY_HUB_ENABLED = env.bool("PORTAL_SECURITY_HUB_ENABLED", False)
 PORTAL_SECURITY_HUB_REGION = env.str("PORTAL_SECURITY_HUB_REGION", PORTAL_AWS_REGION)
+# The organization import (audits/organization/): beat syncs hourly once enabled (off by default, so a
+# portal not wired to an organization does not fail every hour); an account's environment comes from
+# one of its tags or from the names in its OU path (docs/operations.md).
+PORTAL_ORG_SYNC_ENABLED = env.bool("PORTAL_ORG_SYNC_ENABLED", False)
+PORTAL_ORG_ENVIRONMENT_FROM = env.choice("PORTAL_ORG_ENVIRONMENT_FROM", "tag", ("tag", "ou"))
+PORTAL_ORG_ENVIRONMENT_TAG = env.str("PORTAL_ORG_ENVIRONMENT_TAG", "Environment")
 # CloudTrail ingestion caps per file (docs/operations.md): a file decompressing to more, or holding more
 # records, ends with the cap named as its reason; what was read before that point is stored. CloudTrail's
 # own files are a few MB; these defaults still let a 3-million-record export through.

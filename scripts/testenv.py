@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Runs the portal's checks and tests in a known environment, on PostgreSQL and Redis.
 
-    testenv.py test [PYTEST ARGS...]  ruff check, ruff format --check, mypy, makemigrations --check,
-                                      then pytest on PostgreSQL and Redis (``make test``)
-    testenv.py lint                   the first three only, no services (``make lint``)
+    testenv.py test [PYTEST ARGS...]  ruff check, ruff format --check, mypy, cfn-lint,
+                                      makemigrations --check, then pytest on PostgreSQL and Redis
+                                      (``make test``)
+    testenv.py lint                   the first four only, no services (``make lint``)
     testenv.py run -- CMD ...         any command with the services and variables of ``test``
     testenv.py deploy-check           ``manage.py check --deploy --fail-level WARNING`` with a
                                       production-like configuration (``make check-deploy``)
@@ -216,12 +217,18 @@ def run_steps(steps: list[tuple[str, list[str]]], runner: StepRunner) -> int:
     return 0 if all(code == 0 for _, code, _ in results) else 1
 
 
+#: cfn-lint has no ``python -m`` entry point; this is what its console script runs.
+CFN_LINT = "import sys; from cfnlint.runner import main; sys.exit(main())"
+
+
 def lint_steps() -> list[tuple[str, list[str]]]:
     python = sys.executable
     return [
         ("ruff check .", [python, "-m", "ruff", "check", "."]),
         ("ruff format --check .", [python, "-m", "ruff", "format", "--check", "."]),
         ("mypy .", [python, "-m", "mypy", "."]),
+        # The AWS-side kit (deploy/aws/); cfn-lint expands the glob itself.
+        ("cfn-lint deploy/aws/*.yaml", [python, "-c", CFN_LINT, "deploy/aws/*.yaml"]),
     ]
 
 
@@ -300,7 +307,7 @@ def main(argv: Sequence[str]) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     test = commands.add_parser("test", help="lint, migrations check and pytest (extra args go to pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    commands.add_parser("lint", help="ruff check, ruff format --check, mypy")
+    commands.add_parser("lint", help="ruff check, ruff format --check, mypy, cfn-lint")
     run = commands.add_parser("run", help="run a command in the test environment")
     run.add_argument("argv", nargs=argparse.REMAINDER)
     commands.add_parser("deploy-check", help="manage.py check --deploy with a production-like configuration")
