@@ -33,15 +33,16 @@ def management_settings() -> AwsSettings:
     )
 
 
-def member_role_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:role/{settings.PORTAL_AWS_MEMBER_ROLE_NAME}"
+def member_role_arn(account_id: str, role_name: str | None = None) -> str:
+    return f"arn:aws:iam::{account_id}:role/{role_name or settings.PORTAL_AWS_MEMBER_ROLE_NAME}"
 
 
-def member_settings(account_id: str) -> AwsSettings:
-    """How to reach one member account through its read-only role."""
+def member_settings(account_id: str, *, role_name: str | None = None) -> AwsSettings:
+    """How to reach one member account: through its read-only role, or the role named (the one that
+    files Security Hub findings, which must not be the read-only one)."""
     return AwsSettings(
         region=settings.PORTAL_AWS_REGION,
-        role_arn=member_role_arn(account_id),
+        role_arn=member_role_arn(account_id, role_name),
         session_name=MEMBER_SESSION_NAME,
         external_id=settings.PORTAL_AWS_EXTERNAL_ID,
     )

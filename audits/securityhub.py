@@ -6,9 +6,10 @@ resolved): a post-save receiver queues ``audits.tasks.export_finding_to_security
 
 Each finding goes into the account it is about, as that account's own finding (the *default*
 product, ``product/<account>/default``): only an account, or an integrated partner, may import
-findings into it, so the portal calls through the account's read-only role
-(``audits.aws_access.member_settings``; the StackSet in ``deploy/aws/`` grants it
-``securityhub:BatchImportFindings`` and ``securityhub:BatchUpdateFindings`` and nothing else there).
+findings into it, so the portal calls through a role of that account (``PORTAL_SECURITY_HUB_ROLE_NAME``;
+the StackSet in ``deploy/aws/`` creates it with ``securityhub:BatchImportFindings`` and
+``securityhub:BatchUpdateFindings`` on the account's own findings only, so the posture role stays
+read-only).
 
 * ``BatchImportFindings`` carries what the portal knows: title, description, the severity and type
   as the provider's (``FindingProviderFields``), the account, the CloudTrail event ids and the
@@ -180,7 +181,9 @@ def finding_export(*, finding_pk: int) -> None:
         return
     region = settings.PORTAL_SECURITY_HUB_REGION
     event_ids = list(finding.events.order_by("event_time", "pk").values_list("event_id", flat=True))
-    member = aws_access.member_settings(finding.aws_account_id).in_region(region)
+    member = aws_access.member_settings(
+        finding.aws_account_id, role_name=settings.PORTAL_SECURITY_HUB_ROLE_NAME
+    ).in_region(region)
     try:
         client = aws.client("securityhub", member)
         imported = client.batch_import_findings(Findings=[asff(finding, region=region, event_ids=event_ids)])

@@ -443,6 +443,7 @@ PORTAL_TICKET_CHECK_TIMEOUT_SECONDS = env.int("PORTAL_TICKET_CHECK_TIMEOUT_SECON
 # Every finding also goes to AWS Security Hub in its account, in that region (audits/securityhub.py).
 PORTAL_SECURITY_HUB_ENABLED = env.bool("PORTAL_SECURITY_HUB_ENABLED", False)
 PORTAL_SECURITY_HUB_REGION = env.str("PORTAL_SECURITY_HUB_REGION", PORTAL_AWS_REGION)
+PORTAL_SECURITY_HUB_ROLE_NAME = env.str("PORTAL_SECURITY_HUB_ROLE_NAME", "BreakGlassPortalFindings")
 # The organization import (audits/organization/): beat syncs hourly once enabled (off by default, so a
 # portal not wired to an organization does not fail every hour); an account's environment comes from
 # one of its tags or from the names in its OU path (docs/operations.md).

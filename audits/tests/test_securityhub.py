@@ -29,10 +29,10 @@ REGION = "eu-west-1"
 def hub(mocked_aws: None, settings: Any) -> Iterator[Any]:
     settings.PORTAL_SECURITY_HUB_ENABLED = True
     settings.PORTAL_SECURITY_HUB_REGION = REGION
-    settings.PORTAL_AWS_MEMBER_ROLE_NAME = "BreakGlassPortalPostureRead"
+    settings.PORTAL_SECURITY_HUB_ROLE_NAME = "BreakGlassPortalFindings"
     settings.CELERY_TASK_ALWAYS_EAGER = True
     # Read as the member account, through the same role the portal assumes.
-    role = f"arn:aws:iam::{MEMBER}:role/BreakGlassPortalPostureRead"
+    role = f"arn:aws:iam::{MEMBER}:role/BreakGlassPortalFindings"
     credentials = boto3.client("sts", region_name=REGION).assume_role(RoleArn=role, RoleSessionName="test")[
         "Credentials"
     ]

@@ -103,3 +103,10 @@ def test_every_root_event_is_forwarded_sign_in_and_api_alike() -> None:
     assert "AWS Console Sign In via CloudTrail" in rule["EventPattern"]["detail-type"]
     # Read-only root calls are root use too; they only reach EventBridge in this state.
     assert rule["State"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+
+
+def test_the_findings_role_files_only_the_accounts_own_security_hub_findings() -> None:
+    template = load(KIT / "member-accounts-stackset.yaml")
+    role = template["Resources"]["FindingsRole"]["Properties"]
+    granted = {action for s in statements(role["Policies"]) for action in actions(s)}
+    assert granted == {"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings"}
