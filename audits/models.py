@@ -152,7 +152,7 @@ class Finding(TimeStamped):
     check-out overdue. ``dedupe_key`` is stable, so re-running reconciliation never duplicates."""
 
     code = models.CharField(max_length=20, unique=True, editable=False)
-    kind = models.CharField(max_length=40, choices=FindingKind.choices)
+    kind = models.CharField(max_length=60, choices=FindingKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
     dedupe_key = models.CharField(max_length=300, unique=True)
@@ -184,3 +184,17 @@ class Finding(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.code} {self.kind} in {self.aws_account_id}"
+
+
+# The posture checks' results live with their package; imported here so Django registers the model.
+from audits.posture.models import PostureResult  # noqa: E402
+
+__all__ = [
+    "AssumeRootCall",
+    "Finding",
+    "IngestionCursor",
+    "IngestionRun",
+    "IngestionSource",
+    "PostureResult",
+    "RootEvent",
+]
