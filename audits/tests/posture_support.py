@@ -30,7 +30,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.account.responses import AccountResponse
-from moto.core.exceptions import ServiceException
+from moto.core.exceptions import JsonRESTError
+from moto.iam.exceptions import IAMException
+from moto.sts.exceptions import STSClientError
 from moto.core.responses import ActionResult
 from moto.iam.responses import IamResponse
 from moto.sts.responses import TokenResponse
@@ -94,7 +96,12 @@ class RootPostureStore:
             if not queue:
                 return
             code, message = queue.pop()
-        raise ServiceException(code, message)
+        # moto serialises an error with the model of the service whose exception class it is.
+        if action in ("AssumeRole", "AssumeRoot"):
+            raise STSClientError(code, message)
+        if action.endswith("AlternateContact"):
+            raise JsonRESTError(code, message)
+        raise IAMException(code, message)
 
 
 _store: RootPostureStore | None = None
@@ -185,7 +192,7 @@ def _list_organizations_features(self: IamResponse) -> ActionResult:
     store = _the_store()
     store.check("ListOrganizationsFeatures", self.current_account)
     if self.current_account != MANAGEMENT_ACCOUNT:
-        raise ServiceException(
+        raise IAMException(
             "AccountNotManagementOrDelegatedAdministratorException",
             "The request was rejected because the account is not the management account or delegated administrator.",
         )
@@ -202,15 +209,15 @@ def _assume_root(self: TokenResponse) -> ActionResult:
     )
     store.check("AssumeRoot", target)
     if self.current_account != MANAGEMENT_ACCOUNT:
-        raise ServiceException("AccessDenied", "Only the management account or delegated administrator may AssumeRoot.")
+        raise STSClientError("AccessDenied", "Only the management account or delegated administrator may AssumeRoot.")
     if "RootSessions" not in store.features:
-        raise ServiceException("AccessDenied", "Privileged root sessions are not enabled for the organization.")
+        raise STSClientError("AccessDenied", "Privileged root sessions are not enabled for the organization.")
     if policy not in TASK_POLICIES:
-        raise ServiceException("ValidationError", "TaskPolicyArn must be one of the root-task policies.")
+        raise STSClientError("ValidationError", "TaskPolicyArn must be one of the root-task policies.")
     if not 0 <= duration <= 900:
-        raise ServiceException("ValidationError", "DurationSeconds must be at most 900.")
+        raise STSClientError("ValidationError", "DurationSeconds must be at most 900.")
     if not (len(target) == 12 and target.isdigit()):
-        raise ServiceException("ValidationError", "TargetPrincipal must be a member account id.")
+        raise STSClientError("ValidationError", "TargetPrincipal must be a member account id.")
     role = self.backend.assume_role(
         region_name=self.region,
         role_session_name="AssumeRoot",
