@@ -73,10 +73,11 @@ def apply_outcome(*, outcome: Outcome, account: AwsAccount | None, now: datetime
 
 def _refresh(finding: Finding, outcome: Outcome, severity: str, now: datetime) -> str:
     fields = ["last_seen", "summary", "severity"]
+    # Only a changed summary or severity counts as news; ``last_seen`` moves on every run.
+    what = "updated" if (finding.summary, finding.severity) != (outcome.reason, severity) else ""
     finding.last_seen = now
     finding.summary = outcome.reason
     finding.severity = severity
-    what = "updated"
     if finding.status == FindingStatus.RESOLVED:
         previous = finding.status
         finding.status = FindingStatus.OPEN
