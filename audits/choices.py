@@ -46,7 +46,10 @@ class FindingKind(models.TextChoices):
         "root_password_present_in_centralised_account",
         "Root password present in a centralised account",
     )
-    ROOT_SIGNING_CERTIFICATE_PRESENT = "root_signing_certificate_present", "Root user has a signing certificate"
+    ROOT_SIGNING_CERTIFICATE_PRESENT = (
+        "root_signing_certificate_present",
+        "Root user has a signing certificate",
+    )
     CENTRAL_ROOT_MANAGEMENT_OFF = "central_root_management_off", "Centralised root access is off"
     ROOT_MFA_REGISTRY_MISMATCH = "root_mfa_registry_mismatch", "Root MFA differs from the inventory"
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from audits import evidence_views, report_views, views
+from audits.posture.urls import urlpatterns as posture_urlpatterns
 
 app_name = "audits"
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("reports/evidence/", evidence_views.evidence_bundle, name="evidence_bundle"),
     path("reports/evidence/verify/", evidence_views.evidence_verify, name="evidence_verify"),
     path("reports/<slug:name>/<slug:fmt>/", report_views.report_export, name="report_export"),
+    *posture_urlpatterns,
 ]

@@ -27,5 +27,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             "runs": policy.may_view_ingestion(user),
             "ledger": policy.may_view_ledger(user),
             "reports": policy.may_export_reports(user),
+            "posture": policy.may_view_organization_posture(user),
         }
     }

@@ -135,7 +135,9 @@ class Organization:
         found: dict[str, Answer[Contact | None]] = {}
         for kind in CONTACT_TYPES:
             try:
-                contact = account.get_alternate_contact(AlternateContactType=kind, **where)["AlternateContact"]
+                contact = account.get_alternate_contact(AlternateContactType=kind, **where)[
+                    "AlternateContact"
+                ]
             except ClientError as exc:
                 if error_code(exc) in CONTACT_MISSING_CODES:
                     found[kind] = Answer(None)

@@ -77,7 +77,11 @@ def root_outcomes(facts: AccountFacts, reading: RootReading) -> list[Outcome]:
             outcomes.append(_password(label, flags))
     if not facts.centralised:
         outcomes.append(
-            Outcome(Check.ROOT_PASSWORD, PostureStatus.NOT_APPLICABLE, "A classic account keeps its root password.")
+            Outcome(
+                Check.ROOT_PASSWORD,
+                PostureStatus.NOT_APPLICABLE,
+                "A classic account keeps its root password.",
+            )
         )
     outcomes.append(_certificates(label, reading.report_row))
     return [replace_detail(outcome, via=reading.via) for outcome in outcomes]
@@ -106,7 +110,8 @@ def _access_keys(label: str, flags: dict[str, int], row: Answer[dict[str, str]])
                     }
                 )
     used = "; ".join(
-        f"key {key['key']} created {key['last_rotated'] or '?'}, last used {key['last_used'] or '?'}" for key in keys
+        f"key {key['key']} created {key['last_rotated'] or '?'}, last used {key['last_used'] or '?'}"
+        for key in keys
     )
     return Outcome(
         Check.ROOT_ACCESS_KEYS,
@@ -128,7 +133,9 @@ def _hardware_mfa(label: str, mfa: int | None, virtual: Answer[list[str]]) -> Ou
     if mfa is None:
         return _error(Check.ROOT_HARDWARE_MFA, "Not checked: AWS did not report AccountMFAEnabled.")
     if not mfa:
-        return Outcome(Check.ROOT_HARDWARE_MFA, PostureStatus.NOT_APPLICABLE, "The root user has no MFA at all.")
+        return Outcome(
+            Check.ROOT_HARDWARE_MFA, PostureStatus.NOT_APPLICABLE, "The root user has no MFA at all."
+        )
     if not virtual.ok or virtual.value is None:
         return _error(Check.ROOT_HARDWARE_MFA, f"Not checked: {virtual.error}")
     if virtual.value:
@@ -138,7 +145,9 @@ def _hardware_mfa(label: str, mfa: int | None, virtual: Answer[list[str]]) -> Ou
             f"The root user of {label} uses a virtual MFA device ({', '.join(virtual.value)}), not hardware.",
             {"virtual_serials": virtual.value},
         )
-    return Outcome(Check.ROOT_HARDWARE_MFA, PostureStatus.PASS, "The root user's MFA is hardware (no virtual device).")
+    return Outcome(
+        Check.ROOT_HARDWARE_MFA, PostureStatus.PASS, "The root user's MFA is hardware (no virtual device)."
+    )
 
 
 def _registry(label: str, facts: AccountFacts, mfa: int | None, virtual: Answer[list[str]]) -> Outcome:
@@ -150,7 +159,8 @@ def _registry(label: str, facts: AccountFacts, mfa: int | None, virtual: Answer[
         return Outcome(
             check,
             PostureStatus.FAIL,
-            f"The inventory holds hardware MFA for {label} ({', '.join(hardware)}), but AWS reports no root MFA.",
+            f"The inventory holds hardware MFA for {label} ({', '.join(hardware)}), "
+            "but AWS reports no root MFA.",
             {"registry": hardware, "aws_mfa": False},
         )
     if mfa and not facts.devices:
@@ -172,7 +182,9 @@ def _registry(label: str, facts: AccountFacts, mfa: int | None, virtual: Answer[
                 {"unknown": unknown},
             )
     if not mfa and not facts.devices:
-        return Outcome(check, PostureStatus.NOT_APPLICABLE, "Neither AWS nor the inventory has a root MFA device.")
+        return Outcome(
+            check, PostureStatus.NOT_APPLICABLE, "Neither AWS nor the inventory has a root MFA device."
+        )
     return Outcome(check, PostureStatus.PASS, "The inventory's MFA devices agree with AWS.")
 
 
@@ -186,7 +198,9 @@ def _password(label: str, flags: dict[str, int]) -> Outcome:
             PostureStatus.FAIL,
             f"{label} is governed centrally, yet its root user has a password. Delete the root credentials.",
         )
-    return Outcome(Check.ROOT_PASSWORD, PostureStatus.PASS, "The centralised account's root user has no password.")
+    return Outcome(
+        Check.ROOT_PASSWORD, PostureStatus.PASS, "The centralised account's root user has no password."
+    )
 
 
 def _certificates(label: str, row: Answer[dict[str, str]]) -> Outcome:
@@ -200,7 +214,9 @@ def _certificates(label: str, row: Answer[dict[str, str]]) -> Outcome:
             f"The root user of {label} has {len(active)} active signing certificate(s). Delete them.",
             {"certificates": active},
         )
-    return Outcome(Check.ROOT_SIGNING_CERTIFICATES, PostureStatus.PASS, "The root user has no signing certificates.")
+    return Outcome(
+        Check.ROOT_SIGNING_CERTIFICATES, PostureStatus.PASS, "The root user has no signing certificates."
+    )
 
 
 def contact_outcomes(facts: AccountFacts, contacts: dict[str, Answer[Contact | None]]) -> list[Outcome]:
@@ -212,7 +228,12 @@ def contact_outcomes(facts: AccountFacts, contacts: dict[str, Answer[Contact | N
             outcomes.append(_error(check, f"Not checked: {answer.error}"))
         elif answer.value is None:
             outcomes.append(
-                Outcome(check, PostureStatus.FAIL, f"{label} has no {kind.lower()} alternate contact.", {"type": kind})
+                Outcome(
+                    check,
+                    PostureStatus.FAIL,
+                    f"{label} has no {kind.lower()} alternate contact.",
+                    {"type": kind},
+                )
             )
         else:
             outcomes.append(

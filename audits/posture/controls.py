@@ -86,10 +86,18 @@ class Control:
 
 
 CONTROLS: tuple[Control, ...] = (
-    Control("IAM.4", "Security Hub · CIS 1.4", "IAM root user access key should not exist", (Check.ROOT_ACCESS_KEYS,)),
+    Control(
+        "IAM.4",
+        "Security Hub · CIS 1.4",
+        "IAM root user access key should not exist",
+        (Check.ROOT_ACCESS_KEYS,),
+    ),
     Control("IAM.9", "Security Hub · CIS 1.5", "MFA should be enabled for the root user", (Check.ROOT_MFA,)),
     Control(
-        "IAM.6", "Security Hub · CIS 1.6", "Hardware MFA should be enabled for the root user", (Check.ROOT_HARDWARE_MFA,)
+        "IAM.6",
+        "Security Hub · CIS 1.6",
+        "Hardware MFA should be enabled for the root user",
+        (Check.ROOT_HARDWARE_MFA,),
     ),
     Control(
         "Account.1",

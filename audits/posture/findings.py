@@ -56,7 +56,11 @@ def apply_outcome(*, outcome: Outcome, account: AwsAccount | None, now: datetime
         else:
             what = _refresh(finding, outcome, severity, now)
         alerts.finding_alert(
-            finding=finding, account=account, short_label=str(account or "the organization"), event_ids=(), now=now
+            finding=finding,
+            account=account,
+            short_label=str(account or "the organization"),
+            event_ids=(),
+            now=now,
         )
         return what
     if finding is not None and finding.status in (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED):
@@ -86,7 +90,9 @@ def _refresh(finding: Finding, outcome: Outcome, severity: str, now: datetime) -
         finding.alerted_at = None  # a reopened critical finding is news again
         finding.triage_note = REOPEN_NOTE.format(when=now)
         fields += ["status", "triaged_by", "triaged_at", "alerted_at", "triage_note"]
-        _record("finding.reopened", finding, outcome, {"from": previous, "reason": "posture check failed again"})
+        _record(
+            "finding.reopened", finding, outcome, {"from": previous, "reason": "posture check failed again"}
+        )
         what = "reopened"
     finding.save(update_fields=[*fields, "updated_at"])
     return what

@@ -16,7 +16,11 @@ class PostureResult(TimeStamped):
     what changed over time is in the findings and the ledger."""
 
     account = models.ForeignKey(
-        "breakglass.AwsAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="posture_results"
+        "breakglass.AwsAccount",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="posture_results",
     )
     check_name = models.CharField("check", max_length=40, choices=Check.choices)
     status = models.CharField(max_length=20, choices=PostureStatus.choices)
@@ -30,10 +34,14 @@ class PostureResult(TimeStamped):
         ordering = ["account_id", "check_name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "check_name"], condition=Q(account__isnull=False), name="posture_result_per_account"
+                fields=["account", "check_name"],
+                condition=Q(account__isnull=False),
+                name="posture_result_per_account",
             ),
             models.UniqueConstraint(
-                fields=["check_name"], condition=Q(account__isnull=True), name="posture_result_per_organization"
+                fields=["check_name"],
+                condition=Q(account__isnull=True),
+                name="posture_result_per_organization",
             ),
         ]
 

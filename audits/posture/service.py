@@ -92,7 +92,9 @@ def posture_check_all(*, account_ids: list[str] | None = None, now: datetime | N
     if account_ids is not None:
         accounts = accounts.filter(account_id__in=account_ids)
     for account in accounts:
-        run.accounts.append(posture_check_account(account=account, organization=organization, features=features, now=now))
+        run.accounts.append(
+            posture_check_account(account=account, organization=organization, features=features, now=now)
+        )
     return run
 
 
@@ -108,9 +110,11 @@ def posture_check_account(
     try:
         facts = facts_of(account)
         # AssumeRoot needs root sessions on; auditing root credentials needs credentials management.
-        centrally = facts.centralised and aws.CENTRAL_FEATURES <= (features.value or frozenset())
+        centrally = facts.centralised and (features.value or frozenset()) >= aws.CENTRAL_FEATURES
         reading = aws.read_root(organization, account.account_id, assume_root=centrally)
-        outcomes = root_outcomes(facts, reading) + contact_outcomes(facts, organization.contacts(account.account_id))
+        outcomes = root_outcomes(facts, reading) + contact_outcomes(
+            facts, organization.contacts(account.account_id)
+        )
     except Exception as exc:  # one account's surprise must not end the others' run
         logger.exception("posture check of %s failed", account.account_id)
         reason = f"Not checked: unexpected {type(exc).__name__} (see the worker's log)."
@@ -133,7 +137,12 @@ def _store(account: AwsAccount | None, outcome: Outcome, now: datetime) -> None:
     PostureResult.objects.update_or_create(
         account=account,
         check_name=outcome.check,
-        defaults={"status": outcome.status, "reason": outcome.reason, "detail": outcome.detail, "checked_at": now},
+        defaults={
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "detail": outcome.detail,
+            "checked_at": now,
+        },
     )
 
 

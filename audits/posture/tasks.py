@@ -4,7 +4,10 @@ the accounts it changed, so their findings resolve without waiting for the next 
 
 from __future__ import annotations
 
-from celery import shared_task
+from functools import partial
+
+from celery import current_app, shared_task
+from django.db import transaction
 
 from audits.posture.service import PostureRun, posture_check_all
 
@@ -24,3 +27,13 @@ def check_posture() -> dict[str, int]:
 def check_posture_accounts(account_ids: list[str]) -> dict[str, int]:
     """These accounts now (after a change made from the portal, or on an administrator's request)."""
     return _summary(posture_check_all(account_ids=account_ids))
+
+
+def queue_check(account_ids: list[str]) -> None:
+    """Check these accounts once the current transaction commits (by task name, as notifications are
+    handed over: in place under ``task_always_eager``, else to a worker)."""
+    transaction.on_commit(partial(_hand_over, sorted(account_ids)), robust=True)
+
+
+def _hand_over(account_ids: list[str]) -> None:
+    current_app.signature("audits.posture.tasks.check_posture_accounts", args=(account_ids,)).apply_async()

@@ -55,7 +55,9 @@ def posture_findings(*, user: AnyUser | None, filters: ReportFilter | None = Non
     """Posture findings the person may see, by account then kind (the organization's own first)."""
     if not may_read(user):
         return Finding.objects.none()
-    findings = findings_visible_to(user=user, filters=as_finding_filter(filters)).filter(kind__in=POSTURE_KINDS)
+    findings = findings_visible_to(user=user, filters=as_finding_filter(filters)).filter(
+        kind__in=POSTURE_KINDS
+    )
     if filters is not None and filters.environment:
         findings = findings.filter(account__environment=filters.environment)
     return findings.order_by("aws_account_id", "kind", "dedupe_key")

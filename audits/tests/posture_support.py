@@ -31,10 +31,10 @@ from typing import Any
 
 from moto.account.responses import AccountResponse
 from moto.core.exceptions import JsonRESTError
-from moto.iam.exceptions import IAMException
-from moto.sts.exceptions import STSClientError
 from moto.core.responses import ActionResult
+from moto.iam.exceptions import IAMException
 from moto.iam.responses import IamResponse
+from moto.sts.exceptions import STSClientError
 from moto.sts.responses import TokenResponse
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's account for credentials it did not issue
@@ -158,16 +158,14 @@ def _get_credential_report(self: IamResponse) -> ActionResult:
     store.check("GetCredentialReport", self.current_account)
     users = self.backend.get_credential_report().split("\n", 1)[1]
     report = f"{REPORT_HEADER}\n{_root_row(self.current_account, store.root(self.current_account))}\n{users}"
-    return ActionResult(
-        {"Content": report, "ReportFormat": "text/csv", "GeneratedTime": datetime.now(UTC)}
-    )
+    return ActionResult({"Content": report, "ReportFormat": "text/csv", "GeneratedTime": datetime.now(UTC)})
 
 
 def _list_virtual_mfa_devices(self: IamResponse) -> ActionResult:
     store = _the_store()
     account = self.current_account
     store.check("ListVirtualMFADevices", account)
-    devices, marker = self.backend.list_virtual_mfa_devices(self._get_param("AssignmentStatus", "Any"), None, 100)
+    devices, _ = self.backend.list_virtual_mfa_devices(self._get_param("AssignmentStatus", "Any"), None, 100)
     found: list[Any] = list(devices)
     root = store.root(account)
     if root.mfa and root.virtual_mfa and self._get_param("AssignmentStatus", "Any") != "Unassigned":
@@ -194,7 +192,8 @@ def _list_organizations_features(self: IamResponse) -> ActionResult:
     if self.current_account != MANAGEMENT_ACCOUNT:
         raise IAMException(
             "AccountNotManagementOrDelegatedAdministratorException",
-            "The request was rejected because the account is not the management account or delegated administrator.",
+            "The request was rejected because the account is not the management account or delegated "
+            "administrator.",
         )
     return ActionResult({"OrganizationId": "o-exampleorgid", "EnabledFeatures": sorted(store.features)})
 
@@ -209,7 +208,9 @@ def _assume_root(self: TokenResponse) -> ActionResult:
     )
     store.check("AssumeRoot", target)
     if self.current_account != MANAGEMENT_ACCOUNT:
-        raise STSClientError("AccessDenied", "Only the management account or delegated administrator may AssumeRoot.")
+        raise STSClientError(
+            "AccessDenied", "Only the management account or delegated administrator may AssumeRoot."
+        )
     if "RootSessions" not in store.features:
         raise STSClientError("AccessDenied", "Privileged root sessions are not enabled for the organization.")
     if policy not in TASK_POLICIES:
@@ -239,7 +240,9 @@ def _wrap_assume_role(original: Callable[[TokenResponse], Any]) -> Callable[[Tok
     return assume_role
 
 
-def _wrap_contact(action: str, original: Callable[[AccountResponse], Any]) -> Callable[[AccountResponse], Any]:
+def _wrap_contact(
+    action: str, original: Callable[[AccountResponse], Any]
+) -> Callable[[AccountResponse], Any]:
     def handler(self: AccountResponse) -> Any:
         _the_store().check(action, self._get_param("AccountId") or self.current_account)
         return original(self)
@@ -263,8 +266,16 @@ def install_root_posture(store: RootPostureStore) -> Callable[[], None]:
     patch(IamResponse, "list_organizations_features", _list_organizations_features)
     patch(TokenResponse, "assume_root", _assume_root)
     patch(TokenResponse, "assume_role", _wrap_assume_role(TokenResponse.assume_role))
-    patch(AccountResponse, "get_alternate_contact", _wrap_contact("GetAlternateContact", AccountResponse.get_alternate_contact))
-    patch(AccountResponse, "put_alternate_contact", _wrap_contact("PutAlternateContact", AccountResponse.put_alternate_contact))
+    patch(
+        AccountResponse,
+        "get_alternate_contact",
+        _wrap_contact("GetAlternateContact", AccountResponse.get_alternate_contact),
+    )
+    patch(
+        AccountResponse,
+        "put_alternate_contact",
+        _wrap_contact("PutAlternateContact", AccountResponse.put_alternate_contact),
+    )
 
     def uninstall() -> None:
         global _store

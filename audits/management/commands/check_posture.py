@@ -22,7 +22,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--account", action="append", default=None, metavar="ID", help="only this 12-digit account (repeatable)"
+            "--account",
+            action="append",
+            default=None,
+            metavar="ID",
+            help="only this 12-digit account (repeatable)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,12 +48,15 @@ class Command(BaseCommand):
             )
             changes = ", ".join(f"{count} {what}" for what, count in sorted(account.changes.items()))
             out.write(
-                f"{account.account_id} {account.name}: {counts}" + (f"; findings {changes}" if changes else "")
+                f"{account.account_id} {account.name}: {counts}"
+                + (f"; findings {changes}" if changes else "")
             )
             for check in account.failures:
                 out.write(f"  fail  {check}")
             for problem in account.errors:
                 out.write(f"  error {problem}")
-        out.write(f"Accounts checked: {len(run.accounts)}; failing checks: {run.failing}; not checked: {run.errors}")
+        out.write(
+            f"Accounts checked: {len(run.accounts)}; failing checks: {run.failing}; not checked: {run.errors}"
+        )
         if run.errors:
             raise CommandError(f"{run.errors} account(s) or organization check(s) could not be fully checked")

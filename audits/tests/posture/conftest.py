@@ -16,7 +16,9 @@ from breakglass.tests.factories import AwsAccountFactory, MfaDeviceFactory
 
 
 @pytest.fixture
-def posture_aws(mocked_aws: None, root_posture: RootPostureStore, settings: Any, monkeypatch: Any) -> RootPostureStore:
+def posture_aws(
+    mocked_aws: None, root_posture: RootPostureStore, settings: Any, monkeypatch: Any
+) -> RootPostureStore:
     """moto in-process with root posture; few retries and no waiting, so a throttled call fails fast."""
     settings.PORTAL_AWS_MANAGEMENT_ROLE_ARN = None
     settings.PORTAL_AWS_MEMBER_ROLE_NAME = "BreakGlassPortalPostureRead"
@@ -51,3 +53,14 @@ def make_account(db: Any) -> Callable[..., AwsAccount]:
         return account
 
     return make
+
+
+@pytest.fixture
+def eager_celery() -> Any:
+    """Tasks handed over by name run in place (the re-check a contacts fix queues)."""
+    from portal.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

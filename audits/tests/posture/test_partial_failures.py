@@ -103,12 +103,18 @@ def test_access_denied_on_contacts_leaves_contact_findings_as_they_were(
 ) -> None:
     make_account(BROKEN)
     posture_check_all()  # no contacts: three findings
-    assert Finding.objects.filter(kind=FindingKind.ALTERNATE_CONTACT_MISSING, status=FindingStatus.OPEN).count() == 3
+    assert (
+        Finding.objects.filter(kind=FindingKind.ALTERNATE_CONTACT_MISSING, status=FindingStatus.OPEN).count()
+        == 3
+    )
     set_contacts(BROKEN, *ALL)
     posture_aws.fail("GetAlternateContact", BROKEN, "AccessDeniedException", "not authorized")
     posture_check_all()
     assert statuses(BROKEN)["alternate_contact_security"] == PostureStatus.ERROR
-    assert Finding.objects.filter(kind=FindingKind.ALTERNATE_CONTACT_MISSING, status=FindingStatus.OPEN).count() == 3
+    assert (
+        Finding.objects.filter(kind=FindingKind.ALTERNATE_CONTACT_MISSING, status=FindingStatus.OPEN).count()
+        == 3
+    )
     # The root checks, through the member role, still ran.
     assert statuses(BROKEN)["root_mfa"] == PostureStatus.PASS
 
@@ -117,9 +123,12 @@ def test_an_organization_feature_check_refused_is_an_error_not_a_finding(
     posture_aws: RootPostureStore, make_account: Callable[..., Any]
 ) -> None:
     make_account(HEALTHY, centralised=True)
-    posture_aws.fail("ListOrganizationsFeatures", "123456789012", "ServiceAccessNotEnabledException", "trusted access off")
+    posture_aws.fail(
+        "ListOrganizationsFeatures", "123456789012", "ServiceAccessNotEnabledException", "trusted access off"
+    )
     run = posture_check_all()
-    assert run.organization is not None and run.organization.status == PostureStatus.ERROR
+    assert run.organization is not None
+    assert run.organization.status == PostureStatus.ERROR
     assert not Finding.objects.filter(kind=FindingKind.CENTRAL_ROOT_MANAGEMENT_OFF).exists()
     # Without knowing the features, a centralised account is read through its role.
     assert posture_aws.assume_root_calls == []

@@ -21,7 +21,9 @@ MEMBER = "222222222222"
 
 def open_kinds(account_id: str = MEMBER) -> set[str]:
     return set(
-        Finding.objects.filter(aws_account_id=account_id, status=FindingStatus.OPEN).values_list("kind", flat=True)
+        Finding.objects.filter(aws_account_id=account_id, status=FindingStatus.OPEN).values_list(
+            "kind", flat=True
+        )
     )
 
 
@@ -29,13 +31,18 @@ def result(check: str, account_id: str = MEMBER) -> PostureResult:
     return PostureResult.objects.get(account__account_id=account_id, check_name=check)
 
 
-def test_a_well_kept_account_passes_every_check(posture_aws: RootPostureStore, make_account: Callable[..., Any]) -> None:
+def test_a_well_kept_account_passes_every_check(
+    posture_aws: RootPostureStore, make_account: Callable[..., Any]
+) -> None:
     make_account(MEMBER)
     set_contacts(MEMBER, *ALL)
     run = posture_check_all()
-    assert run.errors == 0 and run.failing == 0
+    assert run.errors == 0
+    assert run.failing == 0
     assert open_kinds() == set()
-    statuses = dict(PostureResult.objects.filter(account__account_id=MEMBER).values_list("check_name", "status"))
+    statuses = dict(
+        PostureResult.objects.filter(account__account_id=MEMBER).values_list("check_name", "status")
+    )
     assert statuses["root_mfa"] == PostureStatus.PASS
     assert statuses["root_password"] == PostureStatus.NOT_APPLICABLE
     assert statuses["alternate_contact_security"] == PostureStatus.PASS
@@ -64,7 +71,8 @@ def test_each_root_check_raises_its_finding_and_resolves_it(
         setattr(root, name, value)
     posture_check_all()
     finding = Finding.objects.get(aws_account_id=MEMBER, kind=kind)
-    assert finding.status == FindingStatus.OPEN and finding.severity == severity
+    assert finding.status == FindingStatus.OPEN
+    assert finding.severity == severity
     assert LedgerEntry.objects.filter(action="finding.raised", target_id=str(finding.uuid)).exists()
 
     posture_check_all()  # the same condition: still one finding
@@ -99,14 +107,21 @@ def test_access_keys_are_described_from_the_credential_report(
     assert "last used 2026-11-30" in Finding.objects.get(kind=FindingKind.ROOT_ACCESS_KEYS_PRESENT).summary
 
 
-def test_one_finding_per_missing_contact_type(posture_aws: RootPostureStore, make_account: Callable[..., Any]) -> None:
+def test_one_finding_per_missing_contact_type(
+    posture_aws: RootPostureStore, make_account: Callable[..., Any]
+) -> None:
     make_account(MEMBER)
     set_contacts(MEMBER, "BILLING")
     posture_check_all()
     keys = set(
-        Finding.objects.filter(kind=FindingKind.ALTERNATE_CONTACT_MISSING).values_list("dedupe_key", flat=True)
+        Finding.objects.filter(kind=FindingKind.ALTERNATE_CONTACT_MISSING).values_list(
+            "dedupe_key", flat=True
+        )
     )
-    assert keys == {f"alternate_contact_missing:{MEMBER}:OPERATIONS", f"alternate_contact_missing:{MEMBER}:SECURITY"}
+    assert keys == {
+        f"alternate_contact_missing:{MEMBER}:OPERATIONS",
+        f"alternate_contact_missing:{MEMBER}:SECURITY",
+    }
 
     set_contacts(MEMBER, "OPERATIONS", "SECURITY")
     posture_check_all()
@@ -132,11 +147,15 @@ def test_a_centralised_account_is_read_through_assume_root(
     root.password, root.mfa = True, False
     posture_check_all()
     [call] = posture_aws.assume_root_calls
-    assert call["target"] == MEMBER and call["duration"] <= 900
+    assert call["target"] == MEMBER
+    assert call["duration"] <= 900
     assert call["policy"].endswith("root-task/IAMAuditRootUserCredentials")
     assert call["host"] == "sts.us-east-1.amazonaws.com"  # regional, never the global endpoint
     assert "AssumeRoot" in result("root_password").detail["via"]
-    assert open_kinds() == {FindingKind.ROOT_PASSWORD_PRESENT_IN_CENTRALISED_ACCOUNT, FindingKind.ROOT_MFA_MISSING}
+    assert open_kinds() == {
+        FindingKind.ROOT_PASSWORD_PRESENT_IN_CENTRALISED_ACCOUNT,
+        FindingKind.ROOT_MFA_MISSING,
+    }
 
     root.password = False
     posture_check_all()
@@ -152,9 +171,11 @@ def test_a_centralised_account_uses_its_role_while_root_sessions_are_off(
     run = posture_check_all()
     assert posture_aws.assume_root_calls == []
     assert "role" in result("root_mfa").detail["via"]
-    assert run.organization is not None and run.organization.status == PostureStatus.FAIL
+    assert run.organization is not None
+    assert run.organization.status == PostureStatus.FAIL
     org = Finding.objects.get(kind=FindingKind.CENTRAL_ROOT_MANAGEMENT_OFF)
-    assert "RootSessions off" in org.summary and org.aws_account_id == ""
+    assert "RootSessions off" in org.summary
+    assert org.aws_account_id == ""
 
     posture_aws.features = {"RootCredentialsManagement", "RootSessions"}
     posture_check_all()
@@ -162,7 +183,9 @@ def test_a_centralised_account_uses_its_role_while_root_sessions_are_off(
     assert org.status == FindingStatus.RESOLVED
 
 
-def test_the_registry_is_compared_with_aws(posture_aws: RootPostureStore, make_account: Callable[..., Any]) -> None:
+def test_the_registry_is_compared_with_aws(
+    posture_aws: RootPostureStore, make_account: Callable[..., Any]
+) -> None:
     make_account(MEMBER, hardware=True)
     make_account("333333333333", hardware=False)
     posture_aws.root(MEMBER).mfa = False  # the inventory holds a key AWS does not know
@@ -196,7 +219,9 @@ def test_a_false_positive_stays_one(posture_aws: RootPostureStore, make_account:
     assert Finding.objects.get(kind=FindingKind.ROOT_MFA_VIRTUAL).status == FindingStatus.FALSE_POSITIVE
 
 
-def test_a_critical_finding_is_alerted_once(posture_aws: RootPostureStore, make_account: Callable[..., Any]) -> None:
+def test_a_critical_finding_is_alerted_once(
+    posture_aws: RootPostureStore, make_account: Callable[..., Any]
+) -> None:
     make_account(MEMBER)
     posture_aws.root(MEMBER).mfa = False
     posture_check_all()
