@@ -41,7 +41,9 @@ def world(tmp_path: Path, requester: Any, approver: Any, custodian: Any) -> Worl
     )
     session.refresh_from_db()
     apply_outcome(
-        outcome=Outcome("alternate_contact_security", "fail", f"{account} has no security alternate contact."),
+        outcome=Outcome(
+            "alternate_contact_security", "fail", f"{account} has no security alternate contact."
+        ),
         account=account,
         now=hours_ago(2),
     )
