@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audits.choices import PostureStatus
@@ -33,6 +33,9 @@ from breakglass.choices import CustodyState, GovernanceMode
 from breakglass.models import AwsAccount
 
 logger = logging.getLogger(__name__)
+
+# Advisory-lock namespace of posture writes (the first key of pg_advisory_xact_lock(int, int)).
+_POSTURE_LOCK_NAMESPACE = 0x50535401
 
 
 @dataclass
@@ -86,6 +89,7 @@ def posture_check_all(*, account_ids: list[str] | None = None, now: datetime | N
     features = organization.features()
     run.organization = organization_outcome(features)
     with transaction.atomic():
+        _take_turns(0)
         _store(None, run.organization, now)
         apply_outcome(outcome=run.organization, account=None, now=now)
     accounts = AwsAccount.objects.order_by("account_id")
@@ -120,6 +124,7 @@ def posture_check_account(
         reason = f"Not checked: unexpected {type(exc).__name__} (see the worker's log)."
         outcomes = [Outcome(check, PostureStatus.ERROR, reason) for check in ACCOUNT_CHECKS]
     with transaction.atomic():
+        _take_turns(account.pk)
         for outcome in outcomes:
             _store(account, outcome, now)
             change = apply_outcome(outcome=outcome, account=account, now=now)
@@ -131,6 +136,15 @@ def posture_check_account(
             elif outcome.status == PostureStatus.FAIL:
                 result.failures.append(outcome.check)
     return result
+
+
+def _take_turns(key: int) -> None:
+    """Two runs of one account at once (beat and "Check now") write its results in turn, so a
+    finding is never raised twice under one dedupe key (``0``: the organization's own check). Until
+    the transaction ends; SQLite, the single-worker development database, has no such lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as db:
+            db.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_POSTURE_LOCK_NAMESPACE, key % (2**31)])
 
 
 def _store(account: AwsAccount | None, outcome: Outcome, now: datetime) -> None:
