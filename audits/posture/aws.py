@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.loaders import Loader, create_loader
 
 from audits import aws_access
 from audits.posture.controls import CONTACT_TYPES
@@ -91,6 +92,16 @@ def _tuned(settings: AwsSettings) -> AwsSettings:
     return replace(settings, max_attempts=MAX_ATTEMPTS)
 
 
+#: One loader of botocore's service models for every session of a run: each account gets its own
+#: session (its own role), and parsing the IAM model afresh for each would cost more than the calls.
+_MODELS: Loader = create_loader()
+
+
+def _sharing_models(boto_session: boto3.session.Session) -> boto3.session.Session:
+    boto_session._session.register_component("data_loader", _MODELS)
+    return boto_session
+
+
 class Organization:
     """The management account's clients for one posture run, made once and shared by every account."""
 
@@ -101,7 +112,7 @@ class Organization:
 
     def _client(self, service: str) -> Any:
         if self._session is None:
-            self._session = session(self.settings)
+            self._session = _sharing_models(session(self.settings))
         return client(service, self.settings, boto_session=self._session)
 
     def own_account_id(self) -> Answer[str]:
@@ -179,11 +190,13 @@ class Organization:
             DurationSeconds=ASSUME_ROOT_SECONDS,
         )
         credentials = answer["Credentials"]
-        return boto3.session.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=self.settings.region,
+        return _sharing_models(
+            boto3.session.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+                region_name=self.settings.region,
+            )
         )
 
 
@@ -200,7 +213,7 @@ def read_root(organization: Organization, account_id: str, *, assume_root: bool)
         settings = _tuned(aws_access.member_settings(account_id))
         via = f"role {settings.role_arn}"
         try:
-            boto_session = session(settings)
+            boto_session = _sharing_models(session(settings))
             # The role is assumed lazily; assume it now, so a missing role is named as such.
             boto_session.get_credentials().get_frozen_credentials()
         except Failure as exc:
