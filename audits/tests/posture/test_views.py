@@ -105,3 +105,15 @@ def test_check_now_is_for_administrators(client: Client, checked: dict[str, Any]
     client.force_login(auditor)
     response = client.post(reverse("audits:account_posture_check", kwargs={"uuid": checked[MEMBER].uuid}))
     assert response.status_code == 403
+
+
+def test_a_posture_finding_opens_on_the_findings_pages(
+    client: Client, checked: dict[str, Any], auditor: Any
+) -> None:
+    client.force_login(auditor)
+    finding = Finding.objects.get(kind="root_mfa_missing")
+    listed = client.get(reverse("audits:finding_list"), {"kind": "root_mfa_missing"}).content.decode()
+    assert finding.code in listed
+    page = client.get(reverse("audits:finding_detail", kwargs={"uuid": finding.uuid}))
+    assert page.status_code == 200
+    assert "has no MFA device" in page.content.decode()
