@@ -17,3 +17,4 @@ class AuditsConfig(AppConfig):
         # at the top: they import models, which exist only once the registry is ready (Django's
         # documented place for this).
         from audits import ledger_alerts, review_findings, securityhub, signals, tasks  # noqa: F401
+        from audits.posture import tasks as posture_tasks  # noqa: F401

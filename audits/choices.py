@@ -66,6 +66,21 @@ class FindingKind(models.TextChoices):
     EMERGENCY_UNACKNOWLEDGED = "emergency_unacknowledged", "Emergency access not acknowledged in time"
     LEDGER_CHAIN_BROKEN = "ledger_chain_broken", "Audit ledger chain broken"
     ACCESS_REVIEW_INCOMPLETE = "access_review_incomplete", "Access review not completed by its deadline"
+    # Root posture (issue 10, item 2): raised and resolved by audits.posture from what AWS reports.
+    ROOT_ACCESS_KEYS_PRESENT = "root_access_keys_present", "Root user has access keys"
+    ROOT_MFA_MISSING = "root_mfa_missing", "Root user has no MFA"
+    ROOT_MFA_VIRTUAL = "root_mfa_virtual", "Root user MFA is virtual, not hardware"
+    ALTERNATE_CONTACT_MISSING = "alternate_contact_missing", "Alternate contact missing"
+    ROOT_PASSWORD_PRESENT_IN_CENTRALISED_ACCOUNT = (
+        "root_password_present_in_centralised_account",
+        "Root password present in a centralised account",
+    )
+    ROOT_SIGNING_CERTIFICATE_PRESENT = (
+        "root_signing_certificate_present",
+        "Root user has a signing certificate",
+    )
+    CENTRAL_ROOT_MANAGEMENT_OFF = "central_root_management_off", "Centralised root access is off"
+    ROOT_MFA_REGISTRY_MISMATCH = "root_mfa_registry_mismatch", "Root MFA differs from the inventory"
 
 
 class Severity(models.TextChoices):
@@ -96,8 +111,30 @@ SEVERITY_BY_KIND: dict[str, str] = {
     FindingKind.LEDGER_CHAIN_BROKEN: Severity.CRITICAL,
     # Access nobody recertified by the deadline of a review (PCI DSS 7.2.4).
     FindingKind.ACCESS_REVIEW_INCOMPLETE: Severity.HIGH,
+    # Root posture: CIS AWS Foundations 1.4/1.5/1.6 and Security Hub IAM.4/IAM.9/IAM.6/Account.1.
+    FindingKind.ROOT_ACCESS_KEYS_PRESENT: Severity.CRITICAL,
+    FindingKind.ROOT_MFA_MISSING: Severity.CRITICAL,
+    # Medium, but ROOT_MFA_VIRTUAL_PRODUCTION_SEVERITY on an account in a PRODUCTION_ENVIRONMENTS.
+    FindingKind.ROOT_MFA_VIRTUAL: Severity.MEDIUM,
+    FindingKind.ALTERNATE_CONTACT_MISSING: Severity.MEDIUM,
+    FindingKind.ROOT_PASSWORD_PRESENT_IN_CENTRALISED_ACCOUNT: Severity.HIGH,
+    FindingKind.ROOT_SIGNING_CERTIFICATE_PRESENT: Severity.HIGH,
+    FindingKind.CENTRAL_ROOT_MANAGEMENT_OFF: Severity.MEDIUM,
+    # The inventory's story of who holds root's second factor is wrong: a custody question.
+    FindingKind.ROOT_MFA_REGISTRY_MISMATCH: Severity.HIGH,
 }
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH
+#: A virtual root MFA on an account whose environment is one of these is high, not medium: the
+#: accounts whose root matters most (production data, the organization itself, the security tooling).
+PRODUCTION_ENVIRONMENTS: frozenset[str] = frozenset({"production", "management", "security"})
+ROOT_MFA_VIRTUAL_PRODUCTION_SEVERITY: str = Severity.HIGH
+
+
+def severity_of(kind: str, *, environment: str = "") -> str:
+    """The severity a finding of ``kind`` is raised with on an account of ``environment``."""
+    if kind == FindingKind.ROOT_MFA_VIRTUAL and environment in PRODUCTION_ENVIRONMENTS:
+        return ROOT_MFA_VIRTUAL_PRODUCTION_SEVERITY
+    return SEVERITY_BY_KIND[kind]
 
 
 class FindingStatus(models.TextChoices):
@@ -105,3 +142,15 @@ class FindingStatus(models.TextChoices):
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     RESOLVED = "resolved", "Resolved"
     FALSE_POSITIVE = "false_positive", "False positive"
+
+
+class PostureStatus(models.TextChoices):
+    """The result of one posture check on one account."""
+
+    PASS = "pass", "Pass"
+    FAIL = "fail", "Fail"
+    # AWS could not be asked (throttled, role missing, access denied): the reason says why, and the
+    # finding the check governs is left as it was.
+    ERROR = "error", "Error"
+    # The check does not apply (a root password in a classic account, hardware MFA with no MFA at all).
+    NOT_APPLICABLE = "not_applicable", "Not applicable"

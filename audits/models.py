@@ -163,7 +163,7 @@ class Finding(TimeStamped):
     check-out overdue. ``dedupe_key`` is stable, so re-running reconciliation never duplicates."""
 
     code = models.CharField(max_length=20, unique=True, editable=False)
-    kind = models.CharField(max_length=40, choices=FindingKind.choices)
+    kind = models.CharField(max_length=60, choices=FindingKind.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     status = models.CharField(max_length=20, choices=FindingStatus.choices, default=FindingStatus.OPEN)
     dedupe_key = models.CharField(max_length=300, unique=True)
@@ -257,3 +257,19 @@ class OrganizationChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.account_id} in {self.sync_id}"
+
+
+# The posture checks' results live with their package; imported here so Django registers the model.
+from audits.posture.models import PostureResult  # noqa: E402
+
+__all__ = [
+    "AssumeRootCall",
+    "Finding",
+    "IngestionCursor",
+    "IngestionRun",
+    "IngestionSource",
+    "OrganizationChange",
+    "OrganizationSync",
+    "PostureResult",
+    "RootEvent",
+]

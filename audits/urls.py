@@ -4,6 +4,7 @@ from django.urls import path
 
 from audits import evidence_views, report_views, views
 from audits.organization import views as organization_views
+from audits.posture.urls import urlpatterns as posture_urlpatterns
 
 app_name = "audits"
 
@@ -25,4 +26,5 @@ urlpatterns = [
     path("reports/evidence/", evidence_views.evidence_bundle, name="evidence_bundle"),
     path("reports/evidence/verify/", evidence_views.evidence_verify, name="evidence_verify"),
     path("reports/<slug:name>/<slug:fmt>/", report_views.report_export, name="report_export"),
+    *posture_urlpatterns,
 ]

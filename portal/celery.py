@@ -51,4 +51,7 @@ app.conf.beat_schedule = {
     # in ledgered batches; evidence is never purged. Daily.
     "purge-old-notifications": {"task": "breakglass.tasks.purge_old_notifications", "schedule": 86400.0},
     "purge-old-ingestion-runs": {"task": "audits.tasks.purge_old_ingestion_runs", "schedule": 86400.0},
+    # Root posture of every account (access keys, MFA, contacts, centralised root access): daily; the
+    # credential report AWS reuses is at most four hours old, so more often would add nothing.
+    "check-root-posture": {"task": "audits.posture.tasks.check_posture", "schedule": 86400.0},
 }

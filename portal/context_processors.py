@@ -28,5 +28,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             "organization": policy.may_view_organization(user),
             "ledger": policy.may_view_ledger(user),
             "reports": policy.may_export_reports(user),
+            "posture": policy.may_view_organization_posture(user),
         }
     }

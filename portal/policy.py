@@ -165,3 +165,22 @@ def may_view_organization(user: AnyUser) -> bool:
 def may_upload_logs(user: AnyUser) -> bool:
     """Upload a CloudTrail log file for ingestion: auditors and administrators."""
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
+
+
+# --- Root posture ----------------------------------------------------------------------------------
+
+
+def may_view_posture(user: AnyUser) -> bool:
+    """The posture pages: whoever may see findings (auditors and administrators every account;
+    approvers and custodians the accounts they answer for, through the account selector)."""
+    return may_view_findings(user)
+
+
+def may_view_organization_posture(user: AnyUser) -> bool:
+    """The organization's scoreboard covers every account: auditors and administrators."""
+    return may_view_all_findings(user)
+
+
+def may_set_alternate_contacts(user: AnyUser) -> bool:
+    """Set an account's alternate contacts in AWS, or ask for a posture check now: administrators."""
+    return may_manage_inventory(user)

@@ -18,6 +18,7 @@ from audits.reports.base import Report, ReportFilter
 from audits.reports.findings import REPORT as FINDINGS
 from audits.reports.formats import FORMATS, csv_pieces, json_pieces, pdf_cell, pdf_document
 from audits.reports.ledger import REPORT as LEDGER
+from audits.reports.posture import REPORT as POSTURE
 from audits.reports.sessions import REPORT as SESSIONS
 from ledger import services as ledger_services
 from ledger.services import SYSTEM_ACTOR_NAME
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from audits.reports.base import AnyUser
 
 REPORTS: dict[str, Report] = {
-    report.name: report for report in (SESSIONS, ACTIVITY, FINDINGS, ACCESS, LEDGER)
+    report.name: report for report in (SESSIONS, ACTIVITY, FINDINGS, ACCESS, LEDGER, POSTURE)
 }
 PDF_TEMPLATE = "audits/reports/document.html"
 

@@ -14,6 +14,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from audits.tests.aws_support import LookupEventsStore, install_lookup_events
+from audits.tests.posture_support import RootPostureStore, install_root_posture
 
 
 @pytest.fixture
@@ -60,6 +61,18 @@ def lookup_events() -> Iterator[LookupEventsStore]:
     """moto with ``cloudtrail:LookupEvents``; fill the store the fixture yields."""
     store = LookupEventsStore()
     uninstall = install_lookup_events(store)
+    try:
+        yield store
+    finally:
+        uninstall()
+
+
+@pytest.fixture
+def root_posture() -> Iterator[RootPostureStore]:
+    """moto with root users (summary flags, the credential report's root row, root's virtual MFA),
+    ``sts:AssumeRoot``, ``iam:ListOrganizationsFeatures`` and injected failures; fill the store."""
+    store = RootPostureStore()
+    uninstall = install_root_posture(store)
     try:
         yield store
     finally:

@@ -174,7 +174,7 @@ def test_an_export_of_nothing_is_an_empty_list(db: Any) -> None:
 
 def test_export_report_refuses_an_unknown_report_or_format() -> None:
     with pytest.raises(CommandError):
-        call_command("export_report", "posture")
+        call_command("export_report", "nonesuch")
     with pytest.raises(CommandError):
         call_command("export_report", "findings", "--format", "xlsx")
     with pytest.raises(CommandError, match="needs --output"):

@@ -1,6 +1,6 @@
 """A small world every report test reads: one account with an approver, a custodian, a grant and an
 MFA device; one returned session with a root event inside its window; one root event outside every
-window (an unapproved-usage finding)."""
+window (an unapproved-usage finding); and the posture finding of its missing security contact."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from audits.posture.checks import Outcome
+from audits.posture.findings import apply_outcome
 from audits.tests.findings_support import checkout, hours_ago, ingest_records, make_account, root_call
 from breakglass.models import AccessRequest, AwsAccount, MfaDevice, MfaDeviceAssignment
 from breakglass.tests.factories import MfaDeviceFactory
@@ -38,4 +40,11 @@ def world(tmp_path: Path, requester: Any, approver: Any, custodian: Any) -> Worl
         ],
     )
     session.refresh_from_db()
+    apply_outcome(
+        outcome=Outcome(
+            "alternate_contact_security", "fail", f"{account} has no security alternate contact."
+        ),
+        account=account,
+        now=hours_ago(2),
+    )
     return World(account=account, session=session, device=device)

@@ -122,6 +122,7 @@ def test_each_pdf_reads_back_with_title_filters_a_row_and_page_numbers(
         "findings": first.get("code"),
         "access": first.get("account_name"),
         "ledger": first.get("action"),
+        "posture": first.get("code"),
     }[name]
     assert value
     assert value in text.replace("\n", ""), value
