@@ -10,9 +10,10 @@ class AuditsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the receivers that keep findings in step with check-out windows, and the one that
-        # turns a broken ledger into a critical finding, and the one for unfinished access reviews;
+        # turns a broken ledger into a critical finding, the one for unfinished access reviews and the one
+        # for silent approvers (drill_findings);
         # registers the Celery tasks in every process (an upload is handed to its task by name, which
         # runs in place under task_always_eager only when the task is registered). Imported here, not
         # at the top: they import models, which exist only once the registry is ready (Django's
         # documented place for this).
-        from audits import ledger_alerts, review_findings, signals, tasks  # noqa: F401
+        from audits import drill_findings, ledger_alerts, review_findings, signals, tasks  # noqa: F401

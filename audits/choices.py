@@ -37,6 +37,8 @@ class FindingKind(models.TextChoices):
     EMERGENCY_UNACKNOWLEDGED = "emergency_unacknowledged", "Emergency access not acknowledged in time"
     LEDGER_CHAIN_BROKEN = "ledger_chain_broken", "Audit ledger chain broken"
     ACCESS_REVIEW_INCOMPLETE = "access_review_incomplete", "Access review not completed by its deadline"
+    DRILL_EVENT_MISSING = "drill_event_missing", "Drill's root sign-in never arrived (alarm broken)"
+    APPROVER_UNREACHABLE = "approver_unreachable", "Approver did not confirm they can be reached"
 
 
 class Severity(models.TextChoices):
@@ -67,7 +69,13 @@ SEVERITY_BY_KIND: dict[str, str] = {
     FindingKind.LEDGER_CHAIN_BROKEN: Severity.CRITICAL,
     # Access nobody recertified by the deadline of a review (PCI DSS 7.2.4).
     FindingKind.ACCESS_REVIEW_INCOMPLETE: Severity.HIGH,
+    # A drill's root sign-in never reached the portal: a real one would not have either (issue 9, item 4).
+    FindingKind.DRILL_EVENT_MISSING: Severity.CRITICAL,
+    # Silent approver; APPROVER_UNREACHABLE_QUORUM_SEVERITY when the account's quorum can no longer be
+    # met by the approvers who can be reached.
+    FindingKind.APPROVER_UNREACHABLE: Severity.MEDIUM,
 }
+APPROVER_UNREACHABLE_QUORUM_SEVERITY: str = Severity.HIGH
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH
 
 
