@@ -98,7 +98,11 @@ def drill_events_missing(*, now: datetime | None = None) -> list[Finding]:
                     },
                 )
                 alerts.finding_alert(
-                    finding=finding, account=request.account, short_label=str(request.account), event_ids=(), now=now
+                    finding=finding,
+                    account=request.account,
+                    short_label=str(request.account),
+                    event_ids=(),
+                    now=now,
                 )
                 raised.append(finding)
             drills.drill_mark_event_missing(drill=drill, finding_code=finding.code, now=now)

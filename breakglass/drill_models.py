@@ -20,6 +20,20 @@ from portal.models import TimeStamped
 _NOT_RUN = (RequestStatus.CANCELLED, RequestStatus.EXPIRED, RequestStatus.DENIED, RequestStatus.REVOKED)
 
 
+def delay_text(delay: timedelta | None) -> str:
+    """A measured delay as people read it: ``4 min 12 s``, ``1 h 3 min``; ``-`` when not measured."""
+    if delay is None:
+        return "-"
+    seconds = int(delay.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
 class Drill(TimeStamped):
     """One scheduled drill of an account's alarm chain: its session (an ``AccessRequest`` with
     ``is_drill``) and what the portal measured of it.
@@ -84,6 +98,14 @@ class Drill(TimeStamped):
         if self.signed_in_at is None:
             return "Waiting for the root sign-in to arrive from CloudTrail"
         return "Root sign-in matched; waiting for the alert to be delivered"
+
+    @property
+    def ingest_delay_text(self) -> str:
+        return delay_text(self.ingest_delay)
+
+    @property
+    def alert_delay_text(self) -> str:
+        return delay_text(self.alert_delay)
 
     @property
     def passed(self) -> bool:

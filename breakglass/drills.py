@@ -98,7 +98,11 @@ def drill_schedule(
         )
         request.approved_at = now
         transition(
-            request, S.APPROVED, actor=administrator, note="Drill scheduled by an administrator.", data={"drill": True}
+            request,
+            S.APPROVED,
+            actor=administrator,
+            note="Drill scheduled by an administrator.",
+            data={"drill": True},
         )
         drill = Drill.objects.create(request=request, scheduled_by=administrator, note=note.strip())
         ledger.record(
@@ -128,7 +132,12 @@ def _locked_drill(request_id: int) -> Drill | None:
 
 
 def drill_observe(
-    *, request_id: int, event_id: str, signed_in_at: datetime, ingested_at: datetime, now: datetime | None = None
+    *,
+    request_id: int,
+    event_id: str,
+    signed_in_at: datetime,
+    ingested_at: datetime,
+    now: datetime | None = None,
 ) -> Drill | None:
     """Record that the drill's root sign-in arrived (stored at ``ingested_at``) and matched its
     check-out, and queue the "drill observed" alert whose delivery closes the measurement. Once per
@@ -240,7 +249,9 @@ def drill_mark_event_missing(*, drill: Drill, finding_code: str, now: datetime |
             data={
                 "code": locked.request.code,
                 "account_id": locked.request.account.account_id,
-                "checked_in_at": locked.request.checked_in_at.isoformat() if locked.request.checked_in_at else None,
+                "checked_in_at": locked.request.checked_in_at.isoformat()
+                if locked.request.checked_in_at
+                else None,
                 "deadline": str(locked.event_deadline),
                 "finding": finding_code,
                 "at": now.isoformat(),

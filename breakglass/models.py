@@ -485,9 +485,8 @@ class Notification(TimeStamped):
 
 # Access reviews live in their own module (this one is long enough); imported here so that Django
 # registers them with the app and ``from breakglass.models import ReviewItem`` works.
-from breakglass.review_models import ReviewCampaign as ReviewCampaign  # noqa: E402
-from breakglass.review_models import ReviewItem as ReviewItem  # noqa: E402
-
 # Drills and approver reachability checks, likewise (breakglass.drills, breakglass.reachability).
 from breakglass.drill_models import Drill as Drill  # noqa: E402
 from breakglass.drill_models import ReachabilityCheck as ReachabilityCheck  # noqa: E402
+from breakglass.review_models import ReviewCampaign as ReviewCampaign  # noqa: E402
+from breakglass.review_models import ReviewItem as ReviewItem  # noqa: E402

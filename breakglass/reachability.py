@@ -134,7 +134,9 @@ def reachability_lapse_due(*, now: datetime | None = None) -> int:
     account the person approves for, how many approvers are left to reach. Returns how many lapsed."""
     now = now or timezone.now()
     lapsed = 0
-    due = ReachabilityCheck.objects.filter(confirmed_at__isnull=True, lapsed_at__isnull=True, deadline__lte=now)
+    due = ReachabilityCheck.objects.filter(
+        confirmed_at__isnull=True, lapsed_at__isnull=True, deadline__lte=now
+    )
     for pk in list(due.values_list("pk", flat=True)):
         with transaction.atomic():
             check = (

@@ -283,7 +283,10 @@ def drill_observed_wording(*, request: AccessRequest, signed_in_at: Any, ingest_
     payload = _payload(
         event=DRILL_OBSERVED_EVENT, request=request, actor=None, note="", subject=subject, text=body
     )
-    payload["drill"] = {"signed_in_at": signed_in_at.astimezone(UTC).isoformat(), "ingest_delay_seconds": seconds}
+    payload["drill"] = {
+        "signed_in_at": signed_in_at.astimezone(UTC).isoformat(),
+        "ingest_delay_seconds": seconds,
+    }
     return Wording(subject=subject, body=body, payload=payload)
 
 
@@ -293,7 +296,8 @@ def reachability_wording(*, check: Any) -> Wording:
     subject = one_line(f"{SUBJECT_PREFIX} CONFIRM you can approve break-glass requests by {deadline}")
     body = (
         "You approve break-glass requests for the root user of AWS accounts. Confirm that you can still "
-        f"be reached and that your second factor works: sign in, open the link and confirm, by {deadline}.\n\n"
+        "be reached and that your second factor works: sign in, open the link and confirm, "
+        f"by {deadline}.\n\n"
         "Without your confirmation you are reported as an unreachable approver, and an account whose "
         "quorum the reachable approvers cannot meet is a high finding.\n\n"
         f"Confirm: {absolute_url('breakglass:reachability')}\n"
@@ -441,8 +445,8 @@ __all__ = [
     "ALERT_EVENT",
     "DRILL_OBSERVED_EVENT",
     "DRILL_SCHEDULED_EVENT",
-    "REACHABILITY_EVENT",
     "EVENTS",
+    "REACHABILITY_EVENT",
     "REVIEW_EVENTS",
     "REVIEW_REMINDER_EVENT",
     "REVIEW_STARTED_EVENT",

@@ -34,11 +34,11 @@ from breakglass.notifications.messages import (
     ROLE_GRANTED_EVENT,
     Wording,
     alert_wording,
-    drill_observed_wording,
-    reachability_wording,
     channel_body,
+    drill_observed_wording,
     event_spec,
     event_wording,
+    reachability_wording,
     review_wording,
     role_granted_wording,
 )
@@ -119,7 +119,9 @@ def queue_review(*, event: str, campaign: Any, waiting: dict[Any, int]) -> list[
     return save_and_deliver_on_commit(rows)
 
 
-def queue_drill_observed(*, request: AccessRequest, signed_in_at: datetime, ingest_delay: timedelta) -> list[Notification]:
+def queue_drill_observed(
+    *, request: AccessRequest, signed_in_at: datetime, ingest_delay: timedelta
+) -> list[Notification]:
     """Announce a drill's matched root sign-in the way a critical alert is announced (the account's
     channels and people, :func:`audience.alert_audience`), linked to the drill's session so the
     delivery can be timed. Call it inside the transaction that records the observation."""
