@@ -14,6 +14,8 @@ from django.utils import timezone
 from audits import drill_findings
 from audits.choices import FindingKind, Severity
 from audits.models import Finding, RootEvent
+from audits.reports.activity import activity_rows
+from audits.reports.sessions import session_rows
 from audits.tests.findings_support import ingest_records, make_account, root_call, root_login
 from breakglass import custody, drills, reachability
 from breakglass.choices import DrillResult
@@ -63,7 +65,8 @@ def test_a_drill_sign_in_is_matched_timed_and_alerted_not_unapproved(
     ingest_records(tmp_path, [root_login(when=signed_in, event_id="drill-login-1")])
 
     event = RootEvent.objects.get(event_id="drill-login-1")
-    assert event.session_id == drill.request_id and event.in_scope is True
+    assert event.session_id == drill.request_id
+    assert event.in_scope is True
     assert not Finding.objects.filter(kind=FindingKind.UNAPPROVED_ROOT_USAGE).exists()
     drill.refresh_from_db()
     assert (drill.root_event_id, drill.signed_in_at) == ("drill-login-1", signed_in)
@@ -75,7 +78,8 @@ def test_a_drill_sign_in_is_matched_timed_and_alerted_not_unapproved(
         delivery.notification_deliver(notification_id=notification.pk)
     drill.refresh_from_db()
     assert drill.result == DrillResult.PASSED
-    assert drill.alert_delay is not None and drill.alert_delay >= timedelta(0)
+    assert drill.alert_delay is not None
+    assert drill.alert_delay >= timedelta(0)
     assert any("DRILL observed" in mail.subject for mail in mailoutbox)
     assert LedgerEntry.objects.filter(action="drill.observed").count() == 1
 
@@ -90,7 +94,9 @@ def test_root_work_beyond_signing_in_is_out_of_the_drill_scope(tmp_path: Path, d
     assert not Finding.objects.filter(kind=FindingKind.UNAPPROVED_ROOT_USAGE).exists()
 
 
-def test_a_drill_whose_sign_in_never_arrives_is_a_critical_alerted_finding(drill: Drill, settings: Any) -> None:
+def test_a_drill_whose_sign_in_never_arrives_is_a_critical_alerted_finding(
+    drill: Drill, settings: Any
+) -> None:
     settings.PORTAL_DRILL_EVENT_DEADLINE_MINUTES = 60
     drill = _check_in(drill)
     checked_in = drill.request.checked_in_at
@@ -99,12 +105,15 @@ def test_a_drill_whose_sign_in_never_arrives_is_a_critical_alerted_finding(drill
 
     (finding,) = drill_findings.drill_events_missing(now=checked_in + timedelta(minutes=61))
     assert (finding.kind, finding.severity) == (FindingKind.DRILL_EVENT_MISSING, Severity.CRITICAL)
-    assert finding.session_id == drill.request_id and finding.alerted_at is not None
+    assert finding.session_id == drill.request_id
+    assert finding.alerted_at is not None
     assert "a real root sign-in would go unnoticed too" in finding.summary
     assert Notification.objects.filter(event=ALERT_EVENT).exists()
     drill.refresh_from_db()
     assert (drill.result, drill.finding_code) == (DrillResult.EVENT_MISSING, finding.code)
-    assert {"finding.raised", "drill.event_missing"} <= set(LedgerEntry.objects.values_list("action", flat=True))
+    assert {"finding.raised", "drill.event_missing"} <= set(
+        LedgerEntry.objects.values_list("action", flat=True)
+    )
     # Beat runs again: nothing new.
     assert drill_findings.drill_events_missing(now=checked_in + timedelta(minutes=70)) == []
     assert Finding.objects.filter(kind=FindingKind.DRILL_EVENT_MISSING).count() == 1
@@ -121,7 +130,8 @@ def test_a_stored_but_unreconciled_sign_in_is_not_missing(tmp_path: Path, drill:
     assert drill.request.checked_in_at is not None
     assert drill_findings.drill_events_missing(now=drill.request.checked_in_at + timedelta(hours=2)) == []
     drill.refresh_from_db()
-    assert drill.signed_in_at is not None and drill.result != DrillResult.EVENT_MISSING
+    assert drill.signed_in_at is not None
+    assert drill.result != DrillResult.EVENT_MISSING
 
 
 def test_a_silent_approver_is_medium_while_the_quorum_holds(
@@ -132,7 +142,8 @@ def test_a_silent_approver_is_medium_while_the_quorum_holds(
     reachability.reachability_lapse_due(now=check.deadline)
     finding = Finding.objects.get(kind=FindingKind.APPROVER_UNREACHABLE)
     assert finding.severity == Severity.MEDIUM
-    assert finding.account == account and approver.username in finding.summary
+    assert finding.account == account
+    assert approver.username in finding.summary
 
 
 def test_a_silent_approver_is_high_when_the_quorum_cannot_be_met(
@@ -150,3 +161,13 @@ def test_a_silent_approver_is_high_when_the_quorum_cannot_be_met(
     # Re-sending the signal for the same check raises nothing twice.
     reachability.reachability_lapse_due(now=checks[0].deadline + timedelta(days=1))
     assert findings.count() == 2
+
+
+def test_reports_mark_the_drill_and_its_root_events(tmp_path: Path, drill: Drill) -> None:
+    ingest_records(tmp_path, [root_login(when=_now() - timedelta(seconds=30), event_id="drill-login-2")])
+    (session,) = session_rows(user=None)
+    assert session["code"] == drill.request.code
+    assert session["drill"] is True
+    assert session["root_event_ids"] == ["drill-login-2"]
+    (activity,) = activity_rows(user=None)
+    assert (activity["session"], activity["drill"]) == (drill.request.code, True)

@@ -37,11 +37,14 @@ def test_the_drills_page_lists_the_accounts_a_person_may_see(
     page = signed_in(custodian).get(reverse("breakglass:drill_list"))
     assert page.status_code == 200
     text = page.content.decode()
-    assert "payments-prod" in text and drill.request.code in text
+    assert "payments-prod" in text
+    assert drill.request.code in text
     assert other_account.name not in text  # not carl's
     assert "Schedule a drill" not in text
     # A requester with no part in the account sees none of it.
-    assert drill.request.code not in signed_in(requester).get(reverse("breakglass:drill_list")).content.decode()
+    assert (
+        drill.request.code not in signed_in(requester).get(reverse("breakglass:drill_list")).content.decode()
+    )
 
 
 def test_the_drill_page_is_for_those_who_may_see_its_session(
@@ -49,16 +52,21 @@ def test_the_drill_page_is_for_those_who_may_see_its_session(
 ) -> None:
     url = reverse("breakglass:drill_detail", kwargs={"uuid": drill.uuid})
     page = signed_in(approver).get(url)
-    assert page.status_code == 200 and "Bridge: +1 555 0100." in page.content.decode()
+    assert page.status_code == 200
+    assert "Bridge: +1 555 0100." in page.content.decode()
     assert signed_in(requester).get(url).status_code == 404
 
 
 def test_the_account_page_shows_its_drill_status(
     signed_in: Callable[..., Client], drill: Drill, administrator: Any, drilled_account: Any
 ) -> None:
-    page = signed_in(administrator).get(reverse("breakglass:account_detail", kwargs={"uuid": drilled_account.uuid}))
+    page = signed_in(administrator).get(
+        reverse("breakglass:account_detail", kwargs={"uuid": drilled_account.uuid})
+    )
     text = page.content.decode()
-    assert "Break-glass drills" in text and drill.request.code in text and "Schedule a drill" in text
+    assert "Break-glass drills" in text
+    assert drill.request.code in text
+    assert "Schedule a drill" in text
 
 
 def test_scheduling_asks_for_a_fresh_second_factor(
@@ -66,7 +74,8 @@ def test_scheduling_asks_for_a_fresh_second_factor(
 ) -> None:
     url = reverse("breakglass:drill_schedule", kwargs={"uuid": drilled_account.uuid})
     response = signed_in(administrator).get(url)
-    assert response.status_code == 302 and "reauthenticate" in response["Location"]
+    assert response.status_code == 302
+    assert "reauthenticate" in response["Location"]
 
 
 def test_an_administrator_schedules_a_drill(
@@ -85,11 +94,14 @@ def test_an_administrator_schedules_a_drill(
         },
     )
     drill = Drill.objects.get()
-    assert response.status_code == 302 and response["Location"].endswith(f"/drills/{drill.uuid}/")
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/drills/{drill.uuid}/")
     assert LedgerEntry.objects.filter(action="drill.scheduled", actor_id=administrator.pk).exists()
 
 
-def test_a_custodian_cannot_schedule(signed_in: Callable[..., Client], custodian: Any, drilled_account: Any) -> None:
+def test_a_custodian_cannot_schedule(
+    signed_in: Callable[..., Client], custodian: Any, drilled_account: Any
+) -> None:
     url = reverse("breakglass:drill_schedule", kwargs={"uuid": drilled_account.uuid})
     assert signed_in(custodian, stepped_up=True).get(url).status_code == 403
 
@@ -102,7 +114,8 @@ def test_an_approver_confirms_with_a_fresh_second_factor(
     page = signed_in(approver).get(reverse("breakglass:reachability"))
     assert url in page.content.decode()
     stale = signed_in(approver).post(url)
-    assert stale.status_code == 302 and "reauthenticate" in stale["Location"]
+    assert stale.status_code == 302
+    assert "reauthenticate" in stale["Location"]
     check.refresh_from_db()
     assert check.confirmed_at is None
     response = signed_in(approver, stepped_up=True).post(url)

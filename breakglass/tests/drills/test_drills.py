@@ -43,9 +43,11 @@ def test_scheduling_approves_a_drill_request_for_the_custodian_and_announces_it(
     drill: Drill, administrator: Any, custodian: Any, approver: Any, second_custodian: Any
 ) -> None:
     request = drill.request
-    assert request.is_drill and request.root_task == "drill"
+    assert request.is_drill
+    assert request.root_task == "drill"
     assert request.requester == custodian
-    assert request.status == RequestStatus.APPROVED and request.approved_at is not None
+    assert request.status == RequestStatus.APPROVED
+    assert request.approved_at is not None
     assert drill.scheduled_by == administrator
     assert [(t.from_status, t.to_status) for t in request.transitions.all()] == [
         ("", "pending"),
@@ -132,7 +134,8 @@ def test_nobody_files_a_drill_task_as_an_ordinary_request(requester: Any, accoun
 def test_the_custodian_checks_out_without_a_grant_and_checks_in(drill: Drill) -> None:
     drill = _run(drill)
     assert drill.request.status == RequestStatus.RETURNED
-    assert drill.request.checked_out_at is not None and drill.request.checked_in_at is not None
+    assert drill.request.checked_out_at is not None
+    assert drill.request.checked_in_at is not None
     assert drill.state == "Waiting for the root sign-in to arrive from CloudTrail"
 
 
@@ -144,7 +147,9 @@ def test_a_performer_taken_off_the_custodians_can_no_longer_check_out(
         custody.access_request_check_out(request=drill.request, requester=custodian)
 
 
-def test_another_custodian_hands_over_the_devices(drill: Drill, custodian: Any, second_custodian: Any) -> None:
+def test_another_custodian_hands_over_the_devices(
+    drill: Drill, custodian: Any, second_custodian: Any
+) -> None:
     request = custody.access_request_check_out(request=drill.request, requester=custodian)
     with pytest.raises(ValidationError, match="themselves"):
         custody.access_request_hand_over(request=request, custodian=custodian, devices=[])
@@ -194,7 +199,8 @@ def test_the_first_delivered_alert_closes_the_drill_as_passed(drill: Drill, mail
     assert delivery.notification_deliver(notification_id=first.pk) == "sent"
     drill.refresh_from_db()
     first.refresh_from_db()
-    assert drill.result == DrillResult.PASSED and drill.passed
+    assert drill.result == DrillResult.PASSED
+    assert drill.passed
     assert drill.alert_delivered_at == first.sent_at
     assert drill.ingested_at is not None
     assert drill.alert_delay == first.sent_at - drill.ingested_at  # type: ignore[operator]
@@ -213,7 +219,8 @@ def test_a_drill_whose_every_alert_fails_failed(drill: Drill) -> None:
         drill_after = drills.drill_alert_failed(request_id=drill.request_id)
     assert drill_after is not None
     drill.refresh_from_db()
-    assert drill.result == DrillResult.ALERT_FAILED and drill.failed
+    assert drill.result == DrillResult.ALERT_FAILED
+    assert drill.failed
     assert "drill.alert_failed" in _actions()
 
 
@@ -238,7 +245,8 @@ def test_a_missing_event_marks_the_drill_failed_once(drill: Drill) -> None:
     for notification in Notification.objects.filter(event=DRILL_OBSERVED_EVENT):
         delivery.notification_deliver(notification_id=notification.pk)
     drill.refresh_from_db()
-    assert drill.result == DrillResult.EVENT_MISSING and drill.alert_delay is not None
+    assert drill.result == DrillResult.EVENT_MISSING
+    assert drill.alert_delay is not None
 
 
 # --- Due and overdue ---------------------------------------------------------------------------
@@ -255,7 +263,10 @@ def test_an_account_never_drilled_is_due_an_interval_after_it_was_added(account:
 
 def test_a_drill_run_resets_the_clock(drill: Drill, drilled_account: Any) -> None:
     status = account_drill_status(account=drilled_account)
-    assert status.upcoming == drill and status.last is None
+    assert status.upcoming == drill
+    assert status.last is None
     drill = _run(drill)
     status = account_drill_status(account=drilled_account, now=timezone.now() + timedelta(days=89))
-    assert status.last == drill and status.upcoming is None and not status.overdue
+    assert status.last == drill
+    assert status.upcoming is None
+    assert not status.overdue

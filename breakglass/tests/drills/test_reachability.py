@@ -31,7 +31,10 @@ def test_every_approver_is_asked_once_per_interval(
     assert {check.approver for check in checks} == {approver, second_approver}  # not the custodian
     assert all(check.deadline == now + timedelta(days=7) for check in checks)
     mails = Notification.objects.filter(event=REACHABILITY_EVENT)
-    assert set(mails.values_list("recipient__username", flat=True)) == {approver.username, second_approver.username}
+    assert set(mails.values_list("recipient__username", flat=True)) == {
+        approver.username,
+        second_approver.username,
+    }
     assert "/inventory/reachability/" in mails.first().body  # type: ignore[union-attr]
     assert LedgerEntry.objects.filter(action="reachability.asked").count() == 2
     # Open checks are not asked again, nor confirmed ones within the interval.
@@ -53,7 +56,8 @@ def test_only_the_approver_asked_confirms(account: Any, approver: Any, administr
     confirmed = reachability.reachability_confirm(check=check, approver=approver)
     assert confirmed.confirmed_at is not None
     entry = LedgerEntry.objects.get(action="reachability.confirmed")
-    assert entry.data["late"] is False and entry.actor_id == approver.pk
+    assert entry.data["late"] is False
+    assert entry.actor_id == approver.pk
     with pytest.raises(ValidationError, match="already confirmed"):
         reachability.reachability_confirm(check=check, approver=approver)
 
