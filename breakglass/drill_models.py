@@ -21,10 +21,15 @@ _NOT_RUN = (RequestStatus.CANCELLED, RequestStatus.EXPIRED, RequestStatus.DENIED
 
 
 def delay_text(delay: timedelta | None) -> str:
-    """A measured delay as people read it: ``4 min 12 s``, ``1 h 3 min``; ``-`` when not measured."""
+    """A measured delay as people read it: ``0.4 s``, ``4 min 12 s``, ``1 h 3 min``; ``-`` when not
+    measured."""
     if delay is None:
         return "-"
-    seconds = int(delay.total_seconds())
+    exact = delay.total_seconds()
+    if exact < 10:
+        # A delivery inside the same second is common; "0 s" would hide that it was measured.
+        return f"{exact:.1f} s"
+    seconds = int(exact)
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)

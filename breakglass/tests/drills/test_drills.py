@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from breakglass import custody, drills, lifecycle
 from breakglass.choices import DeliveryStatus, DrillResult, RequestStatus
+from breakglass.drill_models import delay_text
 from breakglass.drill_selectors import account_drill_status, drill_status
 from breakglass.models import Drill, Notification
 from breakglass.notifications import delivery
@@ -250,6 +251,16 @@ def test_a_missing_event_marks_the_drill_failed_once(drill: Drill) -> None:
 
 
 # --- Due and overdue ---------------------------------------------------------------------------
+
+
+def test_delays_read_as_people_say_them() -> None:
+    assert [delay_text(timedelta(seconds=s)) for s in (0.42, 42, 252, 3780)] == [
+        "0.4 s",
+        "42 s",
+        "4 min 12 s",
+        "1 h 3 min",
+    ]
+    assert delay_text(None) == "-"
 
 
 def test_an_account_never_drilled_is_due_an_interval_after_it_was_added(account: Any, settings: Any) -> None:
