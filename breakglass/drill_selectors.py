@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
@@ -13,9 +13,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from breakglass import rules
 from breakglass.choices import RequestStatus
-from breakglass.models import AccessRequest, AwsAccount, Drill, ReachabilityCheck
+from breakglass.models import AwsAccount, Drill, ReachabilityCheck
 from breakglass.selectors import visible_accounts_filter
 from portal import policy
 
@@ -54,9 +53,11 @@ class AccountDrillStatus:
         return "due soon" if self.due_soon else "up to date"
 
 
-def _visible_request_ids(user: AnyUser) -> QuerySet[AccessRequest, Any]:
-    """The drill sessions the person may see, as a subquery (the rule of ``rules.visible_requests_q``)."""
-    return AccessRequest.objects.filter(rules.visible_requests_q(user), is_drill=True).values("pk")
+def _visible_drills(user: AnyUser) -> QuerySet[Drill]:
+    """The drills of the accounts the person may see: a drill is an announced exercise of the
+    account, shown to whoever sees the account (its session's page keeps its own rule)."""
+    accounts = AwsAccount.objects.filter(visible_accounts_filter(user)).values("pk")
+    return Drill.objects.filter(request__account__in=accounts)
 
 
 def drill_status(account: AwsAccount, drills: list[Drill], *, now: datetime) -> AccountDrillStatus:
@@ -105,16 +106,17 @@ def account_drill_status(*, account: AwsAccount, now: datetime | None = None) ->
 def recent_drills(*, user: AnyUser, limit: int = 50) -> list[Drill]:
     """The latest drills of the accounts the person may see, newest first."""
     return list(
-        Drill.objects.filter(request__in=_visible_request_ids(user))
+        _visible_drills(user)
         .select_related("request__account", "request__requester", "scheduled_by")
         .order_by("-request__starts_at")[:limit]
     )
 
 
 def drill_for(*, user: AnyUser, uuid: UUID) -> Drill:
-    """One drill the person may see (as they may see its session), else 404."""
+    """One drill of an account the person may see, else 404."""
     drill = (
-        Drill.objects.filter(uuid=uuid, request__in=_visible_request_ids(user))
+        _visible_drills(user)
+        .filter(uuid=uuid)
         .select_related("request__account", "request__requester", "request__checked_in_by", "scheduled_by")
         .first()
     )

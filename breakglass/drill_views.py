@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from breakglass import drill_forms, drill_selectors, drills, reachability, selectors
+from breakglass import drill_forms, drill_selectors, drills, reachability, rules, selectors
 from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.forms import add_domain_error
@@ -42,7 +42,11 @@ def drill_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     return render(
         request,
         "breakglass/drill_detail.html",
-        {"drill": drill, "deadline_minutes": settings.PORTAL_DRILL_EVENT_DEADLINE_MINUTES},
+        {
+            "drill": drill,
+            "may_view_session": rules.may_view_request(request.user, drill.request),
+            "deadline_minutes": settings.PORTAL_DRILL_EVENT_DEADLINE_MINUTES,
+        },
     )
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from breakglass import reachability
 from breakglass.models import Drill, ReachabilityCheck
+from breakglass.tests.factories import GrantFactory
 from ledger.models import LedgerEntry
 from portal.testing import step_up
 
@@ -47,7 +48,19 @@ def test_the_drills_page_lists_the_accounts_a_person_may_see(
     )
 
 
-def test_the_drill_page_is_for_those_who_may_see_its_session(
+def test_a_grant_holder_sees_the_drill_of_their_account_but_not_its_session(
+    signed_in: Callable[..., Client], drill: Drill, requester: Any, drilled_account: Any
+) -> None:
+    GrantFactory(user=requester, account=drilled_account)
+    client = signed_in(requester)
+    page = client.get(reverse("breakglass:drill_detail", kwargs={"uuid": drill.uuid}))
+    assert page.status_code == 200
+    session_url = reverse("breakglass:request_detail", kwargs={"uuid": drill.request.uuid})
+    assert session_url not in page.content.decode()
+    assert client.get(session_url).status_code == 404
+
+
+def test_the_drill_page_is_for_those_who_see_its_account(
     signed_in: Callable[..., Client], drill: Drill, approver: Any, requester: Any
 ) -> None:
     url = reverse("breakglass:drill_detail", kwargs={"uuid": drill.uuid})
