@@ -3,6 +3,7 @@ fresh MFA check, and the ledger entries they write."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -145,3 +146,23 @@ def test_nobody_confirms_for_another_approver(
     url = reverse("breakglass:reachability_confirm", kwargs={"uuid": check.uuid})
     assert signed_in(second_approver, stepped_up=True).post(url).status_code == 404
     assert ReachabilityCheck.objects.get().confirmed_at is None
+
+
+@pytest.mark.parametrize(
+    ("name", "needs_uuid", "method"),
+    [
+        ("breakglass:drill_list", False, "get"),
+        ("breakglass:drill_detail", True, "get"),
+        ("breakglass:drill_schedule", True, "get"),
+        ("breakglass:reachability", False, "get"),
+        ("breakglass:reachability_confirm", True, "post"),
+    ],
+)
+def test_every_drill_page_sends_strangers_to_sign_in_and_refuses_outsiders(
+    signed_in: Callable[..., Client], outsider: Any, name: str, needs_uuid: bool, method: str
+) -> None:
+    url = reverse(name, kwargs={"uuid": uuid.uuid4()} if needs_uuid else None)
+    anonymous = getattr(Client(), method)(url)
+    assert anonymous.status_code == 302
+    assert "/accounts/login/" in anonymous["Location"]
+    assert getattr(signed_in(outsider), method)(url).status_code == 403
