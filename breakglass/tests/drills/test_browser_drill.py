@@ -1,14 +1,16 @@
-"""A drill end to end in headless Chromium: an administrator schedules it (step-up), the custodian
-checks out, "signs in as root" (a real root ConsoleLogin record from ../shared/fixtures/cloudtrail,
+"""Drills and reachability in headless Chromium. A drill end to end: an administrator schedules it
+(step-up), the custodian checks out, "signs in as root" (a real root ConsoleLogin record from ../shared/fixtures/cloudtrail,
 moved to now and uploaded through the portal's upload page), checks in; the record is ingested,
 matched to the drill, and the "drill observed" alert delivered (e-mail, locmem); the drill page
-shows the result and the measured delays, at desktop width and at 390 px."""
+shows the result and the measured delays, at desktop width and at 390 px. And an approver confirms
+they can be reached, through a real TOTP re-authentication."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC
@@ -21,14 +23,19 @@ from playwright.sync_api import Page, expect
 
 from audits.choices import FindingKind
 from audits.models import Finding, RootEvent
-from breakglass import services
+from breakglass import reachability, services
 from breakglass.choices import DrillResult
 from breakglass.models import Drill, Notification
 from breakglass.notifications.messages import DRILL_OBSERVED_EVENT
 from breakglass.tests.factories import AwsAccountFactory
 
 # The Persona helper and its fixture (sign-in with TOTP, step-up answered when asked).
-from breakglass.tests.test_browser_lifecycle import Persona, personas, short_step_up  # noqa: F401
+from breakglass.tests.test_browser_lifecycle import (  # noqa: F401
+    STEP_UP_SECONDS,
+    Persona,
+    personas,
+    short_step_up,
+)
 from ledger.models import LedgerEntry
 from portal.celery import app as celery_app
 from portal.policy import Role
@@ -163,3 +170,29 @@ def test_a_drill_runs_end_to_end_with_its_alert(
 
     actions = set(LedgerEntry.objects.values_list("action", flat=True))
     assert {"drill.scheduled", "drill.observed", "drill.alert_delivered"} <= actions
+
+
+def test_an_approver_confirms_they_can_be_reached_with_a_fresh_code(
+    personas: Callable[[Any], Persona],  # noqa: F811
+    short_step_up: None,  # noqa: F811
+    approver: Any,
+) -> None:
+    account = AwsAccountFactory(name="payments-prod", account_id=ACCOUNT_ID, approval_quorum=1)
+    account.approvers.set([approver])
+    check = reachability.reachability_ask(approver=approver)
+    alan = personas(approver)
+    # The sign-in's freshness lapses first: confirming must ask for a new code.
+    time.sleep(max(0.0, alan.stepped_up_at + STEP_UP_SECONDS + 1 - time.time()))
+
+    page = alan.page
+    page.goto(f"{alan.base_url}/inventory/reachability/")
+    no_sideways_scroll(page)
+    page.get_by_role("button", name="I can be reached: confirm with MFA").click()
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/reauthenticate/"))
+    alan.confirm_identity_if_asked()
+    expect(page.locator("ul.messages")).to_contain_text("recorded as reachable")
+    expect(page.locator(".reachability-check")).to_contain_text("confirmed")
+    assert alan.reauthentications == ["totp"]
+    check.refresh_from_db()
+    assert check.confirmed_at is not None
+    assert LedgerEntry.objects.filter(action="reachability.confirmed", actor_id=approver.pk).exists()
