@@ -1,9 +1,11 @@
-"""Drills and reachability in headless Chromium. A drill end to end: an administrator schedules it
-(step-up), the custodian checks out, "signs in as root" (a real root ConsoleLogin record from ../shared/fixtures/cloudtrail,
-moved to now and uploaded through the portal's upload page), checks in; the record is ingested,
-matched to the drill, and the "drill observed" alert delivered (e-mail, locmem); the drill page
-shows the result and the measured delays, at desktop width and at 390 px. And an approver confirms
-they can be reached, through a real TOTP re-authentication."""
+"""Drills and reachability in headless Chromium.
+
+A drill end to end: an administrator schedules it (step-up), the custodian checks out, "signs in as
+root" (a real root ConsoleLogin record from ../shared/fixtures/cloudtrail, moved to now and uploaded
+through the portal's upload page), checks in; the record is ingested, matched to the drill, and the
+"drill observed" alert delivered (e-mail, locmem); the drill page shows the result and the measured
+delays, at desktop width and at 390 px. And an approver confirms they can be reached, through a
+real TOTP re-authentication."""
 
 from __future__ import annotations
 
