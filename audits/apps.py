@@ -10,11 +10,11 @@ class AuditsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the receivers that keep findings in step with check-out windows, and the one that
-        # turns a broken ledger into a critical finding, the one for unfinished access reviews, and the
-        # one that sends findings to Security Hub;
+        # turns a broken ledger into a critical finding, the one for unfinished access reviews, the one
+        # for silent approvers (drill_findings) and the one that sends findings to Security Hub;
         # registers the Celery tasks in every process (an upload is handed to its task by name, which
         # runs in place under task_always_eager only when the task is registered). Imported here, not
         # at the top: they import models, which exist only once the registry is ready (Django's
         # documented place for this).
-        from audits import ledger_alerts, review_findings, securityhub, signals, tasks  # noqa: F401
+        from audits import drill_findings, ledger_alerts, review_findings, securityhub, signals, tasks  # noqa: F401
         from audits.posture import tasks as posture_tasks  # noqa: F401

@@ -81,6 +81,8 @@ class FindingKind(models.TextChoices):
     )
     CENTRAL_ROOT_MANAGEMENT_OFF = "central_root_management_off", "Centralised root access is off"
     ROOT_MFA_REGISTRY_MISMATCH = "root_mfa_registry_mismatch", "Root MFA differs from the inventory"
+    DRILL_EVENT_MISSING = "drill_event_missing", "Drill's root sign-in never arrived (alarm broken)"
+    APPROVER_UNREACHABLE = "approver_unreachable", "Approver did not confirm they can be reached"
 
 
 class Severity(models.TextChoices):
@@ -122,7 +124,13 @@ SEVERITY_BY_KIND: dict[str, str] = {
     FindingKind.CENTRAL_ROOT_MANAGEMENT_OFF: Severity.MEDIUM,
     # The inventory's story of who holds root's second factor is wrong: a custody question.
     FindingKind.ROOT_MFA_REGISTRY_MISMATCH: Severity.HIGH,
+    # A drill's root sign-in never reached the portal: a real one would not have either (issue 9, item 4).
+    FindingKind.DRILL_EVENT_MISSING: Severity.CRITICAL,
+    # Silent approver; APPROVER_UNREACHABLE_QUORUM_SEVERITY when the account's quorum can no longer be
+    # met by the approvers who can be reached.
+    FindingKind.APPROVER_UNREACHABLE: Severity.MEDIUM,
 }
+APPROVER_UNREACHABLE_QUORUM_SEVERITY: str = Severity.HIGH
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH
 #: A virtual root MFA on an account whose environment is one of these is high, not medium: the
 #: accounts whose root matters most (production data, the organization itself, the security tooling).

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
-from audits import retention, securityhub, uploads
+from audits import drill_findings, retention, securityhub, uploads
 from audits.choices import SyncStatus, SyncTrigger
 from audits.ingest import ingest_unit
 from audits.ingest import sweep_stale_runs as sweep_runs
@@ -124,6 +124,12 @@ def reconcile_all() -> int:
 def reconcile_unacknowledged_emergencies() -> list[str]:
     """Every minute (beat): an emergency nobody acknowledged in time is a critical finding at once."""
     return reconcile_service.reconcile_unacknowledged_emergencies()
+
+
+@shared_task(name="audits.tasks.drill_events_missing", acks_late=True)
+def drill_events_missing() -> list[str]:
+    """Every five minutes (beat): a drill whose root sign-in never arrived is a critical finding."""
+    return [finding.code for finding in drill_findings.drill_events_missing()]
 
 
 def _queued_key(source_id: int) -> str:

@@ -33,9 +33,11 @@ from breakglass.identity import (
 from breakglass.identity_events import AUTHENTICATOR_REMOVED
 from breakglass.models import (
     AwsAccount,
+    Drill,
     Grant,
     MfaDevice,
     MfaDeviceAssignment,
+    ReachabilityCheck,
     ReviewCampaign,
     ReviewItem,
     RootCredential,
@@ -100,6 +102,17 @@ class ReviewCampaignAdmin(ReadOnlyAdmin):
 class ReviewItemAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "campaign", "decision", "decided_by", "decided_at")
     list_filter = ("subject", "decision")
+
+
+@admin.register(Drill)
+class DrillAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "result", "signed_in_at", "ingest_delay", "alert_delay", "finding_code")
+    list_filter = ("result",)
+
+
+@admin.register(ReachabilityCheck)
+class ReachabilityCheckAdmin(ReadOnlyAdmin):
+    list_display = ("approver", "asked_at", "deadline", "confirmed_at", "lapsed_at")
 
 
 # --- People, groups and authenticators: who may do what -----------------------------------------

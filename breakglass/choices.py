@@ -112,3 +112,11 @@ class ReviewDecision(models.TextChoices):
     # Devices: the custodian saw it in the safe and typed its serial, or did not find it.
     SEEN = "seen", "Seen in the safe"
     MISSING = "missing", "Missing"
+
+
+class DrillResult(models.TextChoices):
+    """What a break-glass drill proved about the alarm chain (blank while it is still running)."""
+
+    PASSED = "passed", "Passed: the alarm chain worked"
+    EVENT_MISSING = "event_missing", "Failed: the root sign-in never arrived"
+    ALERT_FAILED = "alert_failed", "Failed: the alert was not delivered"

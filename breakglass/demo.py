@@ -18,9 +18,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from breakglass import services
+from breakglass import drills, services
 from breakglass.choices import CredentialStorage, Environment, GovernanceMode, MfaDeviceKind
-from breakglass.models import AwsAccount, Grant, MfaDevice
+from breakglass.models import AwsAccount, Drill, Grant, MfaDevice
 from portal import policy
 from portal.policy import Role
 from portal.testing import enrol_totp
@@ -236,4 +236,15 @@ def seed_demo() -> list[DemoLogin]:
                     expires_at=timezone.now() + timedelta(days=180),
                     emergency=emergency,
                 )
+
+        # A drill announced for tomorrow, so the drills page has one to show (issue 9, item 4).
+        if not Drill.objects.exists():
+            drills.drill_schedule(
+                administrator=admin,
+                account=accounts["log-archive"],
+                performer=users["carl.custodian"],
+                starts_at=timezone.now() + timedelta(days=1),
+                duration_minutes=60,
+                note="Demo drill: sign in as root with the Gemalto token, sign out, check in.",
+            )
     return logins

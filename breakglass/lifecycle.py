@@ -41,6 +41,7 @@ from breakglass.models import (
 )
 from breakglass.notifications import outbox
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
+from breakglass.root_tasks import DRILL_TASK
 from breakglass.signals import request_status_changed
 from ledger import services as ledger
 from portal.errors import DomainError
@@ -136,7 +137,7 @@ def mark_for_rotation(account: AwsAccount) -> None:
         credential.save(update_fields=["rotation_required", "updated_at"])
 
 
-def _new_code() -> str:
+def new_request_code() -> str:
     return f"BG-{timezone.now():%y%m%d}-{random.token_hex(3).upper()}"
 
 
@@ -165,7 +166,7 @@ def access_request_create(
     if refusal is not None:
         raise DomainError({"account": refusal})
     task = ROOT_TASKS.get(root_task)
-    if task is None:
+    if task is None or task.code == DRILL_TASK.code:
         errors["root_task"] = "Choose one of the listed root tasks, or 'Other' with an explanation."
     elif task.code == "other" and len(other_task.strip()) < 10:
         errors["other_task"] = "Say which root task this is (at least 10 characters)."
@@ -193,7 +194,7 @@ def access_request_create(
         raise DomainError({"ticket_reference": ticket_refusal})
     with transaction.atomic():
         request = AccessRequest.objects.create(
-            code=_new_code(),
+            code=new_request_code(),
             requester=requester,
             account=account,
             root_task=root_task,

@@ -280,6 +280,9 @@ class AccessRequest(TimeStamped):
         max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING, editable=False
     )
     emergency = models.BooleanField(default=False, editable=False)
+    # A scheduled break-glass drill (breakglass.drills): announced, with the normal lifecycle, so that
+    # reports and pages never mistake it for real use.
+    is_drill = models.BooleanField("drill", default=False, editable=False)
     # Set when an emergency session has collected its approvals afterwards.
     emergency_approved_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when a second person (an approver or custodian of the account) acknowledged an emergency
@@ -500,5 +503,8 @@ class Notification(TimeStamped):
 
 # Access reviews live in their own module (this one is long enough); imported here so that Django
 # registers them with the app and ``from breakglass.models import ReviewItem`` works.
+# Drills and approver reachability checks, likewise (breakglass.drills, breakglass.reachability).
+from breakglass.drill_models import Drill as Drill  # noqa: E402
+from breakglass.drill_models import ReachabilityCheck as ReachabilityCheck  # noqa: E402
 from breakglass.review_models import ReviewCampaign as ReviewCampaign  # noqa: E402
 from breakglass.review_models import ReviewItem as ReviewItem  # noqa: E402

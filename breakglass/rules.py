@@ -227,7 +227,13 @@ def refusal_to_acknowledge(user: AnyUser, request: AccessRequest) -> str | None:
 def refusal_of_eligibility(request: AccessRequest) -> str | None:
     """The requester still holds what made the request possible: a live grant for the account,
     and for an emergency session a live emergency grant. Asked again at check-out, hand-over and
-    every reveal, because a grant revoked after approval must stop the session's next step."""
+    every reveal, because a grant revoked after approval must stop the session's next step. A drill
+    rests on its performer being a custodian of the account instead."""
+    if request.is_drill:
+        # A drill is performed by a custodian the administrator named, not on a grant.
+        if not request.account.custodians.filter(pk=request.requester_id).exists():
+            return f"The drill's performer is no longer a custodian of {request.account}."
+        return None
     live = Grant.objects.live().filter(user=request.requester_id, account=request.account_id)
     if request.emergency:
         if not live.filter(emergency=True).exists():
@@ -325,4 +331,29 @@ def refusal_to_revoke(user: AnyUser, request: AccessRequest) -> str | None:
         return "Only an administrator can revoke a request."
     if request.status not in OPEN_STATUSES:
         return wrong_status(request, "only open requests can be revoked.")
+    return None
+
+
+# --- Drills and reachability ---------------------------------------------------------------------
+
+
+def refusal_to_schedule_drill(user: AnyUser, account: AwsAccount, performer: AnyUser) -> str | None:
+    """An administrator schedules a drill performed by a custodian of the account, never by
+    themselves: the scheduling stands in for the approvals, so it must be another person who then
+    holds root."""
+    if not policy.may_manage_inventory(user):
+        return "Only an administrator can schedule a drill."
+    if performer.pk == user.pk:
+        return "You cannot schedule a drill that you perform yourself; name another custodian."
+    if not is_custodian(performer, account):
+        return f"The performer must be a custodian of {account} with a role in the portal."
+    return None
+
+
+def refusal_to_confirm_reachability(user: AnyUser, check: Any) -> str | None:
+    """Only the approver asked confirms, once."""
+    if not policy.may_use_portal(user) or check.approver_id != user.pk:
+        return "Only the approver asked can confirm this."
+    if check.confirmed_at is not None:
+        return "You have already confirmed this."
     return None

@@ -29,4 +29,14 @@ request_status_changed = Signal()
 #:   ``grant`` and ``device`` loaded.
 review_campaign_closed = Signal()
 
-__all__ = ["request_status_changed", "review_campaign_closed"]
+#: Sent by ``breakglass.reachability.reachability_lapse_due`` when an approver did not confirm they can
+#: be reached by the deadline, inside the transaction that marks the check lapsed. The evidence side
+#: raises ``approver_unreachable`` per account they approve for (``audits.drill_findings``). Arguments:
+#:
+#: * ``sender``: the ``ReachabilityCheck`` class;
+#: * ``check``: the lapsed ``ReachabilityCheck``, with ``approver`` loaded;
+#: * ``accounts``: a list of ``(AwsAccount, reachable)``: each account the person approves for and how
+#:   many of its approvers are still reachable without them (compare with ``approval_quorum``).
+approver_unreachable = Signal()
+
+__all__ = ["approver_unreachable", "request_status_changed", "review_campaign_closed"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
-from breakglass import retention, reviews, sweeps
+from breakglass import reachability, retention, reviews, sweeps
 from breakglass.notifications import delivery, outbox
 from breakglass.notifications.senders import DeliveryError
 
@@ -82,3 +82,15 @@ def start_scheduled_review() -> str:
     PORTAL_REVIEW_INTERVAL_DAYS ago (PCI DSS 7.2.4)."""
     campaign = reviews.review_campaign_start_if_due()
     return str(campaign.uuid) if campaign else ""
+
+
+@shared_task(name="breakglass.tasks.ask_approvers_reachability", acks_late=True)
+def ask_approvers_reachability() -> int:
+    """Daily (beat): ask each approver not asked for PORTAL_REACHABILITY_INTERVAL_DAYS to confirm."""
+    return reachability.reachability_ask_due()
+
+
+@shared_task(name="breakglass.tasks.lapse_reachability_checks", acks_late=True)
+def lapse_reachability_checks() -> int:
+    """Hourly (beat): a check silent past its deadline lapses; the evidence side raises the finding."""
+    return reachability.reachability_lapse_due()

@@ -26,4 +26,5 @@ urlpatterns = [
     path("devices/<uuid:uuid>/edit/", views.device_edit, name="device_edit"),
     path("", include("breakglass.request_urls")),
     path("", include("breakglass.review_urls")),
+    path("", include("breakglass.drill_urls")),
 ]

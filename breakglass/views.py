@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from breakglass import forms, list_forms, selectors, services
+from breakglass import drill_selectors, forms, list_forms, selectors, services
 from breakglass.choices import CredentialStorage
 from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
@@ -44,6 +44,7 @@ def account_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespons
             "grants": selectors.account_grants(user=request.user, account=account),
             "can_manage": can_manage,
             "assign_form": forms.AssignDeviceForm(account=account) if can_manage else None,
+            "drill": drill_selectors.account_drill_status(account=account),
         },
     )
 

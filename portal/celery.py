@@ -42,6 +42,14 @@ app.conf.beat_schedule = {
     "start-scheduled-review": {"task": "breakglass.tasks.start_scheduled_review", "schedule": 86400.0},
     "remind-reviewers": {"task": "breakglass.tasks.remind_reviewers", "schedule": 86400.0},
     "close-due-reviews": {"task": "breakglass.tasks.close_due_reviews", "schedule": 3600.0},
+    # Drills and approver reachability (issue 9, item 4): a drill whose root sign-in never arrived is
+    # critical within five minutes of its deadline; approvers are asked daily when due, lapse hourly.
+    "drill-events-missing": {"task": "audits.tasks.drill_events_missing", "schedule": 300.0},
+    "ask-approvers-reachability": {
+        "task": "breakglass.tasks.ask_approvers_reachability",
+        "schedule": 86400.0,
+    },
+    "lapse-reachability-checks": {"task": "breakglass.tasks.lapse_reachability_checks", "schedule": 3600.0},
     # Notifications whose hand-over to the broker failed at commit time (outbox sweep).
     "requeue-stale-notifications": {
         "task": "breakglass.tasks.requeue_stale_notifications",

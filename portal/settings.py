@@ -486,6 +486,19 @@ PORTAL_REVIEW_INTERVAL_DAYS = env.int("PORTAL_REVIEW_INTERVAL_DAYS", 180, minimu
 PORTAL_REVIEW_DAYS = env.int("PORTAL_REVIEW_DAYS", 30, minimum=1)
 PORTAL_REVIEW_UNDECIDED = env.choice("PORTAL_REVIEW_UNDECIDED", "expire", ("expire", "keep"))
 
+# --- Break-glass drills and approver reachability (issue 9, item 4) ------------------------------
+# Each account is drilled this often: an administrator schedules a drill (a break-glass session marked
+# as one) in which a custodian checks out, signs in as root and checks in, and the portal proves the
+# root ConsoleLogin arrived from CloudTrail, matched the drill and its alert was delivered. A drill whose
+# root sign-in has not arrived this many minutes after check-in is a critical finding (the alarm is broken).
+PORTAL_DRILL_INTERVAL_DAYS = env.int("PORTAL_DRILL_INTERVAL_DAYS", 90, minimum=1)
+PORTAL_DRILL_EVENT_DEADLINE_MINUTES = env.int("PORTAL_DRILL_EVENT_DEADLINE_MINUTES", 60, minimum=5)
+# Every approver is asked this often to confirm, with a fresh MFA check, that they can be reached; one
+# silent after PORTAL_REACHABILITY_DEADLINE_DAYS is a finding (high when their account's quorum can no
+# longer be met by the approvers who answered).
+PORTAL_REACHABILITY_INTERVAL_DAYS = env.int("PORTAL_REACHABILITY_INTERVAL_DAYS", 90, minimum=1)
+PORTAL_REACHABILITY_DEADLINE_DAYS = env.int("PORTAL_REACHABILITY_DEADLINE_DAYS", 7, minimum=1)
+
 # --- Sign-in throttling, client address, browser hardening (issue 8: items 6, 9, 10) -----------
 # Reverse proxies under the operator's control in front of the portal. 0: clients connect directly,
 # REMOTE_ADDR is the client's address and X-Forwarded-For / X-Request-ID from the client are ignored.

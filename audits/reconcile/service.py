@@ -17,6 +17,7 @@ from django.utils import timezone
 from audits.choices import FindingKind
 from audits.models import Finding, RootEvent
 from audits.reconcile.apply import AccountScope, apply_findings
+from audits.reconcile.drills import observe_drills
 from audits.reconcile.wanted import MANAGED_KINDS, wanted_findings
 from audits.reconcile.windows import ReconcileConfig, Windows, match_events, window_of
 from audits.reconcile.wording import account_label
@@ -102,7 +103,10 @@ def reconcile_account(scope: AccountScope, config: ReconcileConfig) -> int:
         now=scope.now,
         config=config,
     )
-    return apply_findings(scope, wanted, {event.pk: event for event in events})
+    changed = apply_findings(scope, wanted, {event.pk: event for event in events})
+    # A drill's matched root sign-in is the proof its alarm chain works: record it and alert.
+    observe_drills(sessions, events, now=scope.now)
+    return changed
 
 
 def _sessions(account: AwsAccount | None) -> list[AccessRequest]:

@@ -30,6 +30,7 @@ ACTIVITY_COLUMNS = (
     "access_key_id",
     "assume_root_caller",
     "session",
+    "drill",
     "in_scope",
     "findings",
 )
@@ -75,6 +76,8 @@ def activity_row(event: RootEvent) -> Row:
         "access_key_id": event.access_key_id,
         "assume_root_caller": event.assume_root_caller,
         "session": event.session.code if event.session is not None else None,
+        # Matched to a scheduled drill: an exercise of the alarm, not real use.
+        "drill": event.session.is_drill if event.session is not None else False,
         "in_scope": event.in_scope,
         "findings": [finding.code for finding in event.findings.all()],
     }

@@ -28,6 +28,7 @@ SESSION_COLUMNS = (
     "requester",
     "requested_at",
     "emergency",
+    "drill",
     "emergency_acknowledged_by",
     "emergency_acknowledged_at",
     "approvals",
@@ -131,6 +132,8 @@ def session_row(session: AccessRequest, events: list[tuple[str, bool | None]]) -
         "requester": username(session.requester),
         "requested_at": iso(session.created_at),
         "emergency": session.emergency,
+        # A scheduled drill (breakglass.drills), so that it is not mistaken for real use.
+        "drill": session.is_drill,
         "emergency_acknowledged_by": username(session.emergency_acknowledged_by),
         "emergency_acknowledged_at": iso(session.emergency_acknowledged_at),
         "approvals": [

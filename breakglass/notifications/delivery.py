@@ -16,10 +16,11 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from breakglass import drills
 from breakglass.choices import ChannelKind, DeliveryStatus
 from breakglass.models import Notification
 from breakglass.notifications import senders
-from breakglass.notifications.messages import TEST_EVENT, one_line
+from breakglass.notifications.messages import DRILL_OBSERVED_EVENT, TEST_EVENT, one_line
 from breakglass.notifications.senders import DeliveryError, Message, PermanentDeliveryError
 from ledger import services as ledger
 
@@ -79,6 +80,11 @@ def notification_deliver(*, notification_id: int, final_attempt: bool = False) -
             notification.last_error = ""
             notification.save(update_fields=["attempts", "status", "sent_at", "last_error", "updated_at"])
             _record_outcome(notification, "notification.sent")
+            if notification.event == DRILL_OBSERVED_EVENT and notification.request_id is not None:
+                # The last link of a drill's alarm chain: time it, in this transaction.
+                drills.drill_alert_delivered(
+                    request_id=notification.request_id, delivered_at=notification.sent_at
+                )
             return "sent"
     # Raised after the block so the attempt above is committed, not rolled back with the exception.
     raise retry_error
@@ -120,6 +126,8 @@ def _mark_failed(notification: Notification, message: str) -> None:
         message,
     )
     _record_outcome(notification, "notification.failed")
+    if notification.event == DRILL_OBSERVED_EVENT and notification.request_id is not None:
+        drills.drill_alert_failed(request_id=notification.request_id)
 
 
 def _destination(notification: Notification) -> str:

@@ -33,6 +33,12 @@ ROLE_GRANTED_EVENT = "role.granted"
 REVIEW_STARTED_EVENT = "review.started"
 REVIEW_REMINDER_EVENT = "review.reminder"
 REVIEW_EVENTS = (REVIEW_STARTED_EVENT, REVIEW_REMINDER_EVENT)
+#: Drills (``breakglass.drills``): announced to everyone; the matched root sign-in's info alert goes the
+#: way critical alerts go (``audience.alert_audience``), so its delivery proves the alarm path.
+DRILL_SCHEDULED_EVENT = "drill.scheduled"
+DRILL_OBSERVED_EVENT = "drill.observed"
+#: Approver reachability (``breakglass.reachability``): confirm with a fresh MFA check.
+REACHABILITY_EVENT = "reachability.asked"
 SUBJECT_PREFIX = "[Break-glass]"
 
 
@@ -149,6 +155,21 @@ EVENTS: dict[str, EventSpec] = {
         headline="{actor} acknowledged the emergency session of {requester} on the root user of {account}.",
         next_step="Approvers: the approvals of the session are still collected afterwards.",
     ),
+    DRILL_SCHEDULED_EVENT: EventSpec(
+        people=_EVERYONE,
+        account_channels=True,
+        global_channels=True,
+        include_actor=True,
+        summary="DRILL scheduled by {actor}",
+        headline=(
+            "{actor} scheduled a break-glass drill of {account}: {requester} will check out the root "
+            "credential between {starts_at} and {window_ends_at}, sign in as root, and check in."
+        ),
+        next_step=(
+            "This is an exercise, not real use. Expect a 'drill observed' alert after the root sign-in; "
+            "if it never comes, the alarm chain is broken and the portal raises a critical finding."
+        ),
+    ),
     "request.revoked": EventSpec(
         people=_EVERYONE,
         account_channels=True,
@@ -239,6 +260,52 @@ def review_wording(*, event: str, campaign: Any, waiting: int) -> Wording:
         "campaign": str(campaign.uuid),
         "deadline": deadline,
         "waiting": waiting,
+        "request": None,
+        "actor": None,
+        "note": "",
+        "subject": subject,
+        "text": body,
+    }
+    return Wording(subject=subject, body=body, payload=payload)
+
+
+def drill_observed_wording(*, request: AccessRequest, signed_in_at: Any, ingest_delay: Any) -> Wording:
+    """The info alert of a drill's root sign-in, matched to its check-out: the alarm rang."""
+    facts = _facts(request=request, actor=None, note="")
+    seconds = int(ingest_delay.total_seconds())
+    subject = one_line(f"{SUBJECT_PREFIX} DRILL observed {facts['code']}: {facts['account']}")
+    body = (
+        f"The root sign-in of the break-glass drill {facts['code']} on {facts['account']} at "
+        f"{_local(signed_in_at)} arrived from CloudTrail {seconds} s later and was matched to the "
+        "drill's check-out. This is an exercise, not real use: no action is needed.\n\n"
+        f"The drill: {facts['link']}\n"
+    )
+    payload = _payload(
+        event=DRILL_OBSERVED_EVENT, request=request, actor=None, note="", subject=subject, text=body
+    )
+    payload["drill"] = {
+        "signed_in_at": signed_in_at.astimezone(UTC).isoformat(),
+        "ingest_delay_seconds": seconds,
+    }
+    return Wording(subject=subject, body=body, payload=payload)
+
+
+def reachability_wording(*, check: Any) -> Wording:
+    """The words asking an approver to confirm they can be reached, with the link to do it."""
+    deadline = f"{check.deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    subject = one_line(f"{SUBJECT_PREFIX} CONFIRM you can approve break-glass requests by {deadline}")
+    body = (
+        "You approve break-glass requests for the root user of AWS accounts. Confirm that you can still "
+        "be reached and that your second factor works: sign in, open the link and confirm, "
+        f"by {deadline}.\n\n"
+        "Without your confirmation you are reported as an unreachable approver, and an account whose "
+        "quorum the reachable approvers cannot meet is a high finding.\n\n"
+        f"Confirm: {absolute_url('breakglass:reachability')}\n"
+    )
+    payload = {
+        "event": REACHABILITY_EVENT,
+        "check": str(check.uuid),
+        "deadline": deadline,
         "request": None,
         "actor": None,
         "note": "",
@@ -376,7 +443,10 @@ def _payload(
 
 __all__ = [
     "ALERT_EVENT",
+    "DRILL_OBSERVED_EVENT",
+    "DRILL_SCHEDULED_EVENT",
     "EVENTS",
+    "REACHABILITY_EVENT",
     "REVIEW_EVENTS",
     "REVIEW_REMINDER_EVENT",
     "REVIEW_STARTED_EVENT",

@@ -29,12 +29,16 @@ from breakglass.models import AccessRequest, AwsAccount, Notification, Notificat
 from breakglass.notifications import audience
 from breakglass.notifications.messages import (
     ALERT_EVENT,
+    DRILL_OBSERVED_EVENT,
+    REACHABILITY_EVENT,
     ROLE_GRANTED_EVENT,
     Wording,
     alert_wording,
     channel_body,
+    drill_observed_wording,
     event_spec,
     event_wording,
+    reachability_wording,
     review_wording,
     role_granted_wording,
 )
@@ -113,6 +117,27 @@ def queue_review(*, event: str, campaign: Any, waiting: dict[Any, int]) -> list[
         wording = review_wording(event=event, campaign=campaign, waiting=counts[person.pk])
         rows.append(Notification(event=event, recipient=person, subject=wording.subject, body=wording.body))
     return save_and_deliver_on_commit(rows)
+
+
+def queue_drill_observed(
+    *, request: AccessRequest, signed_in_at: datetime, ingest_delay: timedelta
+) -> list[Notification]:
+    """Announce a drill's matched root sign-in the way a critical alert is announced (the account's
+    channels and people, :func:`audience.alert_audience`), linked to the drill's session so the
+    delivery can be timed. Call it inside the transaction that records the observation."""
+    wording = drill_observed_wording(request=request, signed_in_at=signed_in_at, ingest_delay=ingest_delay)
+    people, channels = audience.alert_audience(request.account)
+    rows = _rows(DRILL_OBSERVED_EVENT, wording, people, channels)
+    for row in rows:
+        row.request = request
+    return save_and_deliver_on_commit(rows)
+
+
+def queue_reachability(*, check: Any) -> list[Notification]:
+    """Ask one approver to confirm they can be reached, by email, after commit."""
+    wording = reachability_wording(check=check)
+    people = audience.review_audience([check.approver])
+    return save_and_deliver_on_commit(_rows(REACHABILITY_EVENT, wording, people, []))
 
 
 def _rows(
@@ -209,6 +234,8 @@ __all__ = [
     "notifications_requeue_stale",
     "queue",
     "queue_alert",
+    "queue_drill_observed",
+    "queue_reachability",
     "queue_role_granted",
     "save_and_deliver_on_commit",
     "stale_notifications",

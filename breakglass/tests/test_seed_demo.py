@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
-from breakglass.models import AwsAccount, Grant, MfaDevice, RootCredential
+from breakglass.models import AwsAccount, Drill, Grant, MfaDevice, RootCredential
 from ledger import chain
 from portal import policy
 
@@ -34,6 +34,8 @@ def test_seeding_twice_changes_nothing_but_the_printed_passwords() -> None:
     second = run()
     assert (AwsAccount.objects.count(), MfaDevice.objects.count(), Grant.objects.count()) == counts
     assert first != second
+    # One drill announced, not one per seeding.
+    assert Drill.objects.get().request.account.name == "log-archive"
 
 
 def test_the_printed_passwords_sign_the_personas_in() -> None:

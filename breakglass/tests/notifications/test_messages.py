@@ -31,6 +31,7 @@ def test_every_event_the_lifecycle_uses_is_known() -> None:
         "request.emergency",
         "request.emergency_acknowledged",
         "request.revoked",
+        "drill.scheduled",
     }
 
 

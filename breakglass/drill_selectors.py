@@ -1,0 +1,144 @@
+"""Reads of drills and reachability checks that depend on who asks (the drills page, the account
+page, a drill's page, the approver's reachability page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from breakglass.choices import RequestStatus
+from breakglass.models import AwsAccount, Drill, ReachabilityCheck
+from breakglass.selectors import visible_accounts_filter
+from portal import policy
+
+if TYPE_CHECKING:
+    from breakglass.selectors import AnyUser
+
+#: A drill is shown as due this long before its date, so there is time to schedule one.
+DUE_SOON = timedelta(days=14)
+_OPEN = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.ACTIVE)
+
+
+@dataclass
+class AccountDrillStatus:
+    """Where one account stands with its drills: the last one that ran, one scheduled or running,
+    and when the next is due (``PORTAL_DRILL_INTERVAL_DAYS`` after the last, or after the account
+    was added when it never had one)."""
+
+    account: AwsAccount
+    last: Drill | None
+    upcoming: Drill | None
+    due_at: datetime
+    now: datetime
+
+    @property
+    def overdue(self) -> bool:
+        return self.now > self.due_at
+
+    @property
+    def due_soon(self) -> bool:
+        return not self.overdue and self.due_at - self.now <= DUE_SOON
+
+    @property
+    def state(self) -> str:
+        if self.overdue:
+            return "overdue"
+        return "due soon" if self.due_soon else "up to date"
+
+
+def _visible_drills(user: AnyUser) -> QuerySet[Drill]:
+    """The drills of the accounts the person may see: a drill is an announced exercise of the
+    account, shown to whoever sees the account (its session's page keeps its own rule)."""
+    accounts = AwsAccount.objects.filter(visible_accounts_filter(user)).values("pk")
+    return Drill.objects.filter(request__account__in=accounts)
+
+
+def drill_status(account: AwsAccount, drills: list[Drill], *, now: datetime) -> AccountDrillStatus:
+    """The status of ``account`` given its drills (any order)."""
+    ran = [d for d in drills if d.request.checked_in_at is not None]
+    last = max(ran, key=lambda d: d.request.checked_in_at or now, default=None)
+    upcoming = min(
+        (d for d in drills if d.request.status in _OPEN), key=lambda d: d.request.starts_at, default=None
+    )
+    since = (
+        last.request.checked_in_at if last is not None and last.request.checked_in_at else account.created_at
+    )
+    return AccountDrillStatus(
+        account=account,
+        last=last,
+        upcoming=upcoming,
+        due_at=since + timedelta(days=settings.PORTAL_DRILL_INTERVAL_DAYS),
+        now=now,
+    )
+
+
+def drill_statuses(*, user: AnyUser, now: datetime | None = None) -> list[AccountDrillStatus]:
+    """Every account the person may see with its drill status, overdue first, then by due date."""
+    now = now or timezone.now()
+    accounts = list(AwsAccount.objects.filter(visible_accounts_filter(user)).distinct().order_by("name"))
+    by_account: dict[int, list[Drill]] = {account.pk: [] for account in accounts}
+    drills = Drill.objects.filter(request__account__in=[a.pk for a in accounts]).select_related(
+        "request__account", "request__requester", "scheduled_by"
+    )
+    for drill in drills:
+        by_account[drill.request.account_id].append(drill)
+    statuses = [drill_status(account, by_account[account.pk], now=now) for account in accounts]
+    return sorted(statuses, key=lambda s: (not s.overdue, s.due_at, s.account.name))
+
+
+def account_drill_status(*, account: AwsAccount, now: datetime | None = None) -> AccountDrillStatus:
+    """The drill status of one account the caller already may see (the account page)."""
+    drills = list(
+        Drill.objects.filter(request__account=account).select_related(
+            "request__account", "request__requester"
+        )
+    )
+    return drill_status(account, drills, now=now or timezone.now())
+
+
+def recent_drills(*, user: AnyUser, limit: int = 50) -> list[Drill]:
+    """The latest drills of the accounts the person may see, newest first."""
+    return list(
+        _visible_drills(user)
+        .select_related("request__account", "request__requester", "scheduled_by")
+        .order_by("-request__starts_at")[:limit]
+    )
+
+
+def drill_for(*, user: AnyUser, uuid: UUID) -> Drill:
+    """One drill of an account the person may see, else 404."""
+    drill = (
+        _visible_drills(user)
+        .filter(uuid=uuid)
+        .select_related("request__account", "request__requester", "request__checked_in_by", "scheduled_by")
+        .first()
+    )
+    if drill is None:
+        raise Http404("No such drill.")
+    return drill
+
+
+def may_schedule_drills(user: AnyUser) -> bool:
+    return policy.may_manage_inventory(user)
+
+
+def reachability_checks_of(*, user: AnyUser) -> list[ReachabilityCheck]:
+    """The person's own reachability checks, newest first."""
+    if not policy.may_use_portal(user):
+        return []
+    return list(ReachabilityCheck.objects.filter(approver=user.pk).order_by("-asked_at")[:20])
+
+
+def reachability_check_for(*, user: AnyUser, uuid: UUID) -> ReachabilityCheck:
+    """One of the person's own checks, else 404 (nobody confirms for another)."""
+    check = ReachabilityCheck.objects.filter(uuid=uuid, approver=user.pk).select_related("approver").first()
+    if check is None or not policy.may_use_portal(user):
+        raise Http404("No such reachability check.")
+    return check
