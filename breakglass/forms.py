@@ -119,7 +119,9 @@ class MfaDeviceForm(forms.ModelForm[Any]):
         # Django would say "Mfa device with this Serial number already exists."
         error_messages = {
             "serial_number": {
-                "unique": "An MFA device with this serial number is already registered: find it under MFA devices."
+                "unique": (
+                    "An MFA device with this serial number is already registered: find it under MFA devices."
+                )
             }
         }
 

@@ -32,9 +32,9 @@ from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_
 from portal.errors import DomainError
 from portal.forms import add_domain_error
 from portal.identity import (
+    form_draft,
     recently_stepped_up,
     remember_step_up_purpose,
-    form_draft,
     step_up_keeping,
     step_up_purpose,
     step_up_required,

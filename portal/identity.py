@@ -19,8 +19,8 @@ from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.utils.crypto import salted_hmac
 from django.shortcuts import redirect
+from django.utils.crypto import salted_hmac
 
 from portal import policy
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-
 from django.utils.html import format_html
 
 from portal.identity import FORM_TOKEN_FIELD, secret_form_token, step_up_purpose_for

@@ -51,9 +51,9 @@ _OVERFLOW = """() => {
   for (const el of document.querySelectorAll('body *')) {
     const box = el.getBoundingClientRect();
     if (box.right > width + 1 && box.width > 0) {
-      wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-        (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') +
-        ' right=' + Math.round(box.right));
+      const classes = typeof el.className === 'string' ? el.className.trim().split(/\\s+/) : [];
+      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '');
+      wide.push(name + classes.map(c => c ? '.' + c : '').join('') + ' right=' + Math.round(box.right));
     }
     if (wide.length >= 8) break;
   }
@@ -121,7 +121,9 @@ class PhoneUser:
         """No horizontal overflow; a screenshot for people to look at."""
         page.wait_for_load_state()
         wide = page.evaluate(_OVERFLOW)
-        page.screenshot(path=str(self.shots / f"{self.username}-{len(self.visited):02d}-{name}.png"), full_page=True)
+        page.screenshot(
+            path=str(self.shots / f"{self.username}-{len(self.visited):02d}-{name}.png"), full_page=True
+        )
         self.visited.append(page.url)
         assert not wide, f"{page.url} scrolls sideways at 390 px: {wide}"
 
@@ -217,7 +219,9 @@ def walk_navigation(person: PhoneUser) -> list[str]:
 
     for href in links:
         visit(href, "nav")
-        follow = page.locator("main table a[href]").evaluate_all("links => links.slice(0, 1).map(a => a.href)")
+        follow = page.locator("main table a[href]").evaluate_all(
+            "links => links.slice(0, 1).map(a => a.href)"
+        )
         buttons = page.locator("main a.button[href]").evaluate_all("links => links.map(a => a.href)")
         for target in follow:
             visit(target, "detail")
@@ -246,7 +250,9 @@ def test_the_menu_folds_on_a_phone_and_opens_with_the_keyboard(phone: Any) -> No
     expect(page.get_by_role("link", name="My requests")).to_be_visible()
 
 
-@pytest.mark.parametrize("username", ["rita.requester", "alan.approver", "carl.custodian", "audrey.auditor", "ada.admin"])
+@pytest.mark.parametrize(
+    "username", ["rita.requester", "alan.approver", "carl.custodian", "audrey.auditor", "ada.admin"]
+)
 def test_every_page_in_the_navigation_fits_a_phone(phone: Any, username: str) -> None:
     person = phone(username)
     visited = walk_navigation(person)
@@ -299,4 +305,5 @@ def test_a_requester_checks_out_and_reveals_on_a_phone(phone: Any, demo: dict[st
     expect(page.get_by_text(re.compile(r"Hidden again in"))).to_have_count(0)
     custody_request = AccessRequest.objects.get(pk=approved.pk)
     assert custody_request.checked_out_at is not None
-    assert custody_request.due_at is not None and custody_request.due_at > timezone.now() - timedelta(minutes=1)
+    assert custody_request.due_at is not None
+    assert custody_request.due_at > timezone.now() - timedelta(minutes=1)

@@ -20,7 +20,8 @@ def _run_dev() -> ModuleType:
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         spec = importlib.util.spec_from_file_location("run_dev_under_test", ROOT / "scripts" / "run_dev.py")
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # its dataclasses look their module up
         spec.loader.exec_module(module)
@@ -42,16 +43,16 @@ def test_the_port_of_make_run_is_the_port_of_every_link(dev_env: Path) -> None:
     assert os.environ["PORTAL_BASE_URL"] == "http://127.0.0.1:8123"
 
 
-def test_a_base_url_set_by_the_operator_wins_over_the_port(dev_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_base_url_set_by_the_operator_wins_over_the_port(
+    dev_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PORTAL_BASE_URL", "https://breakglass.example.org")
     _run_dev().load_dev_env(dev_env, port=8123)
     assert os.environ["PORTAL_BASE_URL"] == "https://breakglass.example.org"
 
 
 def _make(*args: str) -> str:
-    return subprocess.run(
-        ["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    return subprocess.run(["make", "-n", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
 
 def test_make_run_passes_its_port_to_the_seed_and_the_server() -> None:
@@ -63,4 +64,4 @@ def test_make_run_passes_its_port_to_the_seed_and_the_server() -> None:
 
 def test_make_totp_runs_demo_totp_with_the_development_settings() -> None:
     plan = _make("totp", "USER=rita.requester", "STAMP=/dev/null")
-    assert "scripts/run_dev.py exec -- .venv/bin/python manage.py demo_totp \"rita.requester\"" in plan
+    assert 'scripts/run_dev.py exec -- .venv/bin/python manage.py demo_totp "rita.requester"' in plan

@@ -39,5 +39,6 @@ def test_a_refusal_is_one_log_line_without_a_traceback(
     assert response.status_code == 403
     refusals = [record for record in caplog.records if "Forbidden" in record.getMessage()]
     assert len(refusals) == 1
-    assert refusals[0].exc_info is None and refusals[0].exc_text is None
+    assert refusals[0].exc_info is None
+    assert refusals[0].exc_text is None
     assert all(record.exc_info is None for record in caplog.records)

@@ -43,17 +43,23 @@ def test_a_file_that_is_not_json_is_rejected_in_words(
     client: Client, auditor: Any, worker: None, django_capture_on_commit_callbacks: Any
 ) -> None:
     client.force_login(auditor)
-    html = _upload(client, "notes.txt", b"Hello\x00\x01 this is not a log", django_capture_on_commit_callbacks)
+    html = _upload(
+        client, "notes.txt", b"Hello\x00\x01 this is not a log", django_capture_on_commit_callbacks
+    )
 
     run = IngestionRun.objects.get()
     assert run.files_rejected == 1
-    assert "b&#x27;" not in html and "b'" not in html and "\\x00" not in html
+    assert "b&#x27;" not in html
+    assert "b'" not in html
+    assert "\\x00" not in html
     assert "not JSON: it starts with “Hello.. this is ”" in html
     assert "not read in full" not in html
     assert "rejected, nothing read" in html
 
 
-@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="the shared CloudTrail fixtures are not next to the project")
+@pytest.mark.skipif(
+    not EXAMPLES.is_dir(), reason="the shared CloudTrail fixtures are not next to the project"
+)
 def test_a_labelled_example_file_is_read(
     client: Client, auditor: Any, worker: None, django_capture_on_commit_callbacks: Any
 ) -> None:

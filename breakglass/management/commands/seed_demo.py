@@ -16,7 +16,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         logins = seed_demo()
-        self.stdout.write(self.style.SUCCESS(f"Demo organization ready. Sign in at {absolute_url('home')} as:"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo organization ready. Sign in at {absolute_url('home')} as:")
+        )
         self.stdout.write(
             f"  {'username':<16} {'password':<18} {'roles':<40} TOTP secret (add to an authenticator app)"
         )
@@ -24,6 +26,4 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {login.username:<16} {login.password:<18} {login.roles:<40} {login.totp_secret or '-'}"
             )
-        self.stdout.write(
-            "Current TOTP code for a persona: make totp USER=<username>   (demo only)"
-        )
+        self.stdout.write("Current TOTP code for a persona: make totp USER=<username>   (demo only)")

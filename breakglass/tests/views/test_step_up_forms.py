@@ -82,7 +82,11 @@ def test_past_the_form_s_time_the_review_is_kept_and_only_the_password_is_asked_
 
 
 def test_a_token_is_useless_in_another_session_or_for_another_person(
-    signed_in: Callable[..., Client], approver: Any, custodian: Any, administrator: Any, pending: AccessRequest
+    signed_in: Callable[..., Client],
+    approver: Any,
+    custodian: Any,
+    administrator: Any,
+    pending: AccessRequest,
 ) -> None:
     returned(pending, approver)
     token = _token(page(signed_in(custodian, stepped_up=True).get(url("request_confirm_rotation", pending))))
