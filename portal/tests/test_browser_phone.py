@@ -307,3 +307,49 @@ def test_a_requester_checks_out_and_reveals_on_a_phone(phone: Any, demo: dict[st
     assert custody_request.checked_out_at is not None
     assert custody_request.due_at is not None
     assert custody_request.due_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_an_approver_decides_with_a_security_key_on_a_phone(phone: Any, demo: dict[str, Any]) -> None:
+    """The same decision, confirmed with a security key (Chromium's virtual authenticator)."""
+    pending: AccessRequest = demo["pending"]
+    alan = phone("alan.approver")
+    page = alan.page
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "usb",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    page.goto(f"{alan.base_url}/accounts/2fa/webauthn/add/")
+    if "/reauthenticate/" in page.url:
+        page.fill("input[name=code]", alan.fresh_code())
+        page.get_by_role("button", name="Confirm").click()
+        page.wait_for_url("**/webauthn/add/**")
+    alan.check(page, "add-key")
+    page.fill("input[name=name]", "Phone key")
+    page.click("#mfa_webauthn_add")
+    page.wait_for_url(lambda url: "/webauthn/add/" not in url)
+    alan.stepped_up_at = time.time()
+
+    alan.wait_out_step_up()
+    page.goto(notification_messages.request_link(pending))
+    page.fill("#id_comment", "Fine with a key.")
+    page.locator("button[value=approve]").click()
+    expect(page).to_have_url(re.compile(r"/reauthenticate/"))
+    page.get_by_text("Other ways to confirm").click()
+    page.get_by_role("link", name="Use a security key").click()
+    page.wait_for_url(re.compile(r"/webauthn/reauthenticate/"))
+    expect(page.locator(".step-up-purpose")).to_contain_text(f"Approve {pending.code} on web-staging")
+    alan.check(page, "step-up-key")
+    page.get_by_role("button", name="Use a security key").click()
+    expect(page.get_by_text(f"You approved {pending.code}.")).to_be_visible()
+    alan.check(page, "approved-with-key")
