@@ -12,7 +12,7 @@ STAMP := $(VENV)/.requirements-installed
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help install run test lint fmt check-deploy
+.PHONY: help install run totp test lint fmt check-deploy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,12 +30,18 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 install: $(STAMP) ## Create .venv and install requirements-dev.txt (only when requirements changed)
 
-run: $(STAMP) ## Migrate, load the demo, run web + Celery worker + beat at http://127.0.0.1:8000/
+run: $(STAMP) ## Migrate, load the demo, run web + Celery worker + beat at http://127.0.0.1:8000/ (PORT=8123 for another port)
 	@# Every time, not once: it adds keys that a var/dev.env from an older checkout lacks.
 	@$(PY) scripts/run_dev.py init-env
-	@$(PY) scripts/run_dev.py exec -- $(PY) manage.py migrate --no-input
-	@$(PY) scripts/run_dev.py exec -- $(PY) manage.py seed_demo
+	@# --port: the printed sign-in link and every notification link (PORTAL_BASE_URL) use $(PORT).
+	@$(PY) scripts/run_dev.py exec --port $(PORT) -- $(PY) manage.py migrate --no-input
+	@$(PY) scripts/run_dev.py exec --port $(PORT) -- $(PY) manage.py seed_demo
+	@$(PY) scripts/run_dev.py exec --port $(PORT) -- $(PY) manage.py seed_demo_trail
 	@$(PY) scripts/run_dev.py serve --port $(PORT)
+
+# USER is also the shell's login name: without USER=... the command says that person has no code.
+totp: $(STAMP) ## Print a demo persona's current TOTP code: make totp USER=rita.requester
+	@$(PY) scripts/run_dev.py exec -- $(PY) manage.py demo_totp "$(USER)"
 
 test: $(STAMP) ## ruff, ruff format --check, mypy, cfn-lint, makemigrations --check, pytest on PostgreSQL + Redis
 	@$(PY) scripts/testenv.py test -- $(PYTEST_ARGS)

@@ -107,7 +107,7 @@ class LogUploadForm(forms.Form):
 
     log_file = forms.FileField(
         label="CloudTrail log file",
-        help_text="A CloudTrail delivery file (.json or .json.gz) or JSON Lines; at most 1 GiB.",
+        help_text="CloudTrail JSON as listed above, plain or gzip (.json, .json.gz, .jsonl); at most 1 GiB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.gz,.jsonl,.ndjson,application/json"}),
     )
 

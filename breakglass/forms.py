@@ -24,17 +24,25 @@ ascii_account_id_validator = RegexValidator(
 )
 
 
+class AccountIdField(forms.CharField):
+    """An AWS account id as people copy it: the console shows ``1234-5678-9012``. Dashes and spaces
+    are dropped before the 12-digit check (a ``clean_account_id`` would run after it, too late)."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).replace("-", "").replace(" ", "")
+
+
 class PersonChoiceField(forms.ModelMultipleChoiceField[Any]):
     def label_from_instance(self, obj: Any) -> str:
         return person_label(obj)
 
 
 class AccountForm(forms.ModelForm[Any]):
-    account_id = forms.CharField(
+    account_id = AccountIdField(
         label="AWS account id",
         max_length=14,
         validators=[ascii_account_id_validator],
-        help_text="12 digits, for example 123456789012.",
+        help_text="12 digits, as 123456789012 or as the console shows it, 1234-5678-9012.",
     )
     approvers = PersonChoiceField(queryset=selectors.people_in_role(Role.APPROVER), required=False)
     custodians = PersonChoiceField(queryset=selectors.people_in_role(Role.CUSTODIAN), required=False)
@@ -66,9 +74,6 @@ class AccountForm(forms.ModelForm[Any]):
         name = str(self.cleaned_data["name"])
         refuse_invisible_characters(name)
         return name
-
-    def clean_account_id(self) -> str:
-        return str(self.cleaned_data["account_id"]).strip().replace("-", "")
 
     def validate_unique(self) -> None:
         # Uniqueness is the service's job (it reports it on the field); avoid a second query here.
@@ -111,6 +116,14 @@ class MfaDeviceForm(forms.ModelForm[Any]):
         model = MfaDevice
         fields = ["kind", "label", "serial_number", "storage_location"]
         help_texts = {"kind": "Virtual authenticators are allowed but flagged in every report."}
+        # Django would say "Mfa device with this Serial number already exists."
+        error_messages = {
+            "serial_number": {
+                "unique": (
+                    "An MFA device with this serial number is already registered: find it under MFA devices."
+                )
+            }
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

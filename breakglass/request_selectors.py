@@ -159,6 +159,32 @@ def devices_to_hand_over(*, request: AccessRequest) -> QuerySet[MfaDevice]:
     ).order_by("label")
 
 
+def custodians_to_hand_over(*, request: AccessRequest) -> list[AnyUser]:
+    """Who can hand the holder the account's MFA devices, for the page to name them: the account's
+    custodians, never the holder, and (when the account separates duties) nobody who approved it.
+    The same conditions as ``rules.refusal_to_hand_over`` without the status, so the page can name
+    them before the check-out."""
+    approvers = {
+        approval.approver_id for approval in request.approvals.all() if approval.decision == Decision.APPROVE
+    }
+    return [
+        person
+        for person in request.account.custodians.order_by("username")
+        if person.pk != request.requester_id
+        and policy.may_use_portal(person)
+        and not (request.account.separate_duties and person.pk in approvers)
+    ]
+
+
+def emergency_reason(request: AccessRequest) -> str:
+    """Why the requester broke the glass: the note of the transition that made it an emergency
+    session (empty for an ordinary request)."""
+    if not request.emergency:
+        return ""
+    transition = request.transitions.filter(to_status=S.ACTIVE).order_by("created_at", "id").first()
+    return transition.note if transition is not None else ""
+
+
 # --- Custody board ---------------------------------------------------------------------------
 
 

@@ -32,7 +32,14 @@ from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.errors import DomainError
 from portal.forms import add_domain_error
-from portal.identity import recently_stepped_up, step_up_before_secrets, step_up_required
+from portal.identity import (
+    form_draft,
+    recently_stepped_up,
+    remember_step_up_purpose,
+    step_up_keeping,
+    step_up_purpose,
+    step_up_required,
+)
 from portal.paging import CURSOR_PARAMETER, keyset_page
 
 if TYPE_CHECKING:
@@ -41,10 +48,22 @@ if TYPE_CHECKING:
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 
 
-# --- A service this module adds to the lifecycle ----------------------------------------------
+# --- What a step-up confirms ----------------------------------------------------------------
 
 
-# --- Decorators ------------------------------------------------------------------------------
+def _confirming(verb: str) -> Callable[..., str]:
+    """A describer for ``step_up_purpose``: *<verb> BG-… on <account>* (no secret in it)."""
+
+    def describe(request: AuthenticatedHttpRequest, uuid: UUID) -> str:
+        access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+        return f"{verb} {access_request.code} on {access_request.account.name}"
+
+    return describe
+
+
+def _confirming_decision(request: AuthenticatedHttpRequest, uuid: UUID) -> str:
+    verb = "Deny" if request.POST.get("decision") == Decision.DENY else "Approve"
+    return _confirming(verb)(request, uuid)
 
 
 # --- Lists -----------------------------------------------------------------------------------
@@ -129,6 +148,9 @@ def request_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         # Self-authorising starts a session: it needs the same fresh proof of identity as a
         # check-out. allauth keeps this POST (no secret in it) and replays it afterwards.
         if emergency and not recently_stepped_up(request):
+            remember_step_up_purpose(
+                request, f"Self-authorise an emergency session on {data['account'].name}"
+            )
             raise ReauthenticationRequired()
         try:
             if emergency:
@@ -242,6 +264,12 @@ def _render_detail(
             # A form that failed is shown even when the person may no longer act (to say why).
             "show_actions": actions.any or any(form is not None for form in forms.values()),
             "is_holder": access_request.requester_id == user.pk,
+            # Named on the page so the holder knows who brings the device (check-out, hand-over).
+            "custodians": request_selectors.custodians_to_hand_over(request=access_request),
+            "emergency_reason": request_selectors.emergency_reason(access_request),
+            # The red self-authorise panel stays folded until the requester asks for the emergency
+            # path (or a failed attempt is shown again).
+            "emergency_asked": "self_authorise_form" in bound,
             "now": timezone.now(),
             "reveal_seconds": settings.PORTAL_REVEAL_SECONDS,
             "ack_minutes": settings.PORTAL_EMERGENCY_ACK_MINUTES,
@@ -271,6 +299,7 @@ def _refused(
 
 @require_POST
 @portal_user_required
+@step_up_purpose(_confirming_decision)
 @step_up_required
 def request_decide(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
@@ -305,6 +334,7 @@ def request_cancel(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespons
 
 @require_POST
 @portal_user_required
+@step_up_purpose(_confirming("Self-authorise (emergency)"))
 @step_up_required
 def request_self_authorise(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
@@ -328,6 +358,7 @@ def request_self_authorise(request: AuthenticatedHttpRequest, uuid: UUID) -> Htt
 
 @require_POST
 @portal_user_required
+@step_up_purpose(_confirming("Acknowledge the emergency"))
 @step_up_required
 def request_acknowledge(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     """A second person (approver or custodian of the account) acknowledges an emergency session."""
@@ -348,6 +379,7 @@ def request_acknowledge(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRe
 
 @require_POST
 @portal_user_required
+@step_up_purpose(_confirming("Check out"))
 @step_up_required
 def request_check_out(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
@@ -362,6 +394,7 @@ def request_check_out(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResp
 
 @require_POST
 @portal_user_required
+@step_up_purpose(_confirming("Hand over MFA devices for"))
 @step_up_required
 def request_hand_over(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
@@ -386,6 +419,7 @@ def request_hand_over(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResp
 @require_POST
 @never_cache
 @portal_user_required
+@step_up_purpose(_confirming("Reveal the root password of"))
 @step_up_required
 def request_reveal(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     """Show the root password once, in the response to this POST only.
@@ -432,13 +466,15 @@ def request_check_in(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespo
 
 
 @portal_user_required
-@step_up_before_secrets
+@step_up_purpose(_confirming("Confirm the rotation and review of"))
+@step_up_keeping("review_note", "new_envelope_number")
 def request_confirm_rotation(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     """Its own page, not a form on the request page: the step-up happens before the new password
-    is typed (see :func:`step_up_before_secrets`)."""
+    is typed, and a form sent after the step-up window is still accepted or keeps its review
+    (see :func:`portal.identity.step_up_keeping`)."""
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     storage = _storage(access_request)
-    form = request_forms.RotationForm(request.POST or None, storage=storage)
+    form = request_forms.RotationForm(request.POST or None, storage=storage, initial=form_draft(request))
     if request.method == "POST" and form.is_valid():
         try:
             custody.access_request_confirm_rotation(

@@ -16,7 +16,7 @@ from breakglass.choices import CredentialStorage
 from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.forms import add_domain_error
-from portal.identity import step_up_before_secrets, step_up_required
+from portal.identity import form_draft, step_up_keeping, step_up_required
 from portal.paging import CURSOR_PARAMETER, keyset_page
 
 manage_only = allowed_if(policy.may_manage_inventory)
@@ -102,13 +102,14 @@ def account_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
 
 
 @manage_only
-@step_up_before_secrets
+@step_up_keeping("storage", "safe_location", "envelope_number")
 def credential_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     account = selectors.account_for(user=request.user, uuid=uuid)
     current = getattr(account, "root_credential", None)
     initial = {"storage": current.storage if current else CredentialStorage.PHYSICAL}
     if current is not None:
         initial.update(safe_location=current.safe_location, envelope_number=current.envelope_number)
+    initial.update(form_draft(request))
     form = forms.CredentialForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -136,7 +137,8 @@ def credential_edit(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespon
     return render(
         request,
         "breakglass/form.html",
-        {"form": form, "title": f"Root password of {account}", "back": account},
+        # secret_form: the page carries the token that keeps it valid past the step-up window.
+        {"form": form, "title": f"Root password of {account}", "back": account, "secret_form": True},
     )
 
 

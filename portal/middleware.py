@@ -18,7 +18,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
 from django.urls import reverse
 
 from portal import policy
@@ -63,6 +63,22 @@ class RequestIdMiddleware:
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _request_id.get()
+        return True
+
+
+class OneLineRefusalLogFilter(logging.Filter):
+    """A refusal (403) is a person reaching for something their role does not allow, not a fault:
+    Django logs it with the exception's traceback, which the development server then printed twice
+    (Django's own console handler and the root's). On the ``django.request`` logger this keeps one
+    line: the path and the refusal's text (the decorators' texts hold no secret)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403 and record.exc_info:
+            exception = record.exc_info[1]
+            reason = str(exception) if exception is not None else ""
+            record.msg = f"{record.msg} ({reason})" if reason else record.msg
+            record.exc_info = None
+            record.exc_text = None
         return True
 
 
@@ -112,6 +128,24 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+class MethodNotAllowedPageMiddleware:
+    """The portal's own page for a GET on an action URL (``require_POST`` answers an empty 405,
+    which the browser shows as a bare error page): it says the address takes a form, with the
+    navigation to go on from."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content or request.path.startswith(_static_prefix()):
+            return response
+        page = render(request, "405.html", {"allowed": response.get("Allow", "")}, status=405)
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page
 
 
 class SecurityHeadersMiddleware:

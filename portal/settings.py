@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.RequireMfaMiddleware",
+    "portal.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -384,14 +385,22 @@ CELERY_TIMEZONE = "UTC"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "portal.middleware.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "portal.middleware.RequestIdLogFilter"},
+        "one_line_refusals": {"()": "portal.middleware.OneLineRefusalLogFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
     },
     "root": {"handlers": ["console"], "level": env.str("PORTAL_LOG_LEVEL", "INFO")},
     # WeasyPrint logs every layout step of a PDF report at INFO.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
+    # A 403 is one line, not a traceback (twice, with DEBUG's console handler).
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "django.request": {"filters": ["one_line_refusals"]},
+    },
 }
 
 # --- Portal ------------------------------------------------------------------------------------
@@ -403,6 +412,9 @@ PORTAL_ORGANIZATION_NAME = env.str("PORTAL_ORGANIZATION_NAME", "the organization
 PORTAL_PENDING_EXPIRY_HOURS = env.int("PORTAL_PENDING_EXPIRY_HOURS", 24, minimum=1)
 # A revealed root password is hidden again in the browser after this many seconds.
 PORTAL_REVEAL_SECONDS = env.int("PORTAL_REVEAL_SECONDS", 60, minimum=10)
+# A form that carries a secret (a new root password), opened right after a step-up, may be sent this
+# long after (portal.identity.step_up_keeping): typing it outlasts the step-up window.
+PORTAL_SECRET_FORM_MINUTES = env.int("PORTAL_SECRET_FORM_MINUTES", 15, minimum=1)
 # Overdue check-outs are announced again at this interval until they are returned.
 PORTAL_OVERDUE_REMINDER_MINUTES = env.int("PORTAL_OVERDUE_REMINDER_MINUTES", 30, minimum=5)
 # Reconciliation of root events with check-outs: a check-out's window opens this long before the

@@ -13,6 +13,9 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # allauth's re-authentication pages, answering a failed attempt with a redirect (portal.views).
+    path("accounts/reauthenticate/", views.password_reauthenticate, name="account_reauthenticate"),
+    path("accounts/2fa/reauthenticate/", views.code_reauthenticate, name="mfa_reauthenticate"),
     path("accounts/", include("allauth.urls")),
     path("inventory/", include("breakglass.urls")),
     path("inventory/", include("breakglass.channel_urls")),

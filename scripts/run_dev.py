@@ -87,11 +87,20 @@ def init_env(path: Path) -> None:
     print(f"Wrote {path.relative_to(ROOT)} with a new random PORTAL_ENCRYPTION_KEYS and ledger keys.")
 
 
-def load_dev_env(path: Path) -> None:
+def load_dev_env(path: Path, *, port: int | None = None, host: str = "127.0.0.1") -> None:
+    """Load var/dev.env under the environment; with ``port``, links in notifications and the printed
+    sign-in link point at that port (``PORTAL_BASE_URL``) unless the environment or var/dev.env
+    names another base URL."""
     if not path.exists():
         sys.exit(f"{path} is missing: run `make run` (or `python scripts/run_dev.py init-env`) first.")
     for name, value in read_env_file(path).items():
         os.environ.setdefault(name, value)
+    if port is not None:
+        os.environ.setdefault("PORTAL_BASE_URL", base_url(host, port))
+
+
+def base_url(host: str, port: int) -> str:
+    return f"http://{host}:{port}"
 
 
 def _die_with_parent() -> None:
@@ -210,7 +219,7 @@ class Supervisor:
         bar = "=" * 72
         self.say(
             f"\n{bar}\n  Root break-glass portal: {self.url}\n"
-            "  Demo logins: see the seed_demo output above (TOTP: manage.py demo_totp <username>).\n"
+            "  Demo logins: see the seed_demo output above (TOTP code: make totp USER=<username>).\n"
             "  Running: web (runserver), worker (celery worker), beat (celery beat).\n"
             f"  Press Ctrl-C to stop all three.\n{bar}\n"
         )
@@ -276,7 +285,7 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def serve(host: str, port: int, reload: bool) -> int:
-    load_dev_env(DEV_ENV)
+    load_dev_env(DEV_ENV, port=port, host=host)
     if port_in_use(host, port):
         sys.exit(f"{host}:{port} is already in use: stop what runs there, or use `make run PORT=<other>`.")
     python = sys.executable
@@ -299,7 +308,7 @@ def serve(host: str, port: int, reload: bool) -> int:
     database = os.environ.get("DATABASE_URL") or "SQLite in var/portal.sqlite3"
     broker = os.environ.get("CELERY_BROKER_URL") or "the file system transport in var/celery"
     print(f"Database: {_redact(database)}; Celery broker: {_redact(broker)}", flush=True)
-    return Supervisor(programs, url=f"http://{host}:{port}/", port=port).run()
+    return Supervisor(programs, url=base_url(host, port) + "/", port=port).run()
 
 
 def _redact(url: str) -> str:
@@ -320,6 +329,7 @@ def main(argv: Sequence[str]) -> int:
     init = commands.add_parser("init-env", help="write var/dev.env unless it exists")
     init.add_argument("--path", type=Path, default=DEV_ENV)
     execute = commands.add_parser("exec", help="run a command with var/dev.env loaded")
+    execute.add_argument("--port", type=int, help="the port `serve` uses (for PORTAL_BASE_URL)")
     execute.add_argument("argv", nargs=argparse.REMAINDER)
     run = commands.add_parser("serve", help="run web, worker and beat until Ctrl-C")
     run.add_argument("--host", default="127.0.0.1")
@@ -334,7 +344,7 @@ def main(argv: Sequence[str]) -> int:
         command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
         if not command:
             parser.error("exec needs a command")
-        load_dev_env(DEV_ENV)
+        load_dev_env(DEV_ENV, port=args.port)
         os.chdir(ROOT)
         os.execvp(command[0], command)
     return serve(args.host, args.port, reload=not args.noreload)

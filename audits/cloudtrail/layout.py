@@ -87,14 +87,22 @@ def unknown_reason(head: bytes) -> str:
     for magic, what in _OTHER_FORMATS:
         if stripped.startswith(magic):
             return f"not JSON: looks like {what} (only gzip is supported)"
-    return f"not JSON: starts with {stripped[:16]!r}"
+    return f"not JSON: it starts with {_printable(stripped[:16])}"
+
+
+def _printable(head: bytes) -> str:
+    """The first bytes as a person reads them (quoted text, other bytes as dots), never a
+    Python ``b'...'`` literal."""
+    text = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in head)
+    return f"“{text}”" if text.strip(".") else "bytes that are not text"
 
 
 def records_of(value: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """The CloudTrail records held by one parsed JSON value, and the reasons for any parts skipped.
 
-    Understands a record, ``{"Records": [...]}``, an EventBridge event (its ``detail``), a list of those,
-    and ``lookup-events`` output (``{"Events": [{"CloudTrailEvent": "<json>"}]}``).
+    Understands a record, ``{"Records": [...]}``, an EventBridge event (its ``detail``), a labelled
+    example ``{"label": ..., "event": <record>}``, a list of those, and ``lookup-events`` output
+    (``{"Events": [{"CloudTrailEvent": "<json>"}]}``).
     """
     records: list[dict[str, Any]] = []
     skipped: list[str] = []
@@ -135,8 +143,17 @@ def _collect(value: Any, records: list[dict[str, Any]], skipped: list[str], wher
             else:
                 skipped.append(f"{where}Events[{index}] has no CloudTrailEvent object")
         return
+    if RECORD_KEYS.isdisjoint(value) and isinstance(value.get("event"), dict):
+        # A labelled example ({"source", "label", "event"}), as in the project's test fixtures: the
+        # record is its "event".
+        _collect(value["event"], records, skipped, f"{where}event")
+        return
     if RECORD_KEYS.isdisjoint(value):
-        skipped.append(f"{where} is not a CloudTrail record" if where else "no Records array")
+        skipped.append(
+            f"{where} is not a CloudTrail record"
+            if where
+            else "no Records array, and not a CloudTrail record, an array of records or an EventBridge event"
+        )
         return
     records.append(value)
 

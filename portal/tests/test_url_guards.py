@@ -103,8 +103,20 @@ def routes() -> list[Route]:
     return list(walk())
 
 
+# allauth patterns the portal serves with its own view at the same address and name (the earlier
+# pattern wins): allauth's copy is unreachable on purpose. The portal's view is walked like any other.
+SHADOWED = {
+    "account_reauthenticate": "portal.views: a failed attempt is answered with a redirect (PRG)",
+    "mfa_reauthenticate": "portal.views: a failed attempt is answered with a redirect (PRG)",
+}
+
+
+def _shadowed(route: Route) -> bool:
+    return route.key in SHADOWED and getattr(route.callback, "__module__", "").startswith("allauth.")
+
+
 def test_the_walker_reaches_every_pattern_with_its_url(routes: list[Route]) -> None:
-    problems = [problem for route in routes if (problem := unreachable(route))]
+    problems = [problem for route in routes if not _shadowed(route) and (problem := unreachable(route))]
     assert not problems, "\n".join(problems)
     assert len(routes) > 100  # ours, allauth's and the admin's
     assert {"breakglass:request_detail", "channels:channel_list", "audits:finding_list", "admin:index"} <= {

@@ -21,7 +21,8 @@
     function hide() {
       secret.textContent = "";
       if (copy) { copy.remove(); }
-      if (note) { note.hidden = true; }
+      // Removed, not only hidden: a countdown left at "1 s." would say the password is still there.
+      if (note) { note.remove(); note = null; }
       if (hiddenNote) { hiddenNote.hidden = false; }
       // The back button must not offer to re-post the reveal: point this history entry at the
       // request page instead (a plain GET that never contains the password).

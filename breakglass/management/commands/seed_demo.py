@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from breakglass.demo import seed_demo
+from portal.links import absolute_url
 
 
 class Command(BaseCommand):
@@ -15,7 +16,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         logins = seed_demo()
-        self.stdout.write(self.style.SUCCESS("Demo organization ready. Sign in at http://127.0.0.1:8000 as:"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo organization ready. Sign in at {absolute_url('home')} as:")
+        )
         self.stdout.write(
             f"  {'username':<16} {'password':<18} {'roles':<40} TOTP secret (add to an authenticator app)"
         )
@@ -23,6 +26,4 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {login.username:<16} {login.password:<18} {login.roles:<40} {login.totp_secret or '-'}"
             )
-        self.stdout.write(
-            "Current TOTP code for a persona: python manage.py demo_totp <username>   (demo only)"
-        )
+        self.stdout.write("Current TOTP code for a persona: make totp USER=<username>   (demo only)")
