@@ -15,4 +15,4 @@ class AuditsConfig(AppConfig):
         # runs in place under task_always_eager only when the task is registered). Imported here, not
         # at the top: they import models, which exist only once the registry is ready (Django's
         # documented place for this).
-        from audits import ledger_alerts, review_findings, signals, tasks  # noqa: F401
+        from audits import device_findings, ledger_alerts, review_findings, signals, tasks  # noqa: F401

@@ -37,6 +37,7 @@ class FindingKind(models.TextChoices):
     EMERGENCY_UNACKNOWLEDGED = "emergency_unacknowledged", "Emergency access not acknowledged in time"
     LEDGER_CHAIN_BROKEN = "ledger_chain_broken", "Audit ledger chain broken"
     ACCESS_REVIEW_INCOMPLETE = "access_review_incomplete", "Access review not completed by its deadline"
+    MFA_DEVICE_NOT_RETURNED = "mfa_device_not_returned", "MFA device not back in the safe in time"
 
 
 class Severity(models.TextChoices):
@@ -67,6 +68,8 @@ SEVERITY_BY_KIND: dict[str, str] = {
     FindingKind.LEDGER_CHAIN_BROKEN: Severity.CRITICAL,
     # Access nobody recertified by the deadline of a review (PCI DSS 7.2.4).
     FindingKind.ACCESS_REVIEW_INCOMPLETE: Severity.HIGH,
+    # Half of root out of the safe with nobody vouching for it (issue 11, item 5).
+    FindingKind.MFA_DEVICE_NOT_RETURNED: Severity.HIGH,
 }
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH
 
