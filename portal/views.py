@@ -1,20 +1,9 @@
-"""Project-level views: the home redirect and the health check."""
+"""Project-level views: the health check (the home page is ``portal.home``, part of the wiring)."""
 
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-
-from portal import policy
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("account_login")
-    if not policy.may_use_portal(request.user):
-        return render(request, "no_role.html", status=403)
-    return redirect("breakglass:account_list")
+from django.http import HttpRequest, JsonResponse
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
