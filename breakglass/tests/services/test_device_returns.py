@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def returned_session(requester: Any, account: Any, approver: Any, custodian: Any, device: Any) -> AccessRequest:
+def returned_session(
+    requester: Any, account: Any, approver: Any, custodian: Any, device: Any
+) -> AccessRequest:
     request = active(make_request(requester, account), approver)
     custody.access_request_hand_over(request=request, custodian=custodian, devices=[device])
     custody.access_request_check_in(request=request, actor=requester, work_done="Closed it as planned.")
@@ -67,7 +69,10 @@ def test_nothing_is_confirmed_before_check_in(
     requester: Any, account: Any, approver: Any, custodian: Any, device: Any
 ) -> None:
     request = active(make_request(requester, account), approver)
-    assert rules.refusal_to_confirm_device_return(custodian, request) == f"{request.code} has not been checked in yet."
+    assert (
+        rules.refusal_to_confirm_device_return(custodian, request)
+        == f"{request.code} has not been checked in yet."
+    )
 
 
 def test_the_queryset_form_of_the_rule_agrees_with_the_predicate(
