@@ -89,7 +89,7 @@ def _legend(names: Sequence[str], colours: Sequence[str], *, y: int, shapes: Seq
             )
         else:
             parts.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{colour}"/>')
-        label = name if len(name) <= 22 else name[:21] + "…"
+        label = name if len(name) <= 30 else name[:29] + "…"
         parts.append(f'<text x="{x + 16}" y="{y}" class="legend">{escape(label)}</text>')
         x += 16 + 7 * len(label) + 14
         if x > WIDTH - 120 and i < len(names) - 1:
