@@ -125,3 +125,25 @@ def test_a_device_still_held_long_after_the_session_was_due_becomes_a_finding(
 
     finding = Finding.objects.get(kind="mfa_device_not_returned")
     assert "is still with rita.requester" in finding.summary
+
+
+def test_an_administrator_cannot_put_a_returned_device_in_the_safe_by_editing_it(
+    returned_session: AccessRequest, administrator: Any, device: Any
+) -> None:
+    from breakglass import services
+
+    device.refresh_from_db()
+    with pytest.raises(DomainError, match="a custodian confirms it is in the safe"):
+        services.mfa_device_update(
+            actor=administrator,
+            device=device,
+            label=device.label,
+            storage_location="",
+            custody_state="in_safe",
+        )
+    # It may still be marked lost when it never arrived.
+    services.mfa_device_update(
+        actor=administrator, device=device, label=device.label, storage_location="", custody_state="lost"
+    )
+    device.refresh_from_db()
+    assert device.custody_state == "lost"
