@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 
 from breakglass import rules
 from breakglass.choices import CustodyState, RequestStatus
@@ -66,8 +66,9 @@ def requester_home(*, user: AnyUser) -> RequesterHome:
     mine = mine | AccessRequest.objects.filter(
         requester_id=user.pk, status=S.REVOKED, checked_out_at__isnull=False, checked_in_at__isnull=True
     )
-    requests = list(_with_next_step(mine).order_by("-checked_out_at", "-created_at")[:SHOWN])
-    requests.sort(key=lambda r: (r.status != S.ACTIVE,))
+    # The session in use first (never cut off by a long list of pending ones), then the newest.
+    in_use_first = Case(When(status=S.ACTIVE, then=0), default=1)
+    requests = list(_with_next_step(mine).order_by(in_use_first, "-created_at")[:SHOWN])
     grants = list(
         Grant.objects.live()
         .filter(user=user.pk, emergency=True)
