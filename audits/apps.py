@@ -16,5 +16,13 @@ class AuditsConfig(AppConfig):
         # runs in place under task_always_eager only when the task is registered). Imported here, not
         # at the top: they import models, which exist only once the registry is ready (Django's
         # documented place for this).
-        from audits import drill_findings, ledger_alerts, review_findings, securityhub, signals, tasks  # noqa: F401
+        from audits import (  # noqa: F401
+            device_findings,
+            drill_findings,
+            ledger_alerts,
+            review_findings,
+            securityhub,
+            signals,
+            tasks,
+        )
         from audits.posture import tasks as posture_tasks  # noqa: F401

@@ -83,6 +83,7 @@ class FindingKind(models.TextChoices):
     ROOT_MFA_REGISTRY_MISMATCH = "root_mfa_registry_mismatch", "Root MFA differs from the inventory"
     DRILL_EVENT_MISSING = "drill_event_missing", "Drill's root sign-in never arrived (alarm broken)"
     APPROVER_UNREACHABLE = "approver_unreachable", "Approver did not confirm they can be reached"
+    MFA_DEVICE_NOT_RETURNED = "mfa_device_not_returned", "MFA device not back in the safe in time"
 
 
 class Severity(models.TextChoices):
@@ -129,6 +130,8 @@ SEVERITY_BY_KIND: dict[str, str] = {
     # Silent approver; APPROVER_UNREACHABLE_QUORUM_SEVERITY when the account's quorum can no longer be
     # met by the approvers who can be reached.
     FindingKind.APPROVER_UNREACHABLE: Severity.MEDIUM,
+    # Half of root out of the safe with nobody vouching for it (issue 11, item 5).
+    FindingKind.MFA_DEVICE_NOT_RETURNED: Severity.HIGH,
 }
 APPROVER_UNREACHABLE_QUORUM_SEVERITY: str = Severity.HIGH
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH

@@ -90,7 +90,8 @@ def findings_visible_to(*, user: AnyUser | None, filters: FindingFilter | None =
         findings.select_related("account", "session", "triaged_by")
         .prefetch_related(
             Prefetch(
-                "events", queryset=RootEvent.objects.only("id", "event_id", "event_time").order_by("event_id")
+                "events",
+                queryset=RootEvent.objects.only("id", "uuid", "event_id", "event_time").order_by("event_id"),
             )
         )
         .order_by("-last_seen", "-pk")
@@ -112,6 +113,18 @@ def finding_events(*, finding: Finding) -> QuerySet[RootEvent]:
     and the detail page needs whole rows.
     """
     return RootEvent.objects.filter(findings=finding).select_related("session").order_by("event_time", "pk")
+
+
+def incident_for(*, user: AnyUser | None, event_uuid: UUID) -> tuple[RootEvent, list[Finding]]:
+    """A root event and the findings it raised that the person may see, or 404 when there are fewer
+    than two (one finding is not an incident: its own page triages it)."""
+    event = RootEvent.objects.defer("raw").filter(uuid=event_uuid).first()
+    if event is None:
+        raise Http404("No such incident.")
+    findings = list(findings_visible_to(user=user).filter(events=event).order_by("first_seen", "pk"))
+    if len(findings) < 2:
+        raise Http404("No such incident.")
+    return event, findings
 
 
 # --- Root events and runs ------------------------------------------------------------------------

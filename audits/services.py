@@ -1,4 +1,4 @@
-"""Writes of the evidence side that people make: triage of findings."""
+"""Writes of the evidence side that people make: triage of findings, one by one or as an incident."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audits.choices import FindingStatus
-from audits.models import Finding
+from audits.models import Finding, RootEvent
 from ledger import services as ledger
 from portal import policy
 from portal.errors import DomainError
@@ -30,6 +30,25 @@ def finding_triage(*, finding: Finding, actor: AbstractBaseUser, status: str, no
     The note is the evidence of the decision and goes into the ledger with it. Reconciliation may
     reopen a resolved or dismissed finding when new root events join it.
     """
+    note = _checked_decision(actor=actor, status=status, note=note)
+    return _triage_locked(finding=finding, actor=actor, status=status, note=note)
+
+
+def incident_triage(
+    *, event: RootEvent, findings: list[Finding], actor: AbstractBaseUser, status: str, note: str
+) -> list[Finding]:
+    """Triage every finding one root event raised with one decision and note: all or none, and each
+    its own ledger entry naming the incident (a reader of one finding's history sees the decision)."""
+    note = _checked_decision(actor=actor, status=status, note=note)
+    with transaction.atomic():
+        return [
+            _triage_locked(finding=finding, actor=actor, status=status, note=note, incident=event.event_id)
+            for finding in findings
+        ]
+
+
+def _checked_decision(*, actor: AbstractBaseUser, status: str, note: str) -> str:
+    """Who may triage, and that the decision and its note are evidence enough; the note, stripped."""
     if not policy.may_triage_findings(actor):
         raise DomainError("Only auditors and administrators with MFA can triage findings.")
     if status not in TRIAGE_STATUSES:
@@ -40,6 +59,12 @@ def finding_triage(*, finding: Finding, actor: AbstractBaseUser, status: str, no
         raise DomainError(
             {"note": f"Say what was found and done (at least {MIN_TRIAGE_NOTE} characters); it is evidence."}
         )
+    return note
+
+
+def _triage_locked(
+    *, finding: Finding, actor: AbstractBaseUser, status: str, note: str, incident: str = ""
+) -> Finding:
     with transaction.atomic():
         locked = Finding.objects.select_for_update(of=("self",)).get(pk=finding.pk)
         previous = locked.status
@@ -59,6 +84,7 @@ def finding_triage(*, finding: Finding, actor: AbstractBaseUser, status: str, no
                 "from": previous,
                 "to": status,
                 "note": note,
+                **({"incident_event_id": incident} if incident else {}),
             },
         )
     return locked

@@ -12,6 +12,7 @@ urlpatterns = [
     path("findings/", views.finding_list, name="finding_list"),
     path("findings/<uuid:uuid>/", views.finding_detail, name="finding_detail"),
     path("findings/<uuid:uuid>/triage/", views.finding_triage, name="finding_triage"),
+    path("incidents/<uuid:event_uuid>/", views.incident_detail, name="incident_detail"),
     path("runs/", views.run_list, name="run_list"),
     path("runs/upload/", views.log_upload, name="log_upload"),
     path("runs/<uuid:uuid>/", views.run_detail, name="run_detail"),

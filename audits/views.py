@@ -10,13 +10,13 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from audits import forms, selectors, services, uploads
+from audits import forms, incidents, selectors, services, uploads
 from audits.choices import FindingStatus
 from audits.models import Finding, RootEvent
 from portal import policy
@@ -42,7 +42,14 @@ def finding_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "audits/finding_list.html",
-        {"form": form, "page": page, "filtered": any(form.filters().as_dict().values())},
+        {
+            "form": form,
+            "page": page,
+            # Findings one root event raised together are shown as one incident (on this page).
+            "incidents": incidents.group_into_incidents(list(page.object_list)),
+            "filtered": any(form.filters().as_dict().values()),
+            "may_triage": policy.may_triage_findings(request.user),
+        },
     )
 
 
@@ -96,6 +103,37 @@ def finding_triage(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespons
             messages.success(request, f"{finding.code} is now {_status_label(form.cleaned_data['status'])}.")
             return redirect("audits:finding_detail", uuid=finding.uuid)
     return _finding_page(request, finding, triage_form=form)
+
+
+@allowed_if(policy.may_view_findings)
+def incident_detail(request: AuthenticatedHttpRequest, event_uuid: UUID) -> HttpResponse:
+    """One root event and the findings it raised, triaged together (POST: auditors and admins)."""
+    event, findings = selectors.incident_for(user=request.user, event_uuid=event_uuid)
+    may_triage = policy.may_triage_findings(request.user)
+    form = forms.TriageForm(request.POST or None) if may_triage else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied("Only auditors and administrators triage findings.")
+        if form.is_valid():
+            try:
+                services.incident_triage(
+                    event=event,
+                    findings=findings,
+                    actor=request.user,
+                    status=form.cleaned_data["status"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as error:
+                add_domain_error(form, error)
+            else:
+                label = _status_label(form.cleaned_data["status"])
+                messages.success(request, f"The {len(findings)} findings of this incident are now {label}.")
+                return redirect("audits:incident_detail", event_uuid=event.uuid)
+    return render(
+        request,
+        "audits/incident_detail.html",
+        {"event": event, "findings": findings, "triage_form": form, "raw": _raw_json(event)},
+    )
 
 
 def _status_label(status: str) -> str:

@@ -54,6 +54,8 @@ class MfaDeviceKind(models.TextChoices):
 class CustodyState(models.TextChoices):
     IN_SAFE = "in_safe", "In safe"
     CHECKED_OUT = "checked_out", "Checked out"
+    # Given back at check-in; in the safe only once a custodian confirms it (issue 11, item 5).
+    RETURNING = "returning", "Returned, awaiting a custodian"
     LOST = "lost", "Lost"
     RETIRED = "retired", "Retired"
 

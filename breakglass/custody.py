@@ -27,7 +27,7 @@ from breakglass.lifecycle import (
     refuse,
     transition,
 )
-from breakglass.models import AccessRequest, MfaDevice, RootCredential, SecretReveal
+from breakglass.models import AccessRequest, DeviceReturn, MfaDevice, RootCredential, SecretReveal
 from breakglass.notifications import outbox
 from ledger import services as ledger
 from portal.errors import DomainError
@@ -154,11 +154,17 @@ def access_request_check_in(
         ):
             raise DomainError({"envelope_number": "Give the number of the new seal on the envelope."})
         returned = list(locked.devices.select_for_update().filter(custody_state=CustodyState.CHECKED_OUT))
+        now = timezone.now()
         for device in returned:
-            device.custody_state = CustodyState.IN_SAFE
+            # Given back, not yet in the safe: a custodian confirms each device (device_return_confirm).
+            device.custody_state = CustodyState.RETURNING
             device.holder = None
             device.save(update_fields=["custody_state", "holder", "updated_at"])
-        locked.checked_in_at = timezone.now()
+        DeviceReturn.objects.bulk_create(
+            DeviceReturn(request=locked, device=device, returned_at=now, returned_by=actor)
+            for device in returned
+        )
+        locked.checked_in_at = now
         locked.checked_in_by = actor
         locked.work_done = work_done.strip()
         locked.return_envelope_number = envelope_number.strip()
@@ -182,6 +188,42 @@ def access_request_check_in(
             transition(locked, S.RETURNED, actor=actor, note=locked.work_done, data=data)
         outbox.queue(event="request.checked_in", request=locked, actor=actor)
     return locked
+
+
+def device_return_confirm(*, request: AccessRequest, custodian: User, device: MfaDevice) -> DeviceReturn:
+    """A custodian confirms one device given back at check-in is in the safe again; until then it
+    cannot be handed over. A ledger entry, and a line on the request's timeline (the return row)."""
+    with transaction.atomic():
+        locked = lock_request(request)
+        refuse(rules.refusal_to_confirm_device_return(custodian, locked))
+        waiting = (
+            DeviceReturn.objects.select_for_update()
+            .filter(request=locked, device_id=device.pk, confirmed_at__isnull=True)
+            .first()
+        )
+        if waiting is None:
+            raise DomainError(f"{device.label} is not waiting for a return confirmation on {locked.code}.")
+        locked_device = MfaDevice.objects.select_for_update().get(pk=device.pk)
+        now = timezone.now()
+        waiting.confirmed_at = now
+        waiting.confirmed_by = custodian
+        waiting.save(update_fields=["confirmed_at", "confirmed_by"])
+        # A device an administrator marked lost or retired meanwhile keeps that state.
+        if locked_device.custody_state == CustodyState.RETURNING:
+            locked_device.custody_state = CustodyState.IN_SAFE
+            locked_device.save(update_fields=["custody_state", "updated_at"])
+        ledger.record(
+            actor=custodian,
+            action="mfa_device.return_confirmed",
+            target=locked,
+            data={
+                "code": locked.code,
+                "device": locked_device.serial_number,
+                "returned_at": waiting.returned_at.isoformat(),
+                "custody_state": locked_device.custody_state,
+            },
+        )
+    return waiting
 
 
 def access_request_confirm_rotation(

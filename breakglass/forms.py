@@ -137,7 +137,10 @@ class MfaDeviceEditForm(forms.Form):
         max_length=200, required=False, validators=[refuse_invisible_characters]
     )
     custody_state = forms.ChoiceField(
-        choices=[c for c in CustodyState.choices if c[0] != CustodyState.CHECKED_OUT]
+        # Checked out and returned (awaiting a custodian) are the workflow's states, not edits.
+        choices=[
+            c for c in CustodyState.choices if c[0] not in (CustodyState.CHECKED_OUT, CustodyState.RETURNING)
+        ]
     )
 
 

@@ -165,6 +165,9 @@ def access_request_create(
     refusal = rules.refusal_to_request(requester, account)
     if refusal is not None:
         raise DomainError({"account": refusal})
+    duplicate = rules.open_duplicate(requester, account)
+    if duplicate is not None:
+        raise DomainError({"account": rules.refusal_of_duplicate(duplicate)})
     task = ROOT_TASKS.get(root_task)
     if task is None or task.code == DRILL_TASK.code:
         errors["root_task"] = "Choose one of the listed root tasks, or 'Other' with an explanation."
@@ -193,17 +196,25 @@ def access_request_create(
     if ticket_refusal is not None:
         raise DomainError({"ticket_reference": ticket_refusal})
     with transaction.atomic():
-        request = AccessRequest.objects.create(
-            code=new_request_code(),
-            requester=requester,
-            account=account,
-            root_task=root_task,
-            other_task=other_task.strip(),
-            justification=justification.strip(),
-            ticket_reference=ticket_reference.strip(),
-            starts_at=max(starts_at, now),
-            duration_minutes=duration_minutes,
-        )
+        try:
+            with transaction.atomic():
+                request = AccessRequest.objects.create(
+                    code=new_request_code(),
+                    requester=requester,
+                    account=account,
+                    root_task=root_task,
+                    other_task=other_task.strip(),
+                    justification=justification.strip(),
+                    ticket_reference=ticket_reference.strip(),
+                    starts_at=max(starts_at, now),
+                    duration_minutes=duration_minutes,
+                )
+        except IntegrityError:
+            # Two submits at once: the database's one-open-request constraint let one through.
+            raced = rules.open_duplicate(requester, account)
+            if raced is None:
+                raise
+            raise DomainError({"account": rules.refusal_of_duplicate(raced)}) from None
         Transition.objects.create(request=request, from_status="", to_status=S.PENDING, actor=requester)
         ledger.record(
             actor=requester,

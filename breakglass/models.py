@@ -345,6 +345,13 @@ class AccessRequest(TimeStamped):
                 condition=Q(status=RequestStatus.ACTIVE),
                 name="one_active_checkout_per_account",
             ),
+            # A second pending request for the same account by the same person would split the
+            # approvers' attention; rules.refusal_of_duplicate says so with a link, this is the race.
+            models.UniqueConstraint(
+                fields=["requester", "account"],
+                condition=Q(status=RequestStatus.PENDING),
+                name="one_pending_request_per_person_and_account",
+            ),
             models.CheckConstraint(
                 condition=Q(handed_over_by__isnull=True) | ~Q(handed_over_by=models.F("requester")),
                 name="custodian_is_not_the_requester",
@@ -378,6 +385,46 @@ class AccessRequest(TimeStamped):
     @property
     def task_title(self) -> str:
         return root_tasks.task_title(self.root_task, self.other_task)
+
+
+class DeviceReturn(models.Model):
+    """One MFA device coming back from one session: given back at check-in, in the safe only once
+    a custodian confirms it. Until then the device is ``RETURNING`` and cannot be handed over again;
+    a return nobody confirms in time becomes a finding (``breakglass.sweeps.devices_not_returned``)."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="device_returns")
+    device = models.ForeignKey(MfaDevice, on_delete=models.PROTECT, related_name="returns")
+    returned_at = models.DateTimeField()
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["returned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "device"], name="one_return_per_device_and_session"),
+            models.CheckConstraint(
+                condition=Q(confirmed_at__isnull=True, confirmed_by__isnull=True)
+                | Q(confirmed_at__isnull=False, confirmed_by__isnull=False),
+                name="device_return_confirmed_by_someone",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["returned_at"],
+                name="device_return_waiting_idx",
+                condition=Q(confirmed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device} back from {self.request.code}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 class Approval(TimeStamped):

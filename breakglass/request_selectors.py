@@ -21,6 +21,7 @@ from breakglass.models import (
     AccessRequest,
     Approval,
     AwsAccount,
+    DeviceReturn,
     MfaDevice,
     MfaDeviceAssignment,
     Notification,
@@ -120,6 +121,10 @@ def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
             Prefetch("reveals", queryset=SecretReveal.objects.select_related("user")),
             Prefetch("notifications", queryset=Notification.objects.select_related("recipient", "channel")),
             Prefetch("devices", queryset=MfaDevice.objects.select_related("holder").order_by("label")),
+            Prefetch(
+                "device_returns",
+                queryset=DeviceReturn.objects.select_related("device", "returned_by", "confirmed_by"),
+            ),
         )
         .first()
     )
@@ -256,7 +261,7 @@ class TimelineEvent:
     """One line of a request's history, whatever it came from."""
 
     at: datetime
-    kind: str  # "transition", "decision", "handover", "reveal", "return", "notification"
+    kind: str  # "transition", "decision", "handover", "reveal", "return", "device_return", "notification"
     who: str
     summary: str
     note: str = ""
@@ -319,6 +324,18 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
                 note=", ".join(device.label for device in request.devices.all()),
             )
         )
+    for device_return in request.device_returns.all():
+        if device_return.confirmed_at is not None:
+            events.append(
+                TimelineEvent(
+                    at=device_return.confirmed_at,
+                    kind="device_return",
+                    who=person_label(device_return.confirmed_by),
+                    summary="Confirmed an MFA device back in the safe",
+                    note=str(device_return.device),
+                    state=CustodyState.IN_SAFE,
+                )
+            )
     # A revoked session returns its devices without a status change; it has no transition row.
     if request.status == S.REVOKED and request.checked_in_at is not None:
         events.append(

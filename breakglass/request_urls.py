@@ -24,4 +24,9 @@ urlpatterns = [
     path("requests/<uuid:uuid>/check-in/", views.request_check_in, name="request_check_in"),
     path("requests/<uuid:uuid>/rotation/", views.request_confirm_rotation, name="request_confirm_rotation"),
     path("requests/<uuid:uuid>/revoke/", views.request_revoke, name="request_revoke"),
+    path(
+        "requests/<uuid:uuid>/devices/<uuid:device_uuid>/back-in-safe/",
+        views.request_confirm_device_return,
+        name="request_confirm_device_return",
+    ),
 ]

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from breakglass import custody, lifecycle, request_forms, request_selectors, rules
+from breakglass import custody, lifecycle, next_step, request_forms, request_selectors, rules
 from breakglass.choices import CredentialStorage, Decision
 from breakglass.list_forms import RequestSearchForm
 from breakglass.models import AccessRequest
@@ -141,6 +141,7 @@ def request_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if wanted is not None:
         initial["account"] = request_selectors.requestable_accounts(user=user).filter(uuid=wanted).first()
     form = request_forms.AccessRequestForm(request.POST or None, user=user, initial=initial)
+    duplicate: AccessRequest | None = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         emergency = data.pop("emergency", False)
@@ -159,6 +160,8 @@ def request_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                 created = lifecycle.access_request_create(requester=user, **data)
         except DomainError as error:
             add_domain_error(form, error, rename={"reason": "emergency_reason"})
+            # The refusal names the open request; the page links to it (rules.open_duplicate).
+            duplicate = rules.open_duplicate(user, data["account"])
         else:
             if emergency:
                 messages.warning(
@@ -172,7 +175,7 @@ def request_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "breakglass/request_form.html",
-        {"form": form, "steered": request_forms.steered_tasks()},
+        {"form": form, "steered": request_forms.steered_tasks(), "duplicate": duplicate},
     )
 
 
@@ -199,6 +202,7 @@ class Actions:
     reveal: bool
     check_in: bool
     confirm_rotation: bool
+    confirm_device_return: bool
     revoke: bool
 
     @property
@@ -218,6 +222,8 @@ def _actions(user: User, access_request: AccessRequest) -> Actions:
         reveal=rules.refusal_to_reveal(user, r) is None,
         check_in=rules.refusal_to_check_in(user, r) is None,
         confirm_rotation=rules.refusal_to_confirm_rotation(user, r) is None,
+        confirm_device_return=rules.refusal_to_confirm_device_return(user, r) is None
+        and any(back.confirmed_at is None for back in r.device_returns.all()),
         revoke=rules.refusal_to_revoke(user, r) is None,
     )
 
@@ -258,6 +264,10 @@ def _render_detail(
             "credential": account.root_credential_or_none,
             "approvals": request_selectors.approvals_of(access_request),
             "timeline": request_selectors.request_timeline(access_request),
+            "next_step": next_step.next_step(access_request, now=timezone.now()),
+            "devices_coming_back": [
+                back for back in access_request.device_returns.all() if back.confirmed_at is None
+            ],
             "actions": actions,
             # Decisions on an emergency session are the approvals it collects afterwards.
             "approving_afterwards": rules.collecting_approvals_afterwards(access_request),
@@ -519,3 +529,23 @@ def request_revoke(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespons
             )
     # Nothing changed (the form was invalid or the service refused and rolled back).
     return _render_detail(request, access_request, revoke_form=form)
+
+
+@require_POST
+@portal_user_required
+@step_up_required
+def request_confirm_device_return(
+    request: AuthenticatedHttpRequest, uuid: UUID, device_uuid: UUID
+) -> HttpResponse:
+    """A custodian confirms one MFA device given back at check-in is in the safe again."""
+    access_request = request_selectors.request_for(user=request.user, uuid=uuid)
+    back = next((b for b in access_request.device_returns.all() if b.device.uuid == device_uuid), None)
+    if back is None:
+        return _refused(
+            request, access_request, DomainError("That device did not come back from this session.")
+        )
+    try:
+        custody.device_return_confirm(request=access_request, custodian=request.user, device=back.device)
+    except DomainError as error:
+        return _refused(request, access_request, error)
+    return _done(request, access_request, f"{back.device.label} is back in the safe.")

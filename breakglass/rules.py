@@ -130,6 +130,24 @@ def refusal_to_request(user: AnyUser, account: AwsAccount) -> str | None:
     return None
 
 
+def open_duplicate(user: AnyUser, account: AwsAccount) -> AccessRequest | None:
+    """The person's request for this account still waiting for approval, if any: a second one would
+    only split the approvers' attention. (An approved one may be followed by the next request.)"""
+    return (
+        AccessRequest.objects.filter(requester_id=user.pk, account_id=account.pk, status=S.PENDING)
+        .order_by("created_at")
+        .first()
+    )
+
+
+def refusal_of_duplicate(duplicate: AccessRequest) -> str:
+    """Why a new request is refused while ``duplicate`` (from :func:`open_duplicate`) is open."""
+    return (
+        f"You already have {duplicate.code} for {duplicate.account.name}, "
+        f"{duplicate.get_status_display().lower()}; use it, or cancel it first."
+    )
+
+
 # --- Deciding ------------------------------------------------------------------------------------
 
 
@@ -320,6 +338,30 @@ def refusal_to_confirm_rotation(user: AnyUser, request: AccessRequest) -> str | 
     if request.status != S.RETURNED:
         return wrong_status(request, "rotation is confirmed after check-in.")
     return None
+
+
+def refusal_to_confirm_device_return(user: AnyUser, request: AccessRequest) -> str | None:
+    """A custodian of the account who did not hold the session confirms each device is back in the
+    safe, after check-in (whether a device still waits is the service's to check, on its row)."""
+    if request.requester_id == user.pk:
+        return "The holder cannot confirm their own return; a custodian must."
+    if not is_custodian(user, request.account):
+        return f"Only a custodian of {request.account} can confirm a device is back in the safe."
+    if request.checked_in_at is None:
+        return f"{request.code} has not been checked in yet."
+    return None
+
+
+def device_returns_to_confirm_q(user: AnyUser) -> Q:
+    """A filter on ``DeviceReturn``: the unconfirmed returns this person may confirm (the queryset
+    form of :func:`refusal_to_confirm_device_return`)."""
+    if not policy.may_use_portal(user):
+        return _NOTHING
+    return (
+        Q(confirmed_at__isnull=True, request__checked_in_at__isnull=False)
+        & Q(request__account__custodians=user.pk)
+        & ~Q(request__requester_id=user.pk)
+    )
 
 
 # --- Administration ------------------------------------------------------------------------------

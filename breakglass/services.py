@@ -393,10 +393,19 @@ def mfa_device_update(
     """
     _require_admin(actor)
     check_plain_names({"label": label, "storage_location": storage_location})
-    if custody_state == CustodyState.CHECKED_OUT:
+    if custody_state in (CustodyState.CHECKED_OUT, CustodyState.RETURNING):
         raise DomainError({"custody_state": "Devices are checked out through an approved request, not here."})
     with transaction.atomic():
         locked = MfaDevice.objects.select_for_update().get(pk=device.pk)
+        if locked.custody_state == CustodyState.RETURNING and custody_state == CustodyState.IN_SAFE:
+            # Only a custodian's confirmation puts a returned device back in the safe (it may be
+            # marked lost if it never arrived).
+            raise DomainError(
+                {
+                    "custody_state": f"{locked} was given back at a check-in; a custodian confirms it is "
+                    "in the safe on that request's page."
+                }
+            )
         if locked.custody_state == CustodyState.CHECKED_OUT and custody_state != CustodyState.CHECKED_OUT:
             raise DomainError(
                 {

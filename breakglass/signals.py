@@ -39,4 +39,13 @@ review_campaign_closed = Signal()
 #:   many of its approvers are still reachable without them (compare with ``approval_quorum``).
 approver_unreachable = Signal()
 
-__all__ = ["approver_unreachable", "request_status_changed", "review_campaign_closed"]
+#: Sent by ``breakglass.sweeps.devices_not_returned`` (beat) with the MFA devices that did not come
+#: back in time, inside the sweep's transaction; ``audits.device_findings`` raises one finding per
+#: session and device (once: its dedupe key is stable). Arguments:
+#:
+#: * ``sender``: the ``DeviceReturn`` class;
+#: * ``late``: a list of ``LateDevice`` (``breakglass.sweeps``): the session, the device, since when
+#:   it is late, and whether it was given back unconfirmed or is still with its holder.
+devices_not_returned = Signal()
+
+__all__ = ["approver_unreachable", "devices_not_returned", "request_status_changed", "review_campaign_closed"]

@@ -8,6 +8,7 @@ changes nothing twice; status changes go through ``lifecycle.transition``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,9 +16,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from breakglass.choices import RequestStatus
+from breakglass import signals
+from breakglass.choices import CustodyState, RequestStatus
 from breakglass.lifecycle import lock_request, transition
-from breakglass.models import AccessRequest
+from breakglass.models import AccessRequest, DeviceReturn, MfaDevice
 from breakglass.notifications import outbox
 from ledger import services as ledger
 
@@ -88,3 +90,46 @@ def checkouts_remind_overdue(*, now: datetime | None = None) -> int:
             outbox.queue(event="request.overdue", request=locked, note=f"{minutes} minutes overdue")
             sent += 1
     return sent
+
+
+@dataclass(frozen=True)
+class LateDevice:
+    """An MFA device that did not come back in time from ``session``: given back at check-in and not
+    confirmed in the safe (``unconfirmed``), or still with the holder after the session was due."""
+
+    session: AccessRequest
+    device: MfaDevice
+    late_since: datetime
+    unconfirmed: bool
+
+
+def devices_not_returned(*, now: datetime | None = None) -> list[LateDevice]:
+    """Find the devices late by more than ``PORTAL_DEVICE_RETURN_HOURS`` and announce them with the
+    ``devices_not_returned`` signal (the evidence side raises the findings). Returns them."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.PORTAL_DEVICE_RETURN_HOURS)
+    late = [
+        LateDevice(session=row.request, device=row.device, late_since=row.returned_at, unconfirmed=True)
+        for row in DeviceReturn.objects.filter(confirmed_at__isnull=True, returned_at__lt=cutoff)
+        .select_related("request__account", "request__requester", "device")
+        .order_by("returned_at", "pk")
+    ]
+    held = (
+        AccessRequest.objects.filter(
+            checked_out_at__isnull=False, checked_in_at__isnull=True, due_at__lt=cutoff
+        )
+        .select_related("account", "requester")
+        .prefetch_related("devices")
+        .order_by("due_at", "pk")
+    )
+    for session in held:
+        for device in session.devices.all():
+            if device.custody_state == CustodyState.CHECKED_OUT and device.holder_id == session.requester_id:
+                assert session.due_at is not None  # filtered on it above
+                late.append(
+                    LateDevice(session=session, device=device, late_since=session.due_at, unconfirmed=False)
+                )
+    if late:
+        with transaction.atomic():
+            signals.devices_not_returned.send(sender=DeviceReturn, late=late)
+    return late

@@ -57,6 +57,12 @@ def remind_overdue_checkouts() -> int:
     return sweeps.checkouts_remind_overdue()
 
 
+@shared_task(name="breakglass.tasks.flag_unreturned_devices", acks_late=True)
+def flag_unreturned_devices() -> int:
+    """Every fifteen minutes (beat): MFA devices not back in the safe in time become findings."""
+    return len(sweeps.devices_not_returned())
+
+
 @shared_task(name="breakglass.tasks.purge_old_notifications", acks_late=True)
 def purge_old_notifications() -> int:
     """Daily (beat): delivered and failed notifications past PORTAL_RETENTION_NOTIFICATION_DAYS go,

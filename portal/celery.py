@@ -38,6 +38,8 @@ app.conf.beat_schedule = {
     },
     # The organization import (audits/organization/): hourly, once PORTAL_ORG_SYNC_ENABLED is true.
     "sync-organization": {"task": "audits.tasks.sync_organization", "schedule": 3600.0},
+    # MFA devices not confirmed back in the safe in time become findings (PORTAL_DEVICE_RETURN_HOURS).
+    "flag-unreturned-devices": {"task": "breakglass.tasks.flag_unreturned_devices", "schedule": 900.0},
     # Access reviews (PCI DSS 7.2.4): start on schedule, remind, close at the deadline.
     "start-scheduled-review": {"task": "breakglass.tasks.start_scheduled_review", "schedule": 86400.0},
     "remind-reviewers": {"task": "breakglass.tasks.remind_reviewers", "schedule": 86400.0},

@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
+                "breakglass.context_processors.nav_counts",
             ],
         },
     },
@@ -430,6 +431,9 @@ PORTAL_EMERGENCY_REVIEW_HOURS = env.int("PORTAL_EMERGENCY_REVIEW_HOURS", 24, min
 # A self-authorised emergency session needs a second person (an approver or custodian of the account)
 # to acknowledge it within this many minutes of the glass being broken, or it is a critical finding.
 PORTAL_EMERGENCY_ACK_MINUTES = env.int("PORTAL_EMERGENCY_ACK_MINUTES", 15, minimum=1)
+# An MFA device given back at check-in and not confirmed in the safe by a custodian this long after,
+# or still with its holder this long after its session was due, is a finding (issue 11, item 5).
+PORTAL_DEVICE_RETURN_HOURS = env.int("PORTAL_DEVICE_RETURN_HOURS", 24, minimum=1)
 PORTAL_MAX_MFA_DEVICES_PER_ACCOUNT = 8  # AWS's limit for the root user
 # The AWS organization itself (audits/aws_access.py): the role assumed in the management account or
 # the delegated administrator (unset: the portal's own credentials are that account's), the read-only

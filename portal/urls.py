@@ -4,14 +4,14 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import home, views
 
 admin.site.site_header = "Root break-glass portal administration"
 # The admin signs in through allauth, so MFA applies there too.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # allauth's re-authentication pages, answering a failed attempt with a redirect (portal.views).
     path("accounts/reauthenticate/", views.password_reauthenticate, name="account_reauthenticate"),

@@ -1,5 +1,5 @@
-"""Project-level views: the home redirect, the health check, and allauth's re-authentication pages
-with Post/Redirect/Get after a failed attempt."""
+"""Project-level views: the health check, and allauth's re-authentication pages with
+Post/Redirect/Get after a failed attempt (the home page is ``portal.home``, part of the wiring)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,7 @@ from allauth.mfa.base.views import ReauthenticateView as CodeReauthenticateView
 from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-
-from portal import policy
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("account_login")
-    if not policy.may_use_portal(request.user):
-        return render(request, "no_role.html", status=403)
-    return redirect("breakglass:account_list")
+from django.shortcuts import redirect
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -31,6 +31,9 @@ def test_an_administrator_signs_in_with_totp_and_sees_every_account(
 ) -> None:
     sign_in(page, live_server.url, administrator)
 
+    # Sign-in lands on the home page; the account list keeps its own address.
+    expect(page).to_have_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/inventory/")
     expect(page).to_have_url(f"{live_server.url}/inventory/")
     expect(page.get_by_role("heading", name="AWS accounts")).to_be_visible()
     expect(page.get_by_role("link", name="payments-prod")).to_be_visible()
@@ -44,6 +47,9 @@ def test_a_requester_signs_in_with_a_password_and_sees_only_granted_accounts(
     GrantFactory(user=requester, account=account)
     sign_in(page, live_server.url, requester)
 
+    # Sign-in lands on the home page; the account list keeps its own address.
+    expect(page).to_have_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/inventory/")
     expect(page).to_have_url(f"{live_server.url}/inventory/")
     expect(page.get_by_role("link", name="payments-prod")).to_be_visible()
     expect(page.get_by_role("link", name="web-staging")).to_have_count(0)

@@ -1,5 +1,5 @@
-"""``portal/views.py``: the home page sends a person with a role to the accounts and one without a role
-to an explanation; the health check needs no login."""
+"""The home page sends a person without a role to an explanation (what a person with a role sees is
+in ``test_home.py``); the health check needs no login."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from django.test import Client
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
-
-
-def test_the_home_page_sends_a_person_with_a_role_to_the_accounts(client: Client, requester: Any) -> None:
-    client.force_login(requester)
-    response = client.get(reverse("home"))
-    assert response.status_code == 302
-    assert response["Location"] == reverse("breakglass:account_list")
 
 
 def test_the_home_page_tells_a_person_without_a_role_what_to_do(client: Client, outsider: Any) -> None:

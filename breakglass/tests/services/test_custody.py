@@ -149,8 +149,10 @@ def test_check_in_returns_the_devices_and_marks_the_password_for_rotation(
     request.refresh_from_db()
     device.refresh_from_db()
     assert request.status == "returned"
-    assert device.custody_state == "in_safe"
+    # Given back, not yet in the safe: a custodian confirms it (test_device_returns.py).
+    assert device.custody_state == "returning"
     assert device.holder is None
+    assert request.device_returns.get().confirmed_at is None
     assert RootCredential.objects.get(account=portal_account).rotation_required
 
 

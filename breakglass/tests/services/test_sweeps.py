@@ -17,6 +17,7 @@ from breakglass.tests.lifecycle_helpers import (
     make_request,
 )
 from ledger.models import LedgerEntry
+from portal.policy import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +25,17 @@ pytestmark = pytest.mark.django_db
 # --- Time ------------------------------------------------------------------------------------
 
 
-def test_stale_requests_expire_and_active_ones_do_not(requester: Any, account: Any, approver: Any) -> None:
+def test_stale_requests_expire_and_active_ones_do_not(
+    requester: Any, account: Any, approver: Any, make_persona: Any
+) -> None:
+    # One pending request per person and account: each request here is someone else's.
+    others = [make_persona(f"requester.{n}", Role.REQUESTER) for n in range(3)]
     pending = make_request(requester, account)
     AccessRequest.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(hours=25))
-    approved = approve(make_request(requester, account), approver)
+    approved = approve(make_request(others[0], account), approver)
     AccessRequest.objects.filter(pk=approved.pk).update(starts_at=timezone.now() - timedelta(hours=2))
-    fresh = make_request(requester, account)
-    running = active(make_request(requester, account), approver)
+    fresh = make_request(others[1], account)
+    running = active(make_request(others[2], account), approver)
 
     assert sweeps.access_requests_expire() == 2
     statuses = dict(AccessRequest.objects.values_list("pk", "status"))

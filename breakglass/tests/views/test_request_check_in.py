@@ -1,5 +1,5 @@
-"""``request_check_in``: the holder returns the session with what was done; devices go back to the
-safe and the ledger records ``access_request.returned``."""
+"""``request_check_in``: the holder returns the session with what was done; devices wait for a
+custodian to confirm them in the safe and the ledger records ``access_request.returned``."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_the_holder_checks_in_with_what_was_done(
     pending.refresh_from_db()
     device.refresh_from_db()
     assert pending.status == "returned"
-    assert device.custody_state == "in_safe"
+    assert device.custody_state == "returning"
     assert RootCredential.objects.get(account=pending.account).rotation_required
     assert ledger_actions(pending)[-1] == "access_request.returned"
 
