@@ -49,11 +49,16 @@ def validation_errors(error: ValidationError) -> dict[str, list[str]]:
 
 def pydantic_errors(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Ninja's request validation errors (pydantic's) as field -> messages; the field is the dotted
-    location after where it was sent (``body``, ``query``, ``path``)."""
+    location inside what was sent: ``("body", "body", "account_id")`` is ``account_id`` (every
+    endpoint names its body parameter ``body``), ``("query", "limit")`` is ``limit``."""
     found: dict[str, list[str]] = {}
     for error in errors:
         location = [str(part) for part in error.get("loc", ())]
-        field = ".".join(location[1:] if len(location) > 1 else location)
+        if location[:1] in (["body"], ["query"], ["path"]):
+            location = location[1:]
+        if location[:1] == ["body"] and len(location) > 1:
+            location = location[1:]
+        field = ".".join(location)
         # A whole body that is not an object of the expected shape has no field of its own.
         found.setdefault(field, []).append(str(error.get("msg", "invalid")))
     return found

@@ -1,5 +1,6 @@
 """The API's pages (tokens, documentation) in the ``api`` namespace. The API itself is mounted at
-``/api/v1/`` by ``portal/urls.py`` (``api.v1.api.urls``, namespace ``api_v1``)."""
+``/api/v1/`` by ``portal/urls.py`` (``api.v1.api.urls``, namespace ``api_v1``): everything under
+``/api/v1/`` is the token API, and no page lives there."""
 
 from __future__ import annotations
 
@@ -13,5 +14,5 @@ urlpatterns = [
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/new/", views.token_create, name="token_create"),
     path("tokens/<uuid:uuid>/revoke/", views.token_revoke, name="token_revoke"),
-    path("v1/docs/", views.api_docs, name="docs"),
+    path("docs/", views.api_docs, name="docs"),
 ]

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from api import schemas
 from api.auth import ApiRefusalError, caller
@@ -184,7 +184,7 @@ def request_detail(request: HttpRequest, uuid: UUID) -> dict[str, Any]:
     summary="File a request for root (approved, checked out and revealed by people in the browser)",
     openapi_extra=scopes(Scope.WRITE_REQUESTS),
 )
-def request_create(request: HttpRequest, body: schemas.AccessRequestIn) -> tuple[int, dict[str, Any]]:
+def request_create(request: HttpRequest, body: schemas.AccessRequestIn) -> Status[dict[str, Any]]:
     user = caller(request, Scope.WRITE_REQUESTS, writes=True)
     # The accounts the form offers (a live grant): any other id is refused the same way, whether or
     # not the account exists, as the form's choice list would.
@@ -203,7 +203,7 @@ def request_create(request: HttpRequest, body: schemas.AccessRequestIn) -> tuple
         ticket_reference=body.ticket_reference,
         other_task=body.other_task,
     )
-    return 201, request_out(request_selectors.request_for(user=user, uuid=created.uuid))
+    return Status(201, request_out(request_selectors.request_for(user=user, uuid=created.uuid)))
 
 
 @router.post(
