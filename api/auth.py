@@ -6,8 +6,9 @@ session cannot mint calls that skip the pages' step-up. Tokens never travel in U
 query string is not read.
 
 Each call: the token is checked (``services.api_token_authenticate``), counted against the rate
-(``ratelimit``), and its last use noted; then the endpoint asks :func:`caller` for its scope and the
-page's policy question, on the token's person as they are at this moment.
+(``ratelimit``), its last use noted, and its person must hold a role and MFA (``may_use_portal``);
+then the endpoint asks :func:`caller` for its scope and the page's policy question, on the token's
+person as they are at this moment.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ class TokenAuth(HttpBearer):
                 retry_after=wait,
             )
         services.api_token_touch(token=found)
+        # Before anything else is read (the body included): a person without a role, or without
+        # MFA, gets nothing through a token, as the pages give them nothing.
+        if not policy.may_use_portal(found.user):
+            raise ApiRefusalError(
+                403,
+                "The token's owner holds no role in the portal, or has no MFA enrolled: nothing is allowed.",
+            )
         return found
 
 
@@ -84,10 +92,6 @@ def caller(
         wanted = " or ".join(scopes)
         raise ApiRefusalError(403, f"This token lacks the scope {wanted}. Make a token with it.")
     user = token.user
-    if not policy.may_use_portal(user):
-        raise ApiRefusalError(
-            403, "The token's owner holds no role in the portal, or has no MFA enrolled: nothing is allowed."
-        )
     if allowed is not None and not allowed(user):
         raise ApiRefusalError(403, "The token's owner is not allowed to do this.")
     if writes:
