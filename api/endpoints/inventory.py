@@ -17,6 +17,7 @@ from api.auth import ApiRefusalError, caller
 from api.choices import Scope
 from api.paging import PageQuery, page_of
 from breakglass import lifecycle, request_selectors, selectors
+from breakglass.choices import RequestStatus
 from breakglass.models import AccessRequest, AwsAccount, MfaDevice
 from portal import policy
 from portal.links import absolute_url
@@ -163,6 +164,12 @@ def request_list(request: HttpRequest, query: Query[RequestQuery]) -> dict[str, 
         else request_selectors.visible_requests(user=user)
     )
     if query.status:
+        if query.status not in RequestStatus.values:
+            raise ApiRefusalError(
+                400,
+                "The filters are not valid.",
+                errors={"status": [f"One of {', '.join(RequestStatus.values)}."]},
+            )
         found = found.filter(status=query.status)
     return page_of(found, limit=query.limit, offset=query.offset, build=request_out)
 
