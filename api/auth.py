@@ -50,6 +50,14 @@ class ApiRefusalError(Exception):
 class TokenAuth(HttpBearer):
     """Bearer tokens (``bgp_...``) made on the API tokens page."""
 
+    def __call__(self, request: HttpRequest) -> ApiToken | None:
+        # Ninja's own version logs the whole header when the scheme is not Bearer (in DEBUG): a
+        # token sent as "Token bgp_..." would land in the log.
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken:
         try:
             found = services.api_token_authenticate(presented=token.strip())
