@@ -124,3 +124,13 @@ def test_no_token_reaches_a_log_line(
     secret = token.split("_", 2)[2]
     assert caplog.records
     assert not [record for record in caplog.records if secret in record.getMessage()]
+
+
+def test_a_session_without_mfa_gets_a_problem_not_the_enrolment_redirect(requester: Any) -> None:
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.filter(user=requester).delete()
+    client = Client()
+    client.force_login(requester)
+    assert client.get("/inventory/accounts/").status_code == 302  # the pages send them to MFA set-up
+    assert_problem(client.get(ACCOUNTS), 401)  # the API has no page to send a script to

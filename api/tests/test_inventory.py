@@ -205,3 +205,15 @@ def test_an_approver_cannot_cancel_someone_elses_request(
     pending.refresh_from_db()
     assert pending.status == RequestStatus.PENDING
     lifecycle.access_request_cancel(request=pending, requester=requester)  # the owner still can
+
+
+def test_asking_for_an_emergency_through_the_api_files_an_ordinary_pending_request(
+    requester: Any, account: Any, api_as: Callable[..., ApiClient]
+) -> None:
+    GrantFactory(user=requester, account=account, emergency=True)
+    response = api_as(requester, Scope.WRITE_REQUESTS).post(
+        REQUESTS, _new_request(emergency=True, emergency_reason="Approvers cannot be reached tonight at all.")
+    )
+    assert response.status_code == 201
+    assert (response.json()["status"], response.json()["emergency"]) == (RequestStatus.PENDING, False)
+    assert not LedgerEntry.objects.filter(action="access_request.active").exists()
