@@ -82,8 +82,10 @@ class OneLineRefusalLogFilter(logging.Filter):
         return True
 
 
-# Pages a person with a role but without MFA may still reach: enrolment itself, logout, static files.
-_MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz")
+# Pages a person with a role but without MFA may still reach: enrolment itself, logout, static files;
+# and the token API, which reads no session (a redirect means nothing to a script) and refuses a
+# token whose person has no MFA itself (api.auth.caller).
+_MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/v1/")
 
 
 class RequireMfaMiddleware:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "ledger",
     "audits",
     "breakglass",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -554,3 +555,10 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
     "portal.middleware.SessionTimeoutMiddleware",
 )
+
+# --- REST API (api/, issue 14) -------------------------------------------------------------------
+# A personal API token runs at most this many days (its person chooses a shorter expiry).
+PORTAL_API_TOKEN_MAX_DAYS = env.int("PORTAL_API_TOKEN_MAX_DAYS", 90, minimum=1)
+# Calls one token may make per minute (a fixed window in the cache: shared by all processes when
+# PORTAL_CACHE_URL is set); past it the API answers 429 with Retry-After.
+PORTAL_API_RATE_PER_MINUTE = env.int("PORTAL_API_RATE_PER_MINUTE", 120, minimum=1)

@@ -4,6 +4,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from api.v1 import api as api_v1
 from portal import home, views
 
 admin.site.site_header = "Root break-glass portal administration"
@@ -21,5 +22,7 @@ urlpatterns = [
     path("inventory/", include("breakglass.channel_urls")),
     path("audit/ledger/", include("ledger.urls")),
     path("audit/", include("audits.urls")),
+    path("api/v1/", api_v1.urls),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

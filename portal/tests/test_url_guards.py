@@ -9,6 +9,10 @@ proves that
   (405 for the method a view does not take), following redirects: the admin sends non-staff to its
   login page, which refuses them with 403. Not 404: the role is checked before any lookup.
 
+The REST API's operations (``/api/v1/``, ``url_walker.is_token_authenticated``) take a bearer token and
+no session, so for them "sent to sign-in" becomes: without a token, and with the outsider's session
+cookie, 401 as problem details; with a token whose person holds no role, 403.
+
 A pattern is spared only through ``ALLOWED`` below, with the reason. A new URL without a guard
 therefore fails here until someone guards it or writes down why it is open. What each role may
 see and do on real objects is each page's own test.
@@ -24,7 +28,15 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path
 
-from portal.tests.url_walker import Route, anonymous_problem, outsider_problem, unreachable, walk
+from portal.tests.url_walker import (
+    Route,
+    anonymous_problem,
+    is_token_authenticated,
+    outsider_problem,
+    token_problem,
+    unreachable,
+    walk,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -91,11 +103,26 @@ ALLOWED: dict[str, tuple[Open, str]] = {
     "mfa_edit_webauthn": (Open.SIGNED_IN, _OWN),
     "socialaccount_connections": (Open.SIGNED_IN, _OWN),
     "accounts/social/connections/": (Open.SIGNED_IN, "allauth's old address of socialaccount_connections"),
+    "api_v1:openapi-json": (
+        Open.PUBLIC,
+        "the API's OpenAPI schema: its shape, the same for every installation and in the source; no data."
+        " Tools read it before anyone has a token",
+    ),
+    "api_v1:api-root": (Open.PUBLIC, "Django Ninja's root, needed to build the API's URLs; answers 404"),
 }
 
 
 def _checked(routes: list[Route], *, spared: set[Open]) -> list[Route]:
-    return [route for route in routes if ALLOWED.get(route.key, (None, ""))[0] not in spared]
+    """The pages to check with a session (the token API has its own checks below)."""
+    return [
+        route
+        for route in routes
+        if ALLOWED.get(route.key, (None, ""))[0] not in spared and not is_token_authenticated(route)
+    ]
+
+
+def _token_routes(routes: list[Route]) -> list[Route]:
+    return [route for route in routes if is_token_authenticated(route) and route.key not in ALLOWED]
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +193,52 @@ def test_a_person_without_a_role_is_refused_everywhere(
         if problem := outsider_problem(client, route):
             problems.append(problem)
     assert not problems, f"{len(problems)} URL(s) open to a person without a role:\n" + "\n".join(problems)
+
+
+def test_the_token_api_refuses_anyone_without_a_token_even_signed_in(
+    client: Client, requester: Any, routes: list[Route]
+) -> None:
+    api_routes = _token_routes(routes)
+    assert len(api_routes) >= 13
+    problems = [problem for route in api_routes if (problem := token_problem(client, route, expected=401))]
+    client.force_login(requester)  # a person of the portal, signed in: the API still wants a token
+    problems += [
+        f"signed in: {problem}"
+        for route in api_routes
+        if (problem := token_problem(client, route, expected=401))
+    ]
+    assert not problems, f"{len(problems)} API URL(s) open without a token:\n" + "\n".join(problems)
+
+
+def test_the_token_api_refuses_the_token_of_a_person_without_a_role(
+    client: Client, outsider: Any, routes: list[Route]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.choices import Scope
+    from api.models import ApiToken
+    from api.services import digest_of
+
+    # Made by hand: the service refuses anyone without a role. Every scope, so only the role refuses.
+    token = "bgp_0123456789ab_outsider-token-with-every-scope"
+    ApiToken.objects.create(
+        user=outsider,
+        name="outsider",
+        prefix="0123456789ab",
+        digest=digest_of(token),
+        scopes=[str(scope) for scope in Scope],
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    problems = [
+        problem
+        for route in _token_routes(routes)
+        if (problem := token_problem(client, route, expected=403, token=token))
+    ]
+    assert not problems, f"{len(problems)} API URL(s) open to a person without a role:\n" + "\n".join(
+        problems
+    )
 
 
 # --- the guard catches an unguarded page -------------------------------------------------------------

@@ -112,11 +112,50 @@ def unreachable(route: Route, urlconf: str | None = None) -> str | None:
         match = resolve(route.url, urlconf)
     except Exception as exc:  # Resolver404 and anything a converter raises
         return f"{route.key}: the walker's URL {route.url} does not resolve ({exc!r})"
-    if match.func is not route.callback and getattr(match.func, "view_class", None) is not getattr(
-        route.callback, "view_class", object()
+    if (
+        match.func is not route.callback
+        and getattr(match.func, "view_class", None) is not getattr(route.callback, "view_class", object())
+        and _api_path_view(match.func) is not _api_path_view(route.callback, default=object())
     ):
         return f"{route.key}: the walker's URL {route.url} reaches {match.view_name or match.route} instead"
     return None
+
+
+# --- The token API (api/, Django Ninja) ---------------------------------------------------------------
+
+
+def is_token_authenticated(route: Route) -> bool:
+    """An operation of the REST API: it takes a bearer token, never a session, and answers refusals
+    with problem details instead of sending anyone to sign in."""
+    return getattr(route.callback, "__module__", "") == "ninja.operation"
+
+
+def _api_path_view(callback: Any, default: Any = None) -> Any:
+    """The Ninja path behind an API view: the operations of one path (GET list, POST create) are one
+    URL, each named by its pattern, and the one view dispatches on the method."""
+    if getattr(callback, "__module__", "") != "ninja.operation" or not callback.__closure__:
+        return default
+    return callback.__closure__[0].cell_contents
+
+
+def token_problem(client: Client, route: Route, *, expected: int, token: str | None = None) -> str | None:
+    """A GET and a POST must each be refused with ``expected`` (401 or 403) as problem details (405 is
+    fine for the method an operation does not take, as long as the other one is refused)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    outcomes = {}
+    for method in ("get", "post"):
+        response = getattr(client, method)(route.url, {}, content_type="application/json", headers=headers)
+        status = response.status_code
+        if status == expected and response["Content-Type"] == "application/problem+json":
+            outcomes[method] = str(status)
+        elif status == 405:
+            outcomes[method] = "405"
+        else:
+            outcomes[method] = f"{status} {response.get('Content-Type', '')}"
+    if str(expected) in outcomes.values() and set(outcomes.values()) <= {str(expected), "405"}:
+        return None
+    who = "with the outsider's token" if token else "without a token"
+    return f"{route.key} ({route.url}): {who} GET {outcomes['get']}; POST {outcomes['post']}"
 
 
 def _hops(client: Client, method: str, url: str) -> list[tuple[str, int, str]]:
