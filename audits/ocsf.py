@@ -77,6 +77,19 @@ class FindingFacts:
     url: str
     event_ids: tuple[str, ...] = ()
     session_code: str = ""
+    account_name: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeFacts:
+    """The ledger entry that changed a finding: the feed's position and what the change was."""
+
+    sequence: int
+    action: str
+    to_status: str
+    actor_name: str
+    request_id: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -101,17 +114,46 @@ def _type_uid(class_uid: int, activity_id: int) -> int:
     return class_uid * 100 + activity_id
 
 
-def detection_finding(finding: FindingFacts) -> dict[str, Any]:
-    """One finding as an OCSF Detection Finding, as it is now."""
-    status_id, status = STATUS.get(finding.status, (99, "Other"))
+def activity_of(change: ChangeFacts | None, finding: FindingFacts) -> tuple[int, str]:
+    """What a change did to the finding (raised: Create; resolved or dismissed: Close; else Update);
+    without a change, what the finding's own state says."""
+    if change is not None:
+        if change.action == "finding.raised":
+            return CREATE, "Create"
+        if change.action == "finding.resolved" or change.to_status in ("resolved", "false_positive"):
+            return CLOSE, "Close"
+        return UPDATE, "Update"
     if finding.status in ("resolved", "false_positive"):
-        activity_id, activity = CLOSE, "Close"
-    elif finding.updated_at > finding.created_at:
-        activity_id, activity = UPDATE, "Update"
-    else:
-        activity_id, activity = CREATE, "Create"
+        return CLOSE, "Close"
+    if finding.updated_at > finding.created_at:
+        return UPDATE, "Update"
+    return CREATE, "Create"
+
+
+def detection_finding(finding: FindingFacts, *, change: ChangeFacts | None = None) -> dict[str, Any]:
+    """One finding, as it is now, as an OCSF Detection Finding; stamped with the ledger entry that
+    changed it when there is one (the SIEM feed), so a reader that keeps the latest event per
+    ``finding_info.uid`` has every finding's current state."""
+    status_id, status = STATUS.get(finding.status, (99, "Other"))
+    activity_id, activity = activity_of(change, finding)
     severity_id = SEVERITY_ID.get(finding.severity, 0)
-    event: dict[str, Any] = {
+    moment = change.created_at if change is not None else finding.updated_at
+    account: dict[str, Any] = {"uid": finding.aws_account_id, "type": "AWS Account", "type_id": 10}
+    if finding.account_name:
+        account["name"] = finding.account_name
+    metadata: dict[str, Any] = {"version": OCSF_VERSION, "product": PRODUCT, "log_name": "findings"}
+    unmapped: dict[str, Any] = {
+        "portal_uuid": finding.uuid,
+        "cloudtrail_event_ids": list(finding.event_ids),
+        "session": finding.session_code or None,
+    }
+    if change is not None:
+        # The ledger entry: its sequence is the feed's cursor, its request id ties it to the logs.
+        metadata.update(uid=str(change.sequence), correlation_uid=change.request_id)
+        unmapped.update(change=change.action, changed_by=change.actor_name)
+    else:
+        metadata["uid"] = f"{finding.code}@{_ms(finding.updated_at)}"
+    return {
         "class_uid": DETECTION_FINDING,
         "class_name": "Detection Finding",
         "category_uid": FINDINGS_CATEGORY,
@@ -119,17 +161,14 @@ def detection_finding(finding: FindingFacts) -> dict[str, Any]:
         "activity_id": activity_id,
         "activity_name": activity,
         "type_uid": _type_uid(DETECTION_FINDING, activity_id),
-        "time": _ms(finding.updated_at),
+        "type_name": f"Detection Finding: {activity}",
+        "time": _ms(moment),
         "severity_id": severity_id,
         "severity": finding.severity.capitalize(),
         "status_id": status_id,
         "status": status,
         "message": finding.summary,
-        "metadata": {
-            "version": OCSF_VERSION,
-            "product": PRODUCT,
-            "uid": f"{finding.code}@{_ms(finding.updated_at)}",
-        },
+        "metadata": metadata,
         "finding_info": {
             "uid": finding.code,
             "title": finding.kind_label,
@@ -141,13 +180,10 @@ def detection_finding(finding: FindingFacts) -> dict[str, Any]:
             "last_seen_time": _ms(finding.last_seen),
             "src_url": finding.url,
         },
-        "cloud": {"provider": "AWS", "account": {"uid": finding.aws_account_id, "type": "AWS Account"}},
-        "resources": [{"type": "AWS::::Account", "uid": finding.aws_account_id}],
-        "unmapped": {"portal_uuid": finding.uuid, "cloudtrail_event_ids": list(finding.event_ids)},
+        "cloud": {"provider": "AWS", "account": account},
+        "resources": [{"uid": f"arn:aws:iam::{finding.aws_account_id}:root", "type": "AWS IAM root user"}],
+        "unmapped": unmapped,
     }
-    if finding.session_code:
-        event["unmapped"]["session"] = finding.session_code
-    return event
 
 
 def account_change(entry: LedgerFacts) -> dict[str, Any]:

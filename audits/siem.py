@@ -5,19 +5,15 @@ pages, so a feed never shows more than its reader could see in the browser.
 Each feed is read oldest change first and hands back the cursor to ask with next time, also when
 nothing new came (the SIEM polls with the cursor it last got; nothing is missed or sent twice):
 
-* findings by ``(updated_at, id)``: a finding that changes moves to the end and comes again, as an
-  OCSF *Update* or *Close*;
+* findings by the ledger sequence of their changes (raised, triaged, reopened, resolved): each change
+  comes once, with the finding as it is now, as an OCSF *Create*, *Update* or *Close*;
 * the ledger by ``sequence``: entries never change, each comes once, with its chain hash.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 
 from audits import ocsf, selectors
 from ledger.models import LedgerEntry
@@ -33,23 +29,47 @@ class Batch:
     cursor: str
 
 
-def _finding_position(cursor: str) -> tuple[datetime, int] | None:
-    moment, _, pk = cursor.partition("~")
-    parsed = parse_datetime(moment) if moment else None
-    return (parsed, int(pk)) if parsed is not None and pk.isdigit() else None
+FINDING_TARGET = "audits.Finding"
 
 
 def finding_batch(*, user: Any, cursor: str = "", limit: int = 500) -> Batch:
-    """Findings the person may see that changed after ``cursor``, oldest change first."""
-    findings = selectors.findings_visible_to(user=user)
-    position = _finding_position(cursor)
-    if position is not None:
-        moment, pk = position
-        findings = findings.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
-    rows = list(findings.order_by("updated_at", "pk")[: min(limit, MAX_BATCH)])
-    events = [ocsf.detection_finding(finding_facts(finding)) for finding in rows]
-    last = rows[-1] if rows else None
-    return Batch(events=events, cursor=f"{last.updated_at.isoformat()}~{last.pk}" if last else cursor)
+    """The changes to findings the person may see after the ledger sequence ``cursor``, each as the
+    finding's current state stamped with the change. The cursor moves past every entry read, seen or
+    not, so a person who sees few findings still moves on; entries become visible in sequence order
+    (the ledger's head row is locked until the writing transaction commits), so none that commits
+    late is skipped, as a timestamp cursor would."""
+    after = int(cursor) if cursor.isdigit() else 0
+    entries = list(
+        LedgerEntry.objects.filter(target_type=FINDING_TARGET, sequence__gt=after).order_by("sequence")[
+            : min(limit, MAX_BATCH)
+        ]
+    )
+    if not entries:
+        return Batch(events=[], cursor=str(after))
+    visible = {
+        str(finding.uuid): finding
+        for finding in selectors.findings_visible_to(user=user).filter(
+            uuid__in={entry.target_id for entry in entries}
+        )
+    }
+    events = [
+        ocsf.detection_finding(finding_facts(found), change=change_facts(entry))
+        for entry in entries
+        if (found := visible.get(entry.target_id)) is not None
+    ]
+    return Batch(events=events, cursor=str(entries[-1].sequence))
+
+
+def change_facts(entry: LedgerEntry) -> ocsf.ChangeFacts:
+    data = entry.data if isinstance(entry.data, dict) else {}
+    return ocsf.ChangeFacts(
+        sequence=entry.sequence,
+        action=entry.action,
+        to_status=str(data.get("to") or ""),
+        actor_name=entry.actor_name,
+        request_id=entry.request_id,
+        created_at=entry.created_at,
+    )
 
 
 def finding_facts(finding: Any) -> ocsf.FindingFacts:
@@ -70,6 +90,7 @@ def finding_facts(finding: Any) -> ocsf.FindingFacts:
         url=absolute_url("audits:finding_detail", kwargs={"uuid": finding.uuid}),
         event_ids=tuple(event.event_id for event in finding.events.all()),
         session_code=finding.session.code if finding.session_id else "",
+        account_name=finding.account.name if finding.account_id else "",
     )
 
 

@@ -9,9 +9,6 @@ there; an empty body means nothing new.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
@@ -19,17 +16,13 @@ from api import schemas
 from api.auth import caller
 from api.choices import Scope
 from api.endpoints.inventory import scopes
-from api.ocsf import detection_finding
-from audits import selectors
-from ledger.models import LedgerEntry
+from audits import ocsf, siem
 from portal import policy
-from portal.links import absolute_url
 
 router = Router(tags=["siem"])
 
 CONTENT_TYPE = "application/x-ndjson"
 MAX_LIMIT = 1000
-FINDING_TARGET = "audits.Finding"
 
 
 class CursorQuery(Schema):
@@ -37,32 +30,14 @@ class CursorQuery(Schema):
     limit: int = 500
 
 
-def finding_changes_after(*, user: Any, cursor: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-    """The OCSF events of the finding changes after ``cursor`` that ``user`` may see, and the next
-    cursor (past every entry read, seen or not, so a person who sees few findings still moves on)."""
-    entries = list(
-        LedgerEntry.objects.filter(target_type=FINDING_TARGET, sequence__gt=cursor).order_by("sequence")[
-            :limit
-        ]
-    )
-    if not entries:
-        return [], cursor
-    visible = {
-        str(finding.uuid): finding
-        for finding in selectors.findings_visible_to(user=user).filter(
-            uuid__in={entry.target_id for entry in entries}
-        )
-    }
-    events = [
-        detection_finding(
-            finding=found,
-            entry=entry,
-            web_url=absolute_url("audits:finding_detail", kwargs={"uuid": found.uuid}),
-        )
-        for entry in entries
-        if (found := visible.get(entry.target_id)) is not None
-    ]
-    return events, entries[-1].sequence
+def _json_lines(batch: siem.Batch) -> HttpResponse:
+    response = HttpResponse(b"".join(ocsf.json_lines(batch.events)), content_type=CONTENT_TYPE)
+    response["X-Next-Cursor"] = batch.cursor
+    return response
+
+
+def _limit(query: CursorQuery) -> int:
+    return min(max(query.limit, 1), MAX_LIMIT)
 
 
 @router.get(
@@ -76,10 +51,20 @@ def finding_changes_after(*, user: Any, cursor: int, limit: int) -> tuple[list[d
 )
 def siem_findings(request: HttpRequest, query: Query[CursorQuery]) -> HttpResponse:
     user = caller(request, Scope.READ_FINDINGS, allowed=policy.may_view_findings)
-    events, next_cursor = finding_changes_after(
-        user=user, cursor=max(query.cursor, 0), limit=min(max(query.limit, 1), MAX_LIMIT)
-    )
-    body = "".join(json.dumps(event, separators=(",", ":")) + "\n" for event in events)
-    response = HttpResponse(body, content_type=CONTENT_TYPE)
-    response["X-Next-Cursor"] = str(next_cursor)
-    return response
+    return _json_lines(siem.finding_batch(user=user, cursor=str(max(query.cursor, 0)), limit=_limit(query)))
+
+
+@router.get(
+    "/siem/ledger",
+    response=schemas.answers(200, None),
+    summary="Audit ledger entries as OCSF Account Changes (JSON Lines) after a sequence; X-Next-Cursor",
+    openapi_extra={
+        **scopes(Scope.READ_FINDINGS),
+        "responses": {200: {"description": "One OCSF event a line", "content": {CONTENT_TYPE: {}}}},
+    },
+)
+def siem_ledger(request: HttpRequest, query: Query[CursorQuery]) -> HttpResponse:
+    """Each entry once, in sequence, with its chain hash (``unmapped.ledger_hash``) so the SIEM can
+    check it against ``verify_ledger``; for those who may read the ledger."""
+    user = caller(request, Scope.READ_FINDINGS, allowed=policy.may_view_ledger)
+    return _json_lines(siem.ledger_batch(user=user, cursor=str(max(query.cursor, 0)), limit=_limit(query)))

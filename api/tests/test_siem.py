@@ -106,3 +106,24 @@ def test_a_person_reads_only_the_findings_of_their_pages(
 
 def test_the_stream_needs_the_findings_scope(requester: Any, api_as: Callable[..., ApiClient]) -> None:
     assert api_as(requester, Scope.READ_INVENTORY).get(SIEM).status_code == 403
+
+
+def test_the_ledger_feed_gives_each_entry_once_with_its_hash_to_ledger_readers_only(
+    auditor: Any, approver: Any, api_as: Callable[..., ApiClient]
+) -> None:
+    for n in range(3):
+        ledger.record(actor=None, action="test.siem", data={"n": n})
+    client = api_as(auditor, Scope.READ_FINDINGS)
+
+    response = client.get("/api/v1/siem/ledger", {"cursor": 0, "limit": 2})
+    assert response.status_code == 200
+    first = [json.loads(line) for line in response.content.decode().splitlines()]
+    again = client.get("/api/v1/siem/ledger", {"cursor": response["X-Next-Cursor"]})
+    rest = [json.loads(line) for line in again.content.decode().splitlines()]
+
+    sequences = [event["metadata"]["sequence"] for event in first + rest]
+    assert len(first) == 2
+    assert sequences == sorted(set(sequences))
+    assert all(event["class_uid"] == 3001 and event["unmapped"]["ledger_hash"] for event in first + rest)
+    # An approver reads the findings of his accounts, not the ledger.
+    assert api_as(approver, Scope.READ_FINDINGS).get("/api/v1/siem/ledger").status_code == 403

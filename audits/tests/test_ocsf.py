@@ -67,3 +67,16 @@ def test_json_lines_are_one_compact_object_per_line() -> None:
     assert len(lines) == 2
     assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in lines)
     assert json.loads(lines[0])["activity_name"] == "Create"
+
+
+def test_a_change_from_the_ledger_stamps_the_event_with_its_sequence_and_kind() -> None:
+    change = ocsf.ChangeFacts(
+        sequence=7, action="finding.triaged", to_status="false_positive", actor_name="audrey.auditor",
+        request_id="req-9", created_at=T0 + timedelta(days=1),
+    )  # fmt: skip
+    event = ocsf.detection_finding(_finding(status="false_positive"), change=change)
+
+    assert (event["activity_name"], event["metadata"]["uid"]) == ("Close", "7")
+    assert event["time"] == int((T0 + timedelta(days=1)).timestamp() * 1000)
+    assert event["unmapped"]["changed_by"] == "audrey.auditor"
+    assert event["resources"][0]["uid"] == "arn:aws:iam::123456789012:root"

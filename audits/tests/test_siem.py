@@ -18,14 +18,17 @@ pytestmark = pytest.mark.django_db
 
 def _finding(n: int) -> Any:
     now = timezone.now()
-    return finding_create(
+    finding = finding_create(
         key=f"siem:{n}", kind="unapproved_root_usage", severity="critical",
         first_seen=now - timedelta(hours=1), last_seen=now, summary=f"Root used ({n}).",
         aws_account_id="123456789012",
     )  # fmt: skip
+    # The services write this entry with the finding (finding_create leaves it to its caller).
+    ledger.record(actor=None, action="finding.raised", target=finding, data={"code": finding.code})
+    return finding
 
 
-def test_findings_come_oldest_change_first_and_a_change_comes_again(auditor: Any) -> None:
+def test_findings_come_in_the_order_of_their_changes_and_a_change_comes_again(auditor: Any) -> None:
     made = [_finding(n) for n in range(5)]
 
     first = siem.finding_batch(user=auditor, limit=3)
@@ -34,6 +37,7 @@ def test_findings_come_oldest_change_first_and_a_change_comes_again(auditor: Any
 
     codes = [event["finding_info"]["uid"] for event in first.events + rest.events]
     assert codes == [finding.code for finding in made]
+    assert {event["activity_name"] for event in first.events + rest.events} == {"Create"}
     assert idle.events == []
     assert idle.cursor == rest.cursor  # polling again with it misses nothing
 
@@ -41,6 +45,7 @@ def test_findings_come_oldest_change_first_and_a_change_comes_again(auditor: Any
     changed = siem.finding_batch(user=auditor, cursor=idle.cursor)
     assert [event["finding_info"]["uid"] for event in changed.events] == [made[1].code]
     assert changed.events[0]["activity_name"] == "Close"
+    assert changed.events[0]["unmapped"]["changed_by"]
 
 
 def test_a_person_who_may_not_see_findings_gets_none(requester: Any) -> None:
