@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from django.db.models import Q
+
 from audits.choices import FindingStatus, PostureStatus
 from audits.models import Finding
 from audits.posture.controls import CONTROLS, POSTURE_KINDS, Check, Control
@@ -143,9 +145,10 @@ def organization_scores(*, user: AnyUser, filters: PostureFilter) -> list[Contro
 
 
 def accounts_for_contacts(
-    *, user: AnyUser, environment: str = "", uuid: UUID | None = None
+    *, user: AnyUser, environment: str = "", uuid: UUID | None = None, ou: str = ""
 ) -> list[AwsAccount]:
-    """The accounts a contacts fix applies to: one account, or every account of an environment."""
+    """The accounts a contacts fix applies to: one account, every account of an environment, or every
+    account in an OU and the OUs under it (``Root/Workloads`` holds ``Root/Workloads/Prod``'s too)."""
     if not policy.may_set_alternate_contacts(user):
         return []
     accounts = AwsAccount.objects.order_by("name")
@@ -153,4 +156,7 @@ def accounts_for_contacts(
         return list(accounts.filter(uuid=uuid))
     if environment:
         return list(accounts.filter(environment=environment))
+    if ou:
+        path = ou.rstrip("/")
+        return list(accounts.filter(Q(ou_path=path) | Q(ou_path__startswith=f"{path}/")))
     return []

@@ -3,6 +3,7 @@ now, and the contacts fix. Each view: a policy decorator, a selector, a form, at
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
@@ -73,13 +74,16 @@ def account_posture_check(request: AuthenticatedHttpRequest, uuid: UUID) -> Http
 @allowed_if(policy.may_set_alternate_contacts)
 @step_up_required
 def contacts_fix(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Set missing alternate contacts on one account (``?account=<uuid>``) or on every account of an
-    environment (``?environment=production``)."""
+    """Set missing alternate contacts on one account (``?account=<uuid>``), on every account of an
+    environment (``?environment=production``) or of an OU and those under it (``?ou=Root/Workloads``)."""
     account_uuid = _uuid(request.GET.get("account", ""))
     environment = request.GET.get("environment", "")
+    ou = request.GET.get("ou", "")[:1000]
     if environment and environment not in Environment.values:
         raise Http404("No such environment.")
-    accounts = selectors.accounts_for_contacts(user=request.user, environment=environment, uuid=account_uuid)
+    accounts = selectors.accounts_for_contacts(
+        user=request.user, environment=environment, uuid=account_uuid, ou=ou
+    )
     if not accounts:
         raise Http404("No account to set contacts on.")
     form = ContactsForm(request.POST or None)
@@ -97,12 +101,15 @@ def contacts_fix(request: AuthenticatedHttpRequest) -> HttpResponse:
             _say(request, results)
             if account_uuid is not None:
                 return redirect("audits:account_posture", uuid=account_uuid)
-            return redirect(f"{reverse('audits:organization_posture')}?environment={environment}")
-    scope = (
-        str(accounts[0])
-        if account_uuid is not None
-        else f"every {Environment(environment).label.lower()} account"
-    )
+            return redirect(
+                f"{reverse('audits:organization_posture')}?{urlencode({'environment': environment})}"
+            )
+    if account_uuid is not None:
+        scope = str(accounts[0])
+    elif environment:
+        scope = f"every {Environment(environment).label.lower()} account"
+    else:
+        scope = f"every account in {ou} and the OUs under it"
     return render(
         request, "audits/posture/contacts_form.html", {"form": form, "accounts": accounts, "scope": scope}
     )

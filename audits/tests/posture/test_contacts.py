@@ -18,6 +18,7 @@ from audits.posture.aws import Contact
 from audits.posture.contacts import alternate_contacts_set
 from audits.posture.service import posture_check_all
 from audits.tests.posture_support import RootPostureStore, set_contacts
+from breakglass.models import AwsAccount
 from ledger.models import LedgerEntry
 from portal.errors import DomainError
 from portal.testing import step_up
@@ -183,3 +184,24 @@ def test_an_unknown_environment_or_account_is_a_404(
     assert client.get(f"{reverse('audits:contacts_fix')}?environment=moon").status_code == 404
     assert client.get(f"{reverse('audits:contacts_fix')}?account=not-a-uuid").status_code == 404
     assert client.get(reverse("audits:contacts_fix")).status_code == 404
+
+
+def test_an_administrator_fixes_every_account_of_an_ou_and_the_ous_under_it(
+    client: Client,
+    accounts: dict[str, Any],
+    administrator: Any,
+    eager_celery: None,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    AwsAccount.objects.filter(account_id=PROD_A).update(ou_path="Root/Workloads/Prod")
+    AwsAccount.objects.filter(account_id=SANDBOX).update(ou_path="Root/WorkloadsArchive")
+    client.force_login(administrator)
+    step_up(client, administrator)
+    url = f"{reverse('audits:contacts_fix')}?ou=Root/Workloads"
+
+    assert b"every account in Root/Workloads and the OUs under it" in client.get(url).content
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, FORM).status_code == 302
+    assert security_contact(PROD_A)["Name"] == "Cloud Security"  # type: ignore[index]
+    assert security_contact(SANDBOX) is None  # a sibling whose name merely starts the same
+    assert client.get(f"{reverse('audits:contacts_fix')}?ou=Root/Nowhere").status_code == 404
