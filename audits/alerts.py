@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
 from audits.choices import FindingKind, FindingStatus, Severity
 from audits.models import Finding
 from breakglass.notifications import outbox
+from ledger import services as ledger
 from portal.links import absolute_url
 
 if TYPE_CHECKING:
@@ -63,6 +64,46 @@ def finding_create(
         except IntegrityError:
             continue  # the same code taken a moment ago by another account's reconciliation
     raise RuntimeError(f"no free finding code for {key}")  # pragma: no cover - 10 SHA-256 collisions
+
+
+def finding_raise(
+    *,
+    key: str,
+    kind: str,
+    severity: str,
+    first_seen: datetime,
+    last_seen: datetime,
+    summary: str,
+    account: AwsAccount | None = None,
+    aws_account_id: str = "",
+    session: AccessRequest | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Finding:
+    """Insert a new finding and its ``finding.raised`` ledger entry (code, kind, severity, account,
+    session, summary, and ``detail``): the one way the evidence side's own checks (drills, device
+    returns, access reviews, posture) raise a finding. Call it inside the caller's transaction."""
+    finding = finding_create(
+        key=key,
+        kind=kind,
+        severity=severity,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        summary=summary,
+        aws_account_id=aws_account_id or (account.account_id if account is not None else ""),
+        account=account,
+        session=session,
+    )
+    data: dict[str, Any] = {
+        "code": finding.code,
+        "kind": finding.kind,
+        "severity": finding.severity,
+        "account_id": finding.aws_account_id,
+        "summary": summary,
+    }
+    if session is not None:
+        data["session"] = session.code
+    ledger.record(actor=None, action="finding.raised", target=finding, data={**data, **(detail or {})})
+    return finding
 
 
 def finding_link(finding: Finding) -> str:

@@ -18,7 +18,6 @@ from audits import alerts
 from audits.choices import SEVERITY_BY_KIND, FindingKind
 from audits.models import Finding
 from breakglass.signals import devices_not_returned
-from ledger import services as ledger
 
 if TYPE_CHECKING:
     from breakglass.sweeps import LateDevice
@@ -56,29 +55,16 @@ def mfa_device_not_returned(sender: Any, *, late: list[LateDevice], **_: Any) ->
             continue
         summary = summary_of(item)
         account = item.session.account
-        finding = alerts.finding_create(
+        finding = alerts.finding_raise(
             key=key,
             kind=KIND,
             severity=SEVERITY_BY_KIND[KIND],
             first_seen=item.late_since,
             last_seen=now,
             summary=summary,
-            aws_account_id=account.account_id,
             account=account,
             session=item.session,
-        )
-        ledger.record(
-            actor=None,
-            action="finding.raised",
-            target=finding,
-            data={
-                "code": finding.code,
-                "kind": finding.kind,
-                "severity": finding.severity,
-                "summary": summary,
-                "device": item.device.serial_number,
-                "session": item.session.code,
-            },
+            detail={"device": item.device.serial_number},
         )
         raised.append(finding)
     return raised

@@ -30,7 +30,6 @@ from audits.reconcile.wording import account_label
 from breakglass import drills
 from breakglass.models import Drill
 from breakglass.signals import approver_unreachable
-from ledger import services as ledger
 from portal.people import person_label
 
 if TYPE_CHECKING:
@@ -73,29 +72,15 @@ def drill_events_missing(*, now: datetime | None = None) -> list[Finding]:
             finding = Finding.objects.filter(dedupe_key=key).first()
             if finding is None:
                 summary = _missing_summary(drill, minutes)
-                finding = alerts.finding_create(
+                finding = alerts.finding_raise(
                     key=key,
                     kind=MISSING,
                     severity=SEVERITY_BY_KIND[MISSING],
                     first_seen=drill.event_deadline or now,
                     last_seen=now,
                     summary=summary,
-                    aws_account_id=request.account.account_id,
                     account=request.account,
                     session=request,
-                )
-                ledger.record(
-                    actor=None,
-                    action="finding.raised",
-                    target=finding,
-                    data={
-                        "code": finding.code,
-                        "kind": finding.kind,
-                        "severity": finding.severity,
-                        "account_id": finding.aws_account_id,
-                        "session": request.code,
-                        "summary": summary,
-                    },
                 )
                 alerts.finding_alert(
                     finding=finding,
@@ -141,29 +126,18 @@ def approver_unreachable_findings(
             else SEVERITY_BY_KIND[UNREACHABLE]
         )
         summary = _unreachable_summary(check, account, reachable)
-        finding = alerts.finding_create(
+        finding = alerts.finding_raise(
             key=key,
             kind=UNREACHABLE,
             severity=severity,
             first_seen=check.deadline,
             last_seen=now,
             summary=summary,
-            aws_account_id=account.account_id,
             account=account,
-        )
-        ledger.record(
-            actor=None,
-            action="finding.raised",
-            target=finding,
-            data={
-                "code": finding.code,
-                "kind": finding.kind,
-                "severity": finding.severity,
-                "account_id": account.account_id,
+            detail={
                 "approver": check.approver.get_username(),
                 "reachable": reachable,
                 "quorum": account.approval_quorum,
-                "summary": summary,
             },
         )
         findings.append(finding)

@@ -19,7 +19,6 @@ from audits import alerts
 from audits.choices import SEVERITY_BY_KIND, FindingKind
 from audits.models import Finding
 from breakglass.signals import review_campaign_closed
-from ledger import services as ledger
 
 if TYPE_CHECKING:
     from breakglass.models import AwsAccount, ReviewCampaign, ReviewItem
@@ -56,27 +55,15 @@ def access_review_incomplete(
         if Finding.objects.filter(dedupe_key=key).exists():
             continue
         summary = summary_of(campaign, account, items)
-        finding = alerts.finding_create(
+        finding = alerts.finding_raise(
             key=key,
             kind=KIND,
             severity=SEVERITY_BY_KIND[KIND],
             first_seen=now,
             last_seen=now,
             summary=summary,
-            aws_account_id=account.account_id if account else "",
             account=account,
-        )
-        ledger.record(
-            actor=None,
-            action="finding.raised",
-            target=finding,
-            data={
-                "code": finding.code,
-                "kind": finding.kind,
-                "severity": finding.severity,
-                "summary": summary,
-                "review_items": [str(item.uuid) for item in items],
-            },
+            detail={"review_items": [str(item.uuid) for item in items]},
         )
         # High, not critical: finding_alert alerts only on critical findings; kept for when that changes.
         alerts.finding_alert(
