@@ -8,6 +8,7 @@ import gzip
 import json
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 # The plain-zlib baseline reads and inflates in blocks small enough for glibc to serve from its heap:
 # 1 MiB blocks go through mmap/munmap and their page faults make zlib itself look ~1.5x slower, which
@@ -23,31 +24,29 @@ class Counts:
     bytes_uncompressed: int = 0
 
 
-def read_zlib(paths: list[str]) -> Counts:
-    """Plain streaming decompression (bounded output per call, as any reader of a 1 GB file must)."""
+def _inflate(paths: list[str], library: Any, read_size: int, out_chunk: int) -> Counts:
+    """Plain streaming decompression with ``library`` (zlib's API), bounded output per call, as any
+    reader of a 1 GB file must."""
     counts = Counts()
     for path in paths:
         with open(path, "rb") as stream:
-            inflater = zlib.decompressobj(47)
-            while data := stream.read(READ_SIZE):
+            inflater = library.decompressobj(47)
+            while data := stream.read(read_size):
                 while data:
-                    counts.bytes_uncompressed += len(inflater.decompress(data, OUT_CHUNK))
+                    counts.bytes_uncompressed += len(inflater.decompress(data, out_chunk))
                     data = inflater.unconsumed_tail
     return counts
+
+
+def read_zlib(paths: list[str]) -> Counts:
+    """Python's zlib: the floor any reader pays."""
+    return _inflate(paths, zlib, READ_SIZE, OUT_CHUNK)
 
 
 def read_zlib_1m(paths: list[str]) -> Counts:
     """The same with 1 MiB blocks (the screen's old chunk size): for comparison only, since glibc
     serves such blocks through mmap/munmap and their page faults slow zlib itself down."""
-    counts = Counts()
-    for path in paths:
-        with open(path, "rb") as stream:
-            inflater = zlib.decompressobj(47)
-            while data := stream.read(256 << 10):
-                while data:
-                    counts.bytes_uncompressed += len(inflater.decompress(data, 1 << 20))
-                    data = inflater.unconsumed_tail
-    return counts
+    return _inflate(paths, zlib, 256 << 10, 1 << 20)
 
 
 def read_screen(paths: list[str]) -> Counts:
@@ -68,15 +67,7 @@ def read_isal(paths: list[str]) -> Counts:
     """The same plain decompression with ISA-L (what ``inflate.py`` uses first): a second floor."""
     from isal import isal_zlib
 
-    counts = Counts()
-    for path in paths:
-        with open(path, "rb") as stream:
-            inflater = isal_zlib.decompressobj(47)
-            while data := stream.read(READ_SIZE):
-                while data:
-                    counts.bytes_uncompressed += len(inflater.decompress(data, OUT_CHUNK))
-                    data = inflater.unconsumed_tail
-    return counts
+    return _inflate(paths, isal_zlib, READ_SIZE, OUT_CHUNK)
 
 
 def read_duckdb(paths: list[str]) -> Counts:
