@@ -80,3 +80,22 @@ def test_a_change_from_the_ledger_stamps_the_event_with_its_sequence_and_kind() 
     assert event["time"] == int((T0 + timedelta(days=1)).timestamp() * 1000)
     assert event["unmapped"]["changed_by"] == "audrey.auditor"
     assert event["resources"][0]["uid"] == "arn:aws:iam::123456789012:root"
+
+
+def test_an_account_change_has_the_attributes_ocsf_requires() -> None:
+    # OCSF 1.3.0 Account Change (3001): required attributes, and those of the objects it requires.
+    event = ocsf.account_change(_entry("grant.created"))
+    assert {
+        "activity_id",
+        "category_uid",
+        "class_uid",
+        "metadata",
+        "severity_id",
+        "time",
+        "type_uid",
+        "user",
+    } <= set(event)
+    assert {"product", "version"} <= set(event["metadata"])
+    assert {"name", "vendor_name"} <= set(event["metadata"]["product"])
+    assert event["type_uid"] == event["class_uid"] * 100 + event["activity_id"]
+    assert (event["activity_id"], event["activity_name"]) == (7, "Attach Policy")
