@@ -44,4 +44,6 @@ app.conf.beat_schedule = {
     # in ledgered batches; evidence is never purged. Daily.
     "purge-old-notifications": {"task": "breakglass.tasks.purge_old_notifications", "schedule": 86400.0},
     "purge-old-ingestion-runs": {"task": "audits.tasks.purge_old_ingestion_runs", "schedule": 86400.0},
+    # Export files (PDF reports, evidence bundles) are kept PORTAL_EXPORT_KEEP_HOURS, then removed.
+    "purge-expired-exports": {"task": "audits.tasks.purge_expired_exports", "schedule": 3600.0},
 }

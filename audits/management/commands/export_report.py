@@ -93,7 +93,7 @@ class Command(BaseCommand):
         try:
             if export.fmt == "pdf":
                 with os.fdopen(handle, "wb") as binary:
-                    binary.write(export.pdf())
+                    export.write_pdf(binary)
             else:
                 with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                     for piece in export.text():
