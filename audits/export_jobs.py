@@ -22,9 +22,9 @@ import hashlib
 import logging
 import os
 import secrets
-from functools import partial
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
