@@ -40,6 +40,8 @@ class FindingFilter:
     status: str = ""
     # The 12-digit AWS account id (findings of unknown accounts have no inventory account).
     account_id: str = ""
+    # The environment (OU) of the inventory account.
+    environment: str = ""
     # Findings whose events fall (at least partly) in [since, until].
     since: datetime | None = None
     until: datetime | None = None
@@ -54,6 +56,8 @@ class FindingFilter:
             q &= Q(status=self.status)
         if self.account_id:
             q &= Q(aws_account_id=self.account_id)
+        if self.environment:
+            q &= Q(account__environment=self.environment)
         if self.since is not None:
             q &= Q(last_seen__gte=self.since)
         if self.until is not None:
@@ -67,6 +71,7 @@ class FindingFilter:
             "severity": self.severity,
             "status": self.status,
             "account_id": self.account_id,
+            "environment": self.environment,
             "since": self.since.isoformat() if self.since else "",
             "until": self.until.isoformat() if self.until else "",
         }

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audits import export_jobs
 from audits.models import ExportJob
-from audits.reports import ReportFilter
+from audits.reports import REPORTS, ReportFilter
 from audits.tasks import EXPORT_MAX_RETRIES, purge_expired_exports, run_export_job
 from audits.tests.reports.conftest import World
 from audits.tests.reports.jobs_support import download, eager_jobs, start_job  # noqa: F401 (fixture)
@@ -383,3 +383,22 @@ def test_expired_files_are_purged_with_a_ledger_entry(
     entry = LedgerEntry.objects.get(action="export.expired")
     assert (entry.target_id, entry.data["sha256"]) == (str(old.uuid), old.sha256)
     assert export_jobs.export_jobs_purge() == 0  # nothing twice
+
+
+def test_the_findings_report_and_page_filter_by_environment(
+    client: Client,
+    auditor: Any,
+    world: World,
+) -> None:
+    client.force_login(auditor)
+    environment = world.account.environment
+    other = "sandbox" if environment != "sandbox" else "staging"
+
+    same = list(REPORTS["findings"].rows(user=auditor, filters=ReportFilter(environment=environment)))
+    none = list(REPORTS["findings"].rows(user=auditor, filters=ReportFilter(environment=other)))
+    page = client.get(reverse("audits:finding_list"), {"environment": other}).content.decode()
+
+    assert same
+    assert none == []
+    assert 'name="environment"' in page
+    assert same[0]["code"] not in page
