@@ -26,6 +26,7 @@ class ReportFilterForm(PeriodAndAccountForm):
     action = forms.CharField(required=False, max_length=_SHORT, label="Action (ledger)")
     request_id = forms.CharField(required=False, max_length=64, label="Request id (ledger)")
     search = forms.CharField(required=False, max_length=200, label="Search (ledger)")
+    campaign = forms.UUIDField(required=False, label="Campaign id (access reviews)")
     category = forms.ChoiceField(
         required=False,
         choices=[
@@ -52,4 +53,5 @@ class ReportFilterForm(PeriodAndAccountForm):
             request_id=data.get("request_id") or "",
             category=data.get("category") or "",
             search=data.get("search") or "",
+            campaign=str(data["campaign"]) if data.get("campaign") else "",
         )

@@ -44,7 +44,7 @@ FORMAT = "portal-evidence-bundle/1"
 MANIFEST_MEMBER = "manifest.json"
 LEDGER_SLICE_MEMBER = "ledger-slice.jsonl"
 #: The reports of a bundle, each as CSV and JSON; the sessions report also as PDF.
-BUNDLE_REPORTS = ("sessions", "activity", "findings", "access", "ledger")
+BUNDLE_REPORTS = ("sessions", "activity", "findings", "access", "reviews", "ledger")
 PDF_REPORTS = ("sessions",)
 _LEDGER_CHUNK = 2000
 COVER_MEMBER = "cover.pdf"

@@ -52,6 +52,8 @@ class ReportFilter:
     category: str = ""
     # Ledger only: free text (``ledger.selectors.LedgerFilter.search``).
     search: str = ""
+    # Access reviews only: one campaign's uuid.
+    campaign: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The filters in force, for the ledger entry of an export and the PDF's header."""

@@ -20,6 +20,7 @@ from audits.reports.findings import REPORT as FINDINGS
 from audits.reports.formats import FORMATS, csv_pieces, json_pieces, pdf_cell
 from audits.reports.ledger import REPORT as LEDGER
 from audits.reports.pdf import write_report_pdf
+from audits.reports.reviews import REPORT as REVIEWS
 from audits.reports.sessions import REPORT as SESSIONS
 from ledger import services as ledger_services
 from ledger.services import SYSTEM_ACTOR_NAME
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from audits.reports.base import AnyUser
 
 REPORTS: dict[str, Report] = {
-    report.name: report for report in (SESSIONS, ACTIVITY, FINDINGS, ACCESS, LEDGER)
+    report.name: report for report in (SESSIONS, ACTIVITY, FINDINGS, ACCESS, REVIEWS, LEDGER)
 }
 PDF_TEMPLATE = "audits/reports/document.html"
 

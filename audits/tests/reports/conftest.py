@@ -1,6 +1,6 @@
 """A small world every report test reads: one account with an approver, a custodian, a grant and an
 MFA device; one returned session with a root event inside its window; one root event outside every
-window (an unapproved-usage finding)."""
+window (an unapproved-usage finding); an open access review of it all."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from audits.tests.findings_support import checkout, hours_ago, ingest_records, make_account, root_call
+from breakglass import reviews
 from breakglass.models import AccessRequest, AwsAccount, MfaDevice, MfaDeviceAssignment
 from breakglass.tests.factories import MfaDeviceFactory
 
@@ -38,4 +40,6 @@ def world(tmp_path: Path, requester: Any, approver: Any, custodian: Any) -> Worl
         ],
     )
     session.refresh_from_db()
+    # An access review of it all (the reviews report), started by the schedule, nothing decided yet.
+    reviews.review_campaign_start(actor=None, deadline=timezone.now() + timedelta(days=30))
     return World(account=account, session=session, device=device)

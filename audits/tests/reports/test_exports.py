@@ -133,6 +133,7 @@ def test_each_pdf_reads_back_with_title_filters_a_row_and_page_numbers(
         "activity": first.get("event_id"),
         "findings": first.get("code"),
         "access": first.get("account_name"),
+        "reviews": first.get("subject"),
         "ledger": first.get("action"),
     }[name]
     assert value
