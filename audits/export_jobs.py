@@ -10,7 +10,8 @@ it only once complete, then marks the job done with the file's SHA-256 and size 
 retries; :func:`export_job_failed` records each failure, the last one in the ledger.
 :func:`export_job_download` records ``export.downloaded`` before the file is handed over, and
 :func:`export_jobs_purge` (beat, hourly) removes files ``PORTAL_EXPORT_KEEP_HOURS`` after they were
-made (``export.expired``) and any file no job names.
+made (``export.expired``), fails jobs no worker finished within that time, and removes any file no job
+names.
 
 Files live in ``PORTAL_EXPORT_DIR`` under a random name the portal chose; the download's file name
 is made from the report and date, never from the stored name.
@@ -306,8 +307,20 @@ def export_jobs_purge(*, now: datetime | None = None) -> int:
                 # Removed once the expiry is recorded: a failed commit keeps a file still named.
                 transaction.on_commit(partial(path.unlink, missing_ok=True))
         expired += 1
+    _fail_abandoned(now)
     _discard_orphans(now)
     return expired
+
+
+def _fail_abandoned(now: datetime) -> None:
+    """Jobs queued or running without progress for the keep period lost their task (no worker, a
+    broker that dropped it): they end *failed*, so their page stops waiting."""
+    cutoff = now - timedelta(hours=settings.PORTAL_EXPORT_KEEP_HOURS)
+    stale = ExportJob.objects.filter(
+        status__in=(ExportJobStatus.QUEUED, ExportJobStatus.RUNNING), updated_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    for job_id in list(stale.iterator(chunk_size=500)):
+        export_job_failed(job_id=job_id, error=TimeoutError("no worker finished it"), final=True)
 
 
 def _discard_orphans(now: datetime) -> None:

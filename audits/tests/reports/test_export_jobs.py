@@ -402,3 +402,21 @@ def test_the_findings_report_and_page_filter_by_environment(
     assert none == []
     assert 'name="environment"' in page
     assert same[0]["code"] not in page
+
+
+def test_a_job_no_worker_finished_ends_failed_at_the_purge(
+    auditor: Any,
+    world: World,
+    eager_jobs: Path,  # noqa: F811
+) -> None:
+    abandoned, recent = queued_job(auditor), queued_job(auditor)
+    ExportJob.objects.filter(pk=abandoned.pk).update(updated_at=timezone.now() - timedelta(hours=25))
+
+    export_jobs.export_jobs_purge()
+
+    abandoned.refresh_from_db()
+    recent.refresh_from_db()
+    assert abandoned.status == "failed"
+    assert "TimeoutError" in abandoned.error
+    assert recent.status == "queued"
+    assert LedgerEntry.objects.get(action="export.failed").target_id == str(abandoned.uuid)
