@@ -126,7 +126,11 @@ def export_job_start(*, user: User, report: str, fmt: str, filters: ReportFilter
                 count=total,
                 job=str(job.uuid),
             )
-        transaction.on_commit(lambda: current_app.signature(EXPORT_JOB_TASK, args=(job.pk,)).apply_async())
+        # robust: a broker that is down leaves the job queued (its page says so, the hourly purge ends
+        # it failed) instead of turning the committed request into an error page.
+        transaction.on_commit(
+            lambda: current_app.signature(EXPORT_JOB_TASK, args=(job.pk,)).apply_async(), robust=True
+        )
     return job
 
 
