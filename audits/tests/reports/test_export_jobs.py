@@ -25,6 +25,7 @@ from audits.tasks import EXPORT_MAX_RETRIES, purge_expired_exports, run_export_j
 from audits.tests.reports.conftest import World
 from audits.tests.reports.jobs_support import download, eager_jobs, start_job  # noqa: F401 (fixture)
 from ledger.models import LedgerEntry
+from portal.celery import app as celery_app
 from portal.policy import Role
 
 pytestmark = pytest.mark.django_db
@@ -420,3 +421,24 @@ def test_a_job_no_worker_finished_ends_failed_at_the_purge(
     assert "TimeoutError" in abandoned.error
     assert recent.status == "queued"
     assert LedgerEntry.objects.get(action="export.failed").target_id == str(abandoned.uuid)
+
+
+def test_a_broker_that_is_down_leaves_the_job_queued_not_an_error_page(
+    client: Client,
+    auditor: Any,
+    world: World,
+    eager_jobs: Path,  # noqa: F811
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionRefusedError("redis:6379")
+
+    monkeypatch.setattr(celery_app, "signature", broker_down)
+    client.force_login(auditor)
+
+    job = start_job(client, django_capture_on_commit_callbacks, prepare_url("sessions", "pdf"), {})
+
+    assert job.status == "queued"
+    page = client.get(reverse("audits:export_job_detail", args=[job.uuid])).content.decode()
+    assert "Waiting for a worker" in page
