@@ -81,3 +81,7 @@ def test_an_auditor_prepares_a_sessions_pdf_and_a_bundle_and_checks_it(
     page.get_by_role("button", name="Check the bundle").click()
     expect(page.locator("#verification-result")).to_have_text("Valid")
     assert LedgerEntry.objects.filter(action="evidence.bundle_checked", actor_id=auditor.pk).exists()
+    # The pages with new filters and export buttons fit a 390 px phone too.
+    for path in ("/audit/reports/", "/audit/ledger/?category=decisions", "/audit/findings/?environment=production"):
+        page.goto(f"{persona.base_url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
