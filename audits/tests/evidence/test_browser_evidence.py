@@ -82,6 +82,11 @@ def test_an_auditor_prepares_a_sessions_pdf_and_a_bundle_and_checks_it(
     expect(page.locator("#verification-result")).to_have_text("Valid")
     assert LedgerEntry.objects.filter(action="evidence.bundle_checked", actor_id=auditor.pk).exists()
     # The pages with new filters and export buttons fit a 390 px phone too.
-    for path in ("/audit/reports/", "/audit/ledger/?category=decisions", "/audit/findings/?environment=production"):
+    pages = (
+        "/audit/reports/",
+        "/audit/ledger/?category=decisions",
+        "/audit/findings/?environment=production",
+    )
+    for path in pages:
         page.goto(f"{persona.base_url}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
