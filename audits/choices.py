@@ -51,6 +51,15 @@ class OrganizationChangeKind(models.TextChoices):
     RETURNED = "returned", "Back in the organization"
 
 
+class ExportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Ready to download"
+    FAILED = "failed", "Failed"
+    # Done once; its file was removed after PORTAL_EXPORT_KEEP_HOURS.
+    EXPIRED = "expired", "Expired"
+
+
 class FindingKind(models.TextChoices):
     UNAPPROVED_ROOT_USAGE = "unapproved_root_usage", "Root used without an approved check-out"
     ROOT_LOGIN_WITHOUT_MFA = "root_login_without_mfa", "Root sign-in without MFA"

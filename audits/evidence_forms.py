@@ -8,7 +8,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from audits.forms import UPLOAD_MAX_BYTES, PeriodAndAccountForm
+from audits.forms import UPLOAD_MAX_BYTES
+from portal.forms import PeriodAndAccountForm
 
 
 class EvidenceBundleForm(PeriodAndAccountForm):

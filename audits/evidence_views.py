@@ -1,22 +1,22 @@
-"""The evidence bundle pages: making a bundle from the reports page (the zip is written to a
-temporary file and streamed from it) and checking an uploaded one, with the public keys shown.
+"""The evidence bundle pages: making a bundle from the reports page (an export job: a worker writes
+the zip, the job page offers it) and checking an uploaded one, with the public keys shown.
 Auditors and administrators only, like the reports."""
 
 from __future__ import annotations
 
 import logging
-import tempfile
 
 from django.core.exceptions import ImproperlyConfigured
-from django.http import FileResponse, HttpResponse
-from django.shortcuts import render
-from django.utils import timezone
+from django.http import HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audits.evidence import evidence_keys, verify_bundle, write_bundle
+from audits import export_jobs
+from audits.evidence import evidence_keys
+from audits.evidence.checks import evidence_bundle_check
 from audits.evidence_forms import EvidenceBundleForm, EvidenceUploadForm
-from audits.report_views import report_sections
-from audits.reports import FORMATS, ReportFilter
+from audits.report_views import index_context
+from audits.reports import ReportFilter
 from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if
 
@@ -25,26 +25,17 @@ logger = logging.getLogger(__name__)
 
 @require_POST
 @allowed_if(policy.may_export_reports)
-def evidence_bundle(request: AuthenticatedHttpRequest) -> HttpResponse | FileResponse:
+def evidence_bundle(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     form = EvidenceBundleForm(request.POST, auto_id="bundle-%s")
     if not form.is_valid():
-        context = {"sections": report_sections(), "formats": FORMATS, "bundle_form": form}
-        return render(request, "audits/reports/index.html", context, status=400)
+        return render(request, "audits/reports/index.html", index_context(request, form), status=400)
     since, until = form.period()
     filters = ReportFilter(since=since, until=until, account_id=form.cleaned_data.get("account") or "")
-    # On disk, not in memory: the bundle of a long period can be large. FileResponse streams the
-    # file and closes it (which removes it) once sent.
-    target = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it)
-    try:
-        write_bundle(target, user=request.user, filters=filters)
-    except BaseException:
-        target.close()
-        raise
-    target.seek(0)
-    stamp = f"{timezone.now():%Y%m%dT%H%M%SZ}"
-    return FileResponse(
-        target, as_attachment=True, filename=f"evidence-{stamp}.zip", content_type="application/zip"
+    # A worker writes the bundle (audits.export_jobs); the job page shows its progress, then the link.
+    job = export_jobs.export_job_start(
+        user=request.user, report=export_jobs.EVIDENCE, fmt="zip", filters=filters
     )
+    return redirect("audits:export_job_detail", uuid=job.uuid)
 
 
 @require_http_methods(["GET", "POST"])
@@ -60,7 +51,7 @@ def evidence_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
         public_keys = {}
     if request.method == "POST" and form.is_valid() and public_keys:
         uploaded = form.cleaned_data["bundle"]
-        result = verify_bundle(uploaded.file)
+        result = evidence_bundle_check(user=request.user, source=uploaded.file, name=str(uploaded.name or ""))
     status = 200 if request.method == "GET" or result is not None else 400
     context = {"form": form, "result": result, "public_keys": list(public_keys.items())}
     return render(request, "audits/evidence/verify.html", context, status=status)

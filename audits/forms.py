@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Any
 
 from django import forms
@@ -10,6 +9,8 @@ from django.core.exceptions import ValidationError
 
 from audits.choices import FindingKind, FindingStatus, Severity
 from audits.selectors import FindingFilter
+from breakglass.choices import Environment
+from portal.forms import PeriodAndAccountForm
 from portal.validators import PROSE_MAX_CHARS
 
 #: The largest log file the upload form takes. The screen reads a 1 GB file in a few seconds in
@@ -19,52 +20,16 @@ UPLOAD_MAX_BYTES = 1 << 30
 _ANY = [("", "Any")]
 
 
-class PeriodAndAccountForm(forms.Form):
-    """The filters every evidence page and export shares: a period in whole UTC days and an account.
-
-    ``period()`` gives the period as datetimes ("To" includes its day); an invalid field filters
-    nothing, so a bad query string shows everything rather than an error page."""
-
-    account = forms.RegexField(
-        regex=r"\A[0-9]{12}\Z",  # ASCII digits: \d also accepts Arabic-Indic or full-width ones
-        required=False,
-        label="AWS account",
-        max_length=12,
-        error_messages={"invalid": "An AWS account id is 12 digits."},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "111122223333"}),
-    )
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}), help_text="UTC"
-    )
-    until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}), help_text="UTC, inclusive"
-    )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        since, until = cleaned.get("since"), cleaned.get("until")
-        if since and until and since > until:
-            raise ValidationError("'From' is after 'To'.")
-        return cleaned
-
-    def valid_data(self) -> dict[str, Any]:
-        return self.cleaned_data if self.is_valid() else {}
-
-    def period(self) -> tuple[datetime | None, datetime | None]:
-        data = self.valid_data()
-        since, until = data.get("since"), data.get("until")
-        return (
-            datetime.combine(since, time.min, tzinfo=UTC) if since else None,
-            datetime.combine(until, time.max, tzinfo=UTC) if until else None,
-        )
-
-
 class FindingFilterForm(PeriodAndAccountForm):
     """The filters of the findings list, from the query string (all optional)."""
 
-    field_order = ["kind", "severity", "status", "account", "since", "until"]
+    field_order = ["kind", "severity", "status", "account", "environment", "since", "until"]
 
     kind = forms.ChoiceField(choices=_ANY + list(FindingKind.choices), required=False)
+    # The environment (OU) of the finding's inventory account; findings of unknown accounts have none.
+    environment = forms.ChoiceField(
+        choices=_ANY + list(Environment.choices), required=False, label="Environment (OU)"
+    )
     severity = forms.ChoiceField(choices=_ANY + list(Severity.choices), required=False)
     status = forms.ChoiceField(choices=_ANY + list(FindingStatus.choices), required=False)
 
@@ -77,6 +42,7 @@ class FindingFilterForm(PeriodAndAccountForm):
             severity=data.get("severity") or "",
             status=data.get("status") or "",
             account_id=data.get("account") or "",
+            environment=data.get("environment") or "",
             since=since,
             until=until,
         )

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from audits.choices import (
+    ExportJobStatus,
     FindingKind,
     FindingStatus,
     OrganizationChangeKind,
@@ -259,11 +260,48 @@ class OrganizationChange(models.Model):
         return f"{self.kind} {self.account_id} in {self.sync_id}"
 
 
+class ExportJob(TimeStamped):
+    """A large export made by a worker: a report as PDF (or CSV/JSON over the streaming limit), or an
+    evidence bundle. Its file waits in ``PORTAL_EXPORT_DIR`` under an unguessable name until it
+    expires; only the person who asked for it may download it (``audits.selectors.export_job_for``).
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="export_jobs"
+    )
+    # A report's name (``audits.reports.REPORTS``) or ``evidence`` for a bundle.
+    report = models.CharField(max_length=20)
+    format = models.CharField(max_length=10)
+    # The filters as ``ReportFilter.as_dict()`` wrote them (dates in ISO 8601).
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ExportJobStatus.choices, default=ExportJobStatus.QUEUED)
+    # Rows written so far and the expected total (files for a bundle); total unknown: null.
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # The file's name inside PORTAL_EXPORT_DIR, chosen by the portal (random), set when done.
+    file_name = models.CharField(max_length=100, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.report} {self.format} export ({self.status})"
+
+
 # The posture checks' results live with their package; imported here so Django registers the model.
 from audits.posture.models import PostureResult  # noqa: E402
 
 __all__ = [
     "AssumeRootCall",
+    "ExportJob",
     "Finding",
     "IngestionCursor",
     "IngestionRun",

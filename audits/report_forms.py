@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django import forms
 
-from audits.forms import PeriodAndAccountForm
 from audits.reports import ReportFilter
 from breakglass.choices import Environment
+from portal.forms import PeriodAndAccountForm
 
 _ANY = [("", "Any")]
 _SHORT = 100
@@ -25,6 +25,8 @@ class ReportFilterForm(PeriodAndAccountForm):
     kind = forms.CharField(required=False, max_length=_SHORT)
     action = forms.CharField(required=False, max_length=_SHORT, label="Action (ledger)")
     request_id = forms.CharField(required=False, max_length=64, label="Request id (ledger)")
+    search = forms.CharField(required=False, max_length=200, label="Search (ledger)")
+    campaign = forms.UUIDField(required=False, label="Campaign id (access reviews)")
     category = forms.ChoiceField(
         required=False,
         choices=[
@@ -50,4 +52,6 @@ class ReportFilterForm(PeriodAndAccountForm):
             action=data.get("action") or "",
             request_id=data.get("request_id") or "",
             category=data.get("category") or "",
+            search=data.get("search") or "",
+            campaign=str(data["campaign"]) if data.get("campaign") else "",
         )

@@ -14,7 +14,7 @@ from uuid import UUID
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
-from audits.models import Finding, IngestionRun, RootEvent
+from audits.models import ExportJob, Finding, IngestionRun, RootEvent
 from breakglass import rules
 from breakglass.models import AwsAccount
 from portal import policy
@@ -40,6 +40,8 @@ class FindingFilter:
     status: str = ""
     # The 12-digit AWS account id (findings of unknown accounts have no inventory account).
     account_id: str = ""
+    # The environment (OU) of the inventory account.
+    environment: str = ""
     # Findings whose events fall (at least partly) in [since, until].
     since: datetime | None = None
     until: datetime | None = None
@@ -54,6 +56,8 @@ class FindingFilter:
             q &= Q(status=self.status)
         if self.account_id:
             q &= Q(aws_account_id=self.account_id)
+        if self.environment:
+            q &= Q(account__environment=self.environment)
         if self.since is not None:
             q &= Q(last_seen__gte=self.since)
         if self.until is not None:
@@ -67,6 +71,7 @@ class FindingFilter:
             "severity": self.severity,
             "status": self.status,
             "account_id": self.account_id,
+            "environment": self.environment,
             "since": self.since.isoformat() if self.since else "",
             "until": self.until.isoformat() if self.until else "",
         }
@@ -162,3 +167,22 @@ def ingestion_run_for(*, user: AnyUser | None, uuid: UUID) -> IngestionRun:
         return ingestion_runs_visible_to(user=user).get(uuid=uuid)
     except IngestionRun.DoesNotExist:
         raise Http404("No such ingestion run.") from None
+
+
+# --- Export jobs ---------------------------------------------------------------------------------
+
+
+def export_jobs_of(*, user: AnyUser) -> QuerySet[ExportJob]:
+    """The person's own export jobs, newest first. Nobody sees another person's, administrators
+    included: an export holds what its filters chose for the one who asked (fail closed)."""
+    if not policy.may_export_reports(user) or user.pk is None:
+        return ExportJob.objects.none()
+    return ExportJob.objects.filter(requested_by_id=user.pk).order_by("-created_at", "-pk")
+
+
+def export_job_for(*, user: AnyUser, uuid: UUID) -> ExportJob:
+    """One of the person's own export jobs, or 404 (another person's job is not said to exist)."""
+    try:
+        return export_jobs_of(user=user).get(uuid=uuid)
+    except ExportJob.DoesNotExist:
+        raise Http404("No such export.") from None

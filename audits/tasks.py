@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils import timezone
 
-from audits import drill_findings, retention, securityhub, uploads
+from audits import drill_findings, export_jobs, retention, securityhub, uploads
 from audits.choices import SyncStatus, SyncTrigger
 from audits.ingest import ingest_unit
 from audits.ingest import sweep_stale_runs as sweep_runs
@@ -235,3 +235,36 @@ def sync_organization_run(run_id: int) -> str | None:
     if run is None:
         return None  # already executed (a redelivered message) or gone
     return str(organization.organization_sync_execute(run=run).status)
+
+
+#: Attempts of an export job after the first; the job page says each failure meanwhile.
+EXPORT_MAX_RETRIES = 2
+EXPORT_RETRY_SECONDS = 30
+
+
+@shared_task(
+    name="audits.tasks.run_export_job",
+    bind=True,
+    acks_late=True,
+    # A worker killed mid-write gives the job back; the next attempt writes a new file from the start.
+    reject_on_worker_lost=True,
+    max_retries=EXPORT_MAX_RETRIES,
+)
+def run_export_job(self: Any, job_id: int) -> str | None:
+    """Make an export job's file (queued by ``audits.export_jobs.export_job_start`` on commit)."""
+    try:
+        job = export_jobs.export_job_run(job_id)
+    except Exception as error:
+        final = self.request.retries >= self.max_retries
+        logger.exception("export job %s failed (attempt %s)", job_id, self.request.retries + 1)
+        export_jobs.export_job_failed(job_id=job_id, error=error, final=final)
+        if final:
+            return None
+        raise self.retry(exc=error, countdown=EXPORT_RETRY_SECONDS * (self.request.retries + 1)) from error
+    return str(job.uuid) if job is not None else None
+
+
+@shared_task(name="audits.tasks.purge_expired_exports", acks_late=True)
+def purge_expired_exports() -> int:
+    """Hourly (beat): export files past PORTAL_EXPORT_KEEP_HOURS go, each a ledger entry."""
+    return export_jobs.export_jobs_purge()

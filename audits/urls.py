@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from audits import evidence_views, report_views, views
+from audits import evidence_views, export_job_views, report_views, views
 from audits.organization import views as organization_views
 from audits.posture.urls import urlpatterns as posture_urlpatterns
 
@@ -26,6 +26,15 @@ urlpatterns = [
     path("reports/", report_views.report_index, name="report_index"),
     path("reports/evidence/", evidence_views.evidence_bundle, name="evidence_bundle"),
     path("reports/evidence/verify/", evidence_views.evidence_verify, name="evidence_verify"),
+    # Before reports/<name>/<fmt>/, which "jobs/<uuid>" would also match.
+    path("reports/jobs/<uuid:uuid>/", export_job_views.export_job_detail, name="export_job_detail"),
+    path("reports/jobs/<uuid:uuid>/status/", export_job_views.export_job_status, name="export_job_status"),
+    path(
+        "reports/jobs/<uuid:uuid>/download/", export_job_views.export_job_download, name="export_job_download"
+    ),
     path("reports/<slug:name>/<slug:fmt>/", report_views.report_export, name="report_export"),
     *posture_urlpatterns,
+    path(
+        "reports/<slug:name>/<slug:fmt>/prepare/", export_job_views.export_job_start, name="export_job_start"
+    ),
 ]

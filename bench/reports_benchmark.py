@@ -3,7 +3,8 @@
 (issue 9, "Done when": 10,000 sessions and 1,000,000 root events, peak memory under 300 MB).
 
     .venv/bin/python scripts/testenv.py run -- .venv/bin/python bench/reports_benchmark.py \
-        [--sessions N] [--events M] [--pdf-sessions P] [--skip-generate] [--only NAME ...]
+        [--sessions N] [--events M] [--pdf-sessions P] [--bundle-sessions B] [--skip-generate]
+        [--only NAME ...]
 
 On the database of ``DATABASE_URL`` (PostgreSQL: ``testenv.py run`` gives a private one, migrated
 here) it generates, in bulk (``bulk_create`` and PostgreSQL ``COPY``, not the services, so it takes
@@ -14,9 +15,11 @@ to a checked-out session (some out of scope), the rest unmatched; findings linke
 events. It prints how long that took.
 
 Then, each in a fresh process (so the peak RSS is that export's own), it exports through
-``audits.reports.export_start`` (the code the pages and ``manage.py export_report`` use) to a file:
-the sessions report and the activity report as CSV and as JSON over everything, and the sessions
-report as PDF over a period holding about P sessions (WeasyPrint lays a document out in memory).
+``audits.reports.export_start`` (the code the pages, the export jobs and ``manage.py export_report``
+use) to a file: the sessions report and the activity report as CSV and as JSON over everything, the
+sessions report as PDF over a period holding about P sessions (laid out in parts of
+``audits.reports.pdf.PDF_PART_ROWS`` sessions), and an evidence bundle (``write_bundle``, what the
+export job runs) over every session and root event, or over a period of about B sessions.
 Per export it prints rows, bytes, wall seconds, rows/s, the child's peak RSS
 (``VmHWM``, see ``_maxrss_mb``) and how many SQL queries it ran (counted by a
 ``connection.execute_wrapper``, which keeps nothing).
@@ -56,7 +59,7 @@ BATCH = 5_000
 MATCHED_SHARE = 0.8
 # Unmatched root events are grouped into one finding per this many.
 EVENTS_PER_UNMATCHED_FINDING = 100
-EXPORTS = ("sessions-csv", "sessions-json", "activity-csv", "activity-json", "sessions-pdf")
+EXPORTS = ("sessions-csv", "sessions-json", "activity-csv", "activity-json", "sessions-pdf", "evidence-zip")
 
 
 # --- set-up ---------------------------------------------------------------------------------------
@@ -70,6 +73,8 @@ def _setup_django() -> None:
     os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="reports-bench-var-"))
     if not os.environ.get("PORTAL_ENCRYPTION_KEYS"):
         os.environ["PORTAL_ENCRYPTION_KEYS"] = "bench:" + base64.b64encode(os.urandom(32)).decode()
+    if not os.environ.get("PORTAL_EVIDENCE_SIGNING_KEY"):
+        os.environ["PORTAL_EVIDENCE_SIGNING_KEY"] = "bench:" + base64.b64encode(os.urandom(32)).decode()
     import logging
 
     import django
@@ -465,18 +470,30 @@ def measure(name: str, fmt: str, folder: str, since: str | None, until: str | No
     before = _maxrss_mb()
     wall = time.perf_counter()
     with connection.execute_wrapper(counted):
-        export = export_start(user=None, name=name, fmt=fmt, filters=filters)
-        if fmt == "pdf":
-            path.write_bytes(export.pdf())
+        if name == "evidence":
+            # The bundle the Reports page's job makes: every report (the sessions one also as PDF, laid
+            # out in parts), the ledger slice, the controls and the signed manifest. "rows": sessions.
+            from audits.evidence import write_bundle
+            from audits.reports import REPORTS
+
+            rows = REPORTS["sessions"].count(user=None, filters=filters)
+            with path.open("w+b") as out:
+                write_bundle(out, user=None, filters=filters)
         else:
-            with path.open("w", encoding="utf-8") as out:
-                for piece in export.text():
-                    out.write(piece)
+            export = export_start(user=None, name=name, fmt=fmt, filters=filters)
+            rows = export.count
+            if fmt == "pdf":
+                with path.open("wb") as binary:
+                    export.write_pdf(binary)
+            else:
+                with path.open("w", encoding="utf-8") as out:
+                    for piece in export.text():
+                        out.write(piece)
     wall = time.perf_counter() - wall
     size = path.stat().st_size
     path.unlink()
     return {
-        "rows": export.count,
+        "rows": rows,
         "bytes": size,
         "wall": wall,
         "rss_before_mb": before,
@@ -498,11 +515,31 @@ def _pdf_period(sessions: int) -> tuple[str, str]:
     return starts[-1].isoformat(), starts[0].isoformat()
 
 
+def _whole_period() -> tuple[str, str]:
+    """From the first root event or session to the last: a bundle needs both ends."""
+    from django.db.models import Max, Min
+
+    from audits.models import RootEvent
+    from breakglass.models import AccessRequest
+
+    sessions = AccessRequest.objects.aggregate(first=Min("starts_at"), last=Max("starts_at"))
+    events = RootEvent.objects.aggregate(first=Min("event_time"), last=Max("event_time"))
+    first = min(moment for moment in (sessions["first"], events["first"]) if moment is not None)
+    last = max(moment for moment in (sessions["last"], events["last"]) if moment is not None)
+    return first.isoformat(), last.isoformat()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=10_000, help="access requests to generate")
     parser.add_argument("--events", type=int, default=1_000_000, help="root events to generate")
     parser.add_argument("--pdf-sessions", type=int, default=500, help="sessions in the PDF's period")
+    parser.add_argument(
+        "--bundle-sessions",
+        type=int,
+        default=0,
+        help="sessions in the evidence bundle's period (0: every session and root event)",
+    )
     parser.add_argument("--skip-generate", action="store_true", help="reuse what the database holds")
     parser.add_argument(
         "--only", nargs="+", choices=EXPORTS, default=list(EXPORTS), help="exports to measure"
@@ -529,12 +566,13 @@ def main(argv: list[str] | None = None) -> int:
     held = (AccessRequest.objects.count(), RootEvent.objects.count())
     print(f"database holds {held[0]:,} sessions and {held[1]:,} root events")
     since, until = _pdf_period(args.pdf_sessions)
+    bundle_period = _pdf_period(args.bundle_sessions) if args.bundle_sessions else _whole_period()
 
     over = False
     with tempfile.TemporaryDirectory(prefix="reports-bench-") as folder:
         for item in args.only:
             name, fmt = item.split("-")
-            period = (since, until) if fmt == "pdf" else (None, None)
+            period = (since, until) if fmt == "pdf" else bundle_period if fmt == "zip" else (None, None)
             result = _in_child(measure, name, fmt, folder, *period)
             rows, wall, peak = result["rows"] or 0, result["wall"], result["rss_peak_mb"]
             over |= result["rss_peak_mb"] >= TARGET_PEAK_MB

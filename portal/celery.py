@@ -64,4 +64,6 @@ app.conf.beat_schedule = {
     # Root posture of every account (access keys, MFA, contacts, centralised root access): daily; the
     # credential report AWS reuses is at most four hours old, so more often would add nothing.
     "check-root-posture": {"task": "audits.posture.tasks.check_posture", "schedule": 86400.0},
+    # Export files (PDF reports, evidence bundles) are kept PORTAL_EXPORT_KEEP_HOURS, then removed.
+    "purge-expired-exports": {"task": "audits.tasks.purge_expired_exports", "schedule": 3600.0},
 }

@@ -1,8 +1,12 @@
-"""What every app's views do with forms: put a service's refusal back on the form it came from."""
+"""What every app's views do with forms: put a service's refusal back on the form it came from; and
+the period-and-account filter every evidence page shares (the findings and ledger pages, the
+reports), here so the ledger's page can share it without importing an app."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, time
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -25,3 +29,43 @@ def add_domain_error(
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+class PeriodAndAccountForm(forms.Form):
+    """The filters every evidence page and export shares: a period in whole UTC days and an account.
+
+    ``period()`` gives the period as datetimes ("To" includes its day); an invalid field filters
+    nothing, so a bad query string shows everything rather than an error page."""
+
+    account = forms.RegexField(
+        regex=r"\A[0-9]{12}\Z",  # ASCII digits: \d also accepts Arabic-Indic or full-width ones
+        required=False,
+        label="AWS account",
+        max_length=12,
+        error_messages={"invalid": "An AWS account id is 12 digits."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "111122223333"}),
+    )
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}), help_text="UTC"
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}), help_text="UTC, inclusive"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise ValidationError("'From' is after 'To'.")
+        return cleaned
+
+    def valid_data(self) -> dict[str, Any]:
+        return self.cleaned_data if self.is_valid() else {}
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        data = self.valid_data()
+        since, until = data.get("since"), data.get("until")
+        return (
+            datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+            datetime.combine(until, time.max, tzinfo=UTC) if until else None,
+        )

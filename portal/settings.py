@@ -480,6 +480,12 @@ PORTAL_INGEST_STALE_MINUTES = env.int("PORTAL_INGEST_STALE_MINUTES", 30, minimum
 # Uploaded log files wait here for the worker that ingests them: the web and worker processes must share
 # this folder (docker-compose mounts one volume in both).
 PORTAL_UPLOAD_DIR = Path(env.str("PORTAL_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+# Large exports (PDF reports, evidence bundles, CSV/JSON over PORTAL_EXPORT_STREAM_MAX_ROWS rows or on
+# request) are made by a worker into this folder, shared by the web and worker processes like the
+# uploads; each file is removed (by beat, hourly, with a ledger entry) this many hours after it was made.
+PORTAL_EXPORT_DIR = Path(env.str("PORTAL_EXPORT_DIR", str(VAR_DIR / "exports")))
+PORTAL_EXPORT_KEEP_HOURS = env.int("PORTAL_EXPORT_KEEP_HOURS", 24, minimum=1)
+PORTAL_EXPORT_STREAM_MAX_ROWS = env.int("PORTAL_EXPORT_STREAM_MAX_ROWS", 100_000, minimum=1)
 
 # --- Retention (issue 9, item 5; README "Retention", docs/operations.md) ------------------------
 # Evidence (the ledger, root events, access requests with their transitions, approvals and reveals,

@@ -3,8 +3,8 @@ the controls they evidence, a manifest of every member's SHA-256 and size, and `
 (Ed25519 over the exact manifest bytes, ``PORTAL_EVIDENCE_SIGNING_KEY``).
 
 Members are written into the zip piece by piece as the reports stream their rows, and hashed on the
-way, so memory stays bounded whatever the period (the sessions PDF excepted: WeasyPrint lays a
-document out whole). Making a bundle is a ledger entry (``evidence.bundle_made``, with the
+way, so memory stays bounded whatever the period (the sessions PDF is laid out in parts, see
+``audits.reports.pdf``). Making a bundle is a ledger entry (``evidence.bundle_made``, with the
 manifest's SHA-256), written before the bundle is handed to anyone: no entry, no bundle.
 """
 
@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +29,8 @@ from audits.evidence.controls import COLUMNS as CONTROL_COLUMNS
 from audits.evidence.controls import CONTROLS, controls_csv, controls_json
 from audits.evidence.signing import SIGNATURE_MEMBER, evidence_keys, sign
 from audits.reports import REPORTS, ReportFilter
-from audits.reports.base import iso
-from audits.reports.export import pdf_bytes, period_text, text_pieces
+from audits.reports.base import Report, iso
+from audits.reports.export import period_text, text_pieces, write_pdf
 from audits.reports.formats import pdf_document
 from ledger import services as ledger_services
 from ledger.models import LedgerEntry
@@ -44,7 +44,7 @@ FORMAT = "portal-evidence-bundle/1"
 MANIFEST_MEMBER = "manifest.json"
 LEDGER_SLICE_MEMBER = "ledger-slice.jsonl"
 #: The reports of a bundle, each as CSV and JSON; the sessions report also as PDF.
-BUNDLE_REPORTS = ("sessions", "activity", "findings", "access", "ledger")
+BUNDLE_REPORTS = ("sessions", "activity", "findings", "access", "reviews", "ledger")
 PDF_REPORTS = ("sessions",)
 _LEDGER_CHUNK = 2000
 COVER_MEMBER = "cover.pdf"
@@ -55,6 +55,19 @@ COVER_TEMPLATE = "audits/evidence/cover.html"
 class MemberDigest:
     sha256: str
     size: int
+
+
+class _ReportingDict(dict[str, MemberDigest]):
+    """The manifest's files, telling ``on_member`` each time one is added."""
+
+    def __init__(self, on_member: Callable[[int], None] | None) -> None:
+        super().__init__()
+        self.on_member = on_member
+
+    def __setitem__(self, name: str, digest: MemberDigest) -> None:
+        super().__setitem__(name, digest)
+        if self.on_member is not None:
+            self.on_member(len(self))
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,18 @@ def _write_member(archive: zipfile.ZipFile, name: str, chunks: Iterable[bytes]) 
             digest.update(chunk)
             size += len(chunk)
     return MemberDigest(digest.hexdigest(), size)
+
+
+def _pdf_chunks(*, user: AnyUser | None, report: Report, filters: ReportFilter) -> Iterator[bytes]:
+    """The report's PDF, laid out part by part into a temporary file and read back in chunks (a
+    zip member cannot be written out of order, as pypdf's writer would)."""
+    with tempfile.TemporaryFile() as spool:
+        write_pdf(
+            spool, user=user, report=report, filters=filters, count=report.count(user=user, filters=filters)
+        )
+        spool.seek(0)
+        while chunk := spool.read(1 << 20):
+            yield chunk
 
 
 def ledger_slice_line(entry: LedgerEntry) -> dict[str, Any]:
@@ -166,14 +191,25 @@ def manifest_bytes(document: dict[str, Any]) -> bytes:
     return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
-def write_bundle(target: IO[bytes], *, user: AnyUser | None, filters: ReportFilter) -> BundleMade:
+#: The members ``write_bundle`` writes before its manifest and signature, for a progress count.
+BUNDLE_MEMBERS = len(BUNDLE_REPORTS) * 2 + len(PDF_REPORTS) + 4
+
+
+def write_bundle(
+    target: IO[bytes],
+    *,
+    user: AnyUser | None,
+    filters: ReportFilter,
+    on_member: Callable[[int], None] | None = None,
+) -> BundleMade:
     """Write the bundle into ``target`` (a seekable binary file) and record it in the ledger.
 
     The caller hands ``target`` to nobody until this returns: the ledger entry comes last, after the
-    manifest is signed, because it records the manifest's digest.
+    manifest is signed, because it records the manifest's digest. ``on_member`` hears how many of
+    the ``BUNDLE_MEMBERS`` members are written so far.
     """
     keys = evidence_keys()  # before anything is read: no key, no bundle
-    files: dict[str, MemberDigest] = {}
+    files = _ReportingDict(on_member)
     ledger_slice = _SliceWriter(filters)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in BUNDLE_REPORTS:
@@ -185,7 +221,7 @@ def write_bundle(target: IO[bytes], *, user: AnyUser | None, filters: ReportFilt
             if name in PDF_REPORTS:
                 member = f"reports/{name}.pdf"
                 files[member] = _write_member(
-                    archive, member, [pdf_bytes(user=user, report=report, filters=filters)]
+                    archive, member, _pdf_chunks(user=user, report=report, filters=filters)
                 )
         files[LEDGER_SLICE_MEMBER] = _write_member(archive, LEDGER_SLICE_MEMBER, ledger_slice.chunks())
         files["controls.csv"] = _write_member(archive, "controls.csv", _encoded(controls_csv()))

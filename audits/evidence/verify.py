@@ -36,6 +36,8 @@ class BundleVerification:
     files_checked: int = 0
     entries_checked: int = 0
     signing_key_id: str = ""
+    # The SHA-256 of the manifest as found in the bundle ("" when there was none to read).
+    manifest_sha256: str = ""
 
     @property
     def valid(self) -> bool:
@@ -63,7 +65,7 @@ def verify_bundle(
     """Check the bundle in ``source`` with ``public_keys`` (by id; default: those of
     ``PORTAL_EVIDENCE_SIGNING_KEY``)."""
     keys = dict(public_keys) if public_keys is not None else verifying_keys()
-    state: dict[str, Any] = {"files": 0, "entries": 0, "key": ""}
+    state: dict[str, Any] = {"files": 0, "entries": 0, "key": "", "manifest": ""}
     try:
         try:
             archive = zipfile.ZipFile(source)
@@ -73,9 +75,9 @@ def verify_bundle(
             _check(archive, keys, state)
     except _Invalid as invalid:
         return BundleVerification(
-            invalid.problem, invalid.where, state["files"], state["entries"], state["key"]
+            invalid.problem, invalid.where, state["files"], state["entries"], state["key"], state["manifest"]
         )
-    return BundleVerification("", "", state["files"], state["entries"], state["key"])
+    return BundleVerification("", "", state["files"], state["entries"], state["key"], state["manifest"])
 
 
 def _check(archive: zipfile.ZipFile, keys: Mapping[str, Ed25519PublicKey], state: dict[str, Any]) -> None:
@@ -89,6 +91,7 @@ def _check(archive: zipfile.ZipFile, keys: Mapping[str, Ed25519PublicKey], state
         if required not in seen:
             raise _Invalid(required, f"{required} was removed")
     manifest = _read_small(archive, MANIFEST_MEMBER)
+    state["manifest"] = hashlib.sha256(manifest).hexdigest()
     try:
         key_id, signature = parse_signature(_read_small(archive, SIGNATURE_MEMBER))
     except ValueError as error:

@@ -1,6 +1,7 @@
 """Reports for auditors, one module each (``sessions``, ``activity``, ``findings``, ``access``,
-``ledger``), exported as CSV, JSON or PDF by ``export``. Every export is itself a ledger entry
-(``report.exported``), written before the first row leaves the portal."""
+``reviews``, ``ledger``), exported as CSV, JSON or PDF (laid out in parts by ``pdf``) by ``export``.
+Every export is itself a ledger entry (``report.exported``), written before the first row leaves the
+portal; PDFs and large exports are export jobs (``audits.export_jobs``)."""
 
 from __future__ import annotations
 

@@ -50,6 +50,10 @@ class ReportFilter:
     request_id: str = ""
     # Ledger only: "decisions" (everything but notification deliveries) or "deliveries".
     category: str = ""
+    # Ledger only: free text (``ledger.selectors.LedgerFilter.search``).
+    search: str = ""
+    # Access reviews only: one campaign's uuid.
+    campaign: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The filters in force, for the ledger entry of an export and the PDF's header."""

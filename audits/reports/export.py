@@ -3,10 +3,11 @@ text or bytes a response or a file receives. Views and ``manage.py export_report
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -16,9 +17,11 @@ from audits.reports.access import REPORT as ACCESS
 from audits.reports.activity import REPORT as ACTIVITY
 from audits.reports.base import Report, ReportFilter
 from audits.reports.findings import REPORT as FINDINGS
-from audits.reports.formats import FORMATS, csv_pieces, json_pieces, pdf_cell, pdf_document
+from audits.reports.formats import FORMATS, csv_pieces, json_pieces, pdf_cell
 from audits.reports.ledger import REPORT as LEDGER
+from audits.reports.pdf import write_report_pdf
 from audits.reports.posture import REPORT as POSTURE
+from audits.reports.reviews import REPORT as REVIEWS
 from audits.reports.sessions import REPORT as SESSIONS
 from ledger import services as ledger_services
 from ledger.services import SYSTEM_ACTOR_NAME
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from audits.reports.base import AnyUser
 
 REPORTS: dict[str, Report] = {
-    report.name: report for report in (SESSIONS, ACTIVITY, FINDINGS, ACCESS, LEDGER, POSTURE)
+    report.name: report for report in (SESSIONS, ACTIVITY, FINDINGS, ACCESS, REVIEWS, LEDGER, POSTURE)
 }
 PDF_TEMPLATE = "audits/reports/document.html"
 
@@ -50,13 +53,22 @@ def check_format(fmt: str) -> None:
 
 
 def report_exported(
-    *, user: AnyUser | None, report: Report, fmt: str, filters: ReportFilter, count: int | None
+    *,
+    user: AnyUser | None,
+    report: Report,
+    fmt: str,
+    filters: ReportFilter,
+    count: int | None,
+    job: str | None = None,
 ) -> None:
     """The ledger entry of an export, written (and committed) before any row leaves the portal: an
-    export whose entry cannot be written does not happen (fail closed)."""
+    export whose entry cannot be written does not happen (fail closed). ``job``: the uuid of the
+    export job that will make the file (``audits.export_jobs``)."""
     data: dict[str, Any] = {"report": report.name, "format": fmt, "filters": filters.as_dict()}
     if count is not None:
         data["count"] = count
+    if job is not None:
+        data["job"] = job
     with transaction.atomic():
         ledger_services.record(
             actor=user,
@@ -74,13 +86,17 @@ def period_text(filters: ReportFilter) -> str:
     return f"{since} to {until}"
 
 
-def pdf_bytes(*, user: AnyUser | None, report: Report, filters: ReportFilter) -> bytes:
-    """The report as a PDF an auditor files: title, organization, period, filters, who made it and
-    when, its table and page numbers."""
-    rows = [
-        [pdf_cell(column, row.get(column)) for column in report.columns]
-        for row in report.rows(user=user, filters=filters)
-    ]
+def write_pdf(
+    target: IO[bytes],
+    *,
+    user: AnyUser | None,
+    report: Report,
+    filters: ReportFilter,
+    count: int | None = None,
+    on_rows: Callable[[int], None] | None = None,
+) -> int:
+    """The report as a PDF an auditor files (title, organization, period, filters, who made it and
+    when, its table, "Page N of M"), written into ``target`` part by part; returns the rows."""
     shown = {key: value for key, value in filters.as_dict().items() if key not in ("since", "until")}
     context = {
         "title": report.title,
@@ -90,10 +106,22 @@ def pdf_bytes(*, user: AnyUser | None, report: Report, filters: ReportFilter) ->
         "generated_at": timezone.now().astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "generated_by": person_label(user) if user is not None else SYSTEM_ACTOR_NAME,
         "columns": [column.replace("_", " ") for column in report.columns],
-        "rows": rows,
-        "row_count": len(rows),
+        "row_count": count,
     }
-    return pdf_document(template=PDF_TEMPLATE, context=context)
+    rows = (
+        [pdf_cell(column, row.get(column)) for column in report.columns]
+        for row in report.rows(user=user, filters=filters)
+    )
+    return write_report_pdf(target, template=PDF_TEMPLATE, context=context, rows=rows, on_rows=on_rows)
+
+
+def pdf_bytes(*, user: AnyUser | None, report: Report, filters: ReportFilter) -> bytes:
+    """The PDF in memory, for small reports and tests; files and jobs use :func:`write_pdf`."""
+    buffer = io.BytesIO()
+    write_pdf(
+        buffer, user=user, report=report, filters=filters, count=report.count(user=user, filters=filters)
+    )
+    return buffer.getvalue()
 
 
 def text_pieces(*, user: AnyUser | None, report: Report, fmt: str, filters: ReportFilter) -> Iterator[str]:
@@ -125,6 +153,17 @@ class Export:
 
     def pdf(self) -> bytes:
         return pdf_bytes(user=self.user, report=self.report, filters=self.filters)
+
+    def write_pdf(self, target: IO[bytes], on_rows: Callable[[int], None] | None = None) -> int:
+        """The PDF into a file, part by part (memory holds one part); returns the rows."""
+        return write_pdf(
+            target,
+            user=self.user,
+            report=self.report,
+            filters=self.filters,
+            count=self.count,
+            on_rows=on_rows,
+        )
 
 
 def export_start(*, user: AnyUser | None, name: str, fmt: str, filters: ReportFilter | None = None) -> Export:

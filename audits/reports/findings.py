@@ -71,6 +71,7 @@ def as_finding_filter(filters: ReportFilter | None) -> FindingFilter:
         severity=filters.severity,
         status=filters.status,
         account_id=filters.account_id,
+        environment=filters.environment,
         since=filters.since,
         until=filters.until,
     )
@@ -118,5 +119,5 @@ REPORT = Report(
     columns=FINDING_COLUMNS,
     rows=finding_rows,
     count=finding_count,
-    filter_fields=("since", "until", "account", "kind", "severity", "status"),
+    filter_fields=("since", "until", "account", "environment", "kind", "severity", "status"),
 )

@@ -93,11 +93,8 @@ def json_pieces(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
 
 
 def pdf_document(*, template: str, context: dict[str, Any]) -> bytes:
-    """The PDF of a report page rendered from ``template`` with the print stylesheet.
-
-    WeasyPrint lays out the whole document before writing it, so a PDF holds its rows in memory;
-    very large periods belong in CSV or JSON.
-    """
+    """A short PDF (the evidence bundle's cover) rendered whole from ``template`` with the print
+    stylesheet; reports, whose rows have no bound, are laid out in parts by ``reports.pdf``."""
     html = render_to_string(template, context)
     stylesheet = CSS(string=PRINT_STYLESHEET.read_text(encoding="utf-8"))
     # No base URL: the template links nothing, so the renderer never fetches a file or an address.

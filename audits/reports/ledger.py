@@ -1,15 +1,18 @@
-"""The audit ledger report: its entries in order, filtered by actor, action, account, period and
-request id, with notification deliveries kept apart from decisions (``category``)."""
+"""The audit ledger report: its entries in order, filtered like the ledger page (``ledger.selectors``:
+actor, action, account, period, request id, free text, notification deliveries apart from decisions),
+each with a link to the page of what it names."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from audits.reports.base import Report, ReportFilter, Row, in_chunks, iso, may_read
+from ledger.links import target_url
 from ledger.models import LedgerEntry
+from ledger.selectors import LedgerFilter, ledger_entries
 
 if TYPE_CHECKING:
     from audits.reports.base import AnyUser
@@ -26,34 +29,32 @@ LEDGER_COLUMNS = (
     "target_repr",
     "data",
     "hash",
+    # The full address of the page of what the entry names (a request, account, finding...), if any.
+    "link",
 )
-#: Notification deliveries (sent, failed) outnumber decisions; the report shows them apart.
-DELIVERY_ACTIONS = Q(action__startswith="notification.")
+
+
+def as_ledger_filter(filters: ReportFilter | None) -> LedgerFilter:
+    """The ledger page's own filter from a report filter: the page and the export share it."""
+    if filters is None:
+        return LedgerFilter()
+    return LedgerFilter(
+        since=filters.since,
+        until=filters.until,
+        person=filters.person,
+        action=filters.action,
+        account_id=filters.account_id,
+        request_id=filters.request_id,
+        category=filters.category,
+        search=filters.search,
+    )
 
 
 def entries_for_report(*, user: AnyUser | None, filters: ReportFilter | None = None) -> QuerySet[LedgerEntry]:
-    """Ledger entries in chain order, for those who may export (the ledger page's readers)."""
+    """The ledger page's selector in chain order, for those who may export."""
     if not may_read(user):
         return LedgerEntry.objects.none()
-    q = Q()
-    if filters is not None:
-        if filters.since is not None:
-            q &= Q(created_at__gte=filters.since)
-        if filters.until is not None:
-            q &= Q(created_at__lte=filters.until)
-        if filters.person:
-            q &= Q(actor_name=filters.person) | Q(actor__username=filters.person)
-        if filters.action:
-            q &= Q(action=filters.action)
-        if filters.account_id:
-            q &= Q(data__account_id=filters.account_id) | Q(data__aws_account_id=filters.account_id)
-        if filters.request_id:
-            q &= Q(request_id=filters.request_id)
-        if filters.category == "deliveries":
-            q &= DELIVERY_ACTIONS
-        elif filters.category == "decisions":
-            q &= ~DELIVERY_ACTIONS
-    return LedgerEntry.objects.filter(q).order_by("sequence")
+    return ledger_entries(user=user, filters=as_ledger_filter(filters)).order_by("sequence")
 
 
 def ledger_row(entry: LedgerEntry) -> Row:
@@ -69,6 +70,7 @@ def ledger_row(entry: LedgerEntry) -> Row:
         "target_repr": entry.target_repr,
         "data": entry.data,
         "hash": entry.hash,
+        "link": target_url(entry),
     }
 
 
@@ -88,5 +90,5 @@ REPORT = Report(
     columns=LEDGER_COLUMNS,
     rows=ledger_rows,
     count=ledger_count,
-    filter_fields=("since", "until", "account", "person", "action", "request_id", "category"),
+    filter_fields=("since", "until", "account", "person", "action", "request_id", "category", "search"),
 )

@@ -1,10 +1,11 @@
-"""``manage.py export_report sessions|activity|findings|access|ledger --format csv|json|pdf
-[--since DATE] [--until DATE] [--account ID] [--as USER] [--output FILE]``."""
+"""``manage.py export_report sessions|activity|findings|access|reviews|ledger --format csv|json|pdf
+[--since DATE] [--until DATE] [--account ID] [--campaign UUID] [--as USER] [--output FILE]``."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,11 @@ class Command(BaseCommand):
         "Export a report for auditors, oldest first: 'sessions' (break-glass sessions with approvals, "
         "hand-over, reveals, matched root events, findings, rotation and review), 'activity' (every root "
         "event, matched or not), 'findings' (with triage history), 'access' (grants, approvers, custodians, "
-        "MFA devices) or 'ledger' (the audit ledger). As the system (every record) unless --as USER. "
-        "Writes to standard output (CSV, JSON) or --output FILE (any format, PDF needs it); the export "
-        "is recorded in the ledger before it is written. Dates are whole days in UTC, --until inclusive."
+        "MFA devices), 'reviews' (access-review campaigns: items, reviewers, decisions, what is outstanding; "
+        "--campaign UUID for one) or 'ledger' (the audit ledger). As the system (every record) unless "
+        "--as USER. Writes to standard output (CSV, JSON) or --output FILE (any format, PDF needs it); "
+        "the export is recorded in the ledger before it is written. Dates are whole days in UTC, --until "
+        "inclusive."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,6 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", type=_day, help="first day (YYYY-MM-DD, UTC)")
         parser.add_argument("--until", type=_day, help="last day, inclusive (YYYY-MM-DD, UTC)")
         parser.add_argument("--account", default="", help="a 12-digit AWS account id")
+        parser.add_argument("--campaign", type=uuid.UUID, help="reviews: one access-review campaign's id")
         parser.add_argument("--as", dest="as_user", default="", help="export as this username (their rights)")
         parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
 
@@ -54,6 +58,7 @@ class Command(BaseCommand):
             since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
             until=datetime.combine(until, time.max, tzinfo=UTC) if until else None,
             account_id=options["account"],
+            campaign=str(options["campaign"]) if options["campaign"] else "",
         )
         user = self._user(options["as_user"])
         if output is not None:
@@ -93,7 +98,7 @@ class Command(BaseCommand):
         try:
             if export.fmt == "pdf":
                 with os.fdopen(handle, "wb") as binary:
-                    binary.write(export.pdf())
+                    export.write_pdf(binary)
             else:
                 with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                     for piece in export.text():

@@ -24,7 +24,7 @@ from ledger.models import LedgerEntry
 
 REPORT_MEMBERS = [
     f"reports/{name}.{fmt}"
-    for name in ("sessions", "activity", "findings", "access", "ledger")
+    for name in ("sessions", "activity", "findings", "access", "reviews", "ledger")
     for fmt in ("csv", "json")
 ]
 

@@ -3,6 +3,7 @@ public keys shown) and the commands with their exit codes."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -15,8 +16,10 @@ from django.test import Client
 from django.urls import reverse
 
 from audits.evidence import evidence_keys, verify_bundle
+from audits.evidence.bundle import BUNDLE_MEMBERS
 from audits.tests.evidence.conftest import flip_one_byte, period, rewrite
 from audits.tests.reports.conftest import World
+from audits.tests.reports.jobs_support import eager_jobs, start_job  # noqa: F401 (fixture)
 from ledger.models import LedgerEntry
 
 MAKE = reverse("audits:evidence_bundle")
@@ -38,14 +41,25 @@ def test_the_reports_page_offers_the_bundle_and_the_check(client: Client, audito
 
 
 def test_an_auditor_downloads_a_bundle_from_the_reports_page(
-    client: Client, auditor: Any, world: World, tmp_path: Path
+    client: Client,
+    auditor: Any,
+    world: World,
+    tmp_path: Path,
+    eager_jobs: Path,  # noqa: F811 (the fixture imported above)
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     client.force_login(auditor)
 
-    response = client.post(MAKE, {**_period_form(), "account": world.account.account_id})
+    job = start_job(
+        client,
+        django_capture_on_commit_callbacks,
+        MAKE,
+        {**_period_form(), "account": world.account.account_id},
+    )
 
-    assert response.status_code == 200
-    assert response.streaming
+    assert (job.report, job.format, job.status) == ("evidence", "zip", "done")
+    assert job.progress_done == job.progress_total == BUNDLE_MEMBERS
+    response = client.get(reverse("audits:export_job_download", args=[job.uuid]))
     assert response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith('attachment; filename="evidence-')
     path = tmp_path / "downloaded.zip"
@@ -54,6 +68,8 @@ def test_an_auditor_downloads_a_bundle_from_the_reports_page(
     entry = LedgerEntry.objects.get(action="evidence.bundle_made")
     assert entry.actor_id == auditor.pk
     assert entry.data["filters"]["account_id"] == world.account.account_id
+    assert LedgerEntry.objects.filter(action="evidence.bundle_requested", actor_id=auditor.pk).exists()
+    assert LedgerEntry.objects.filter(action="export.downloaded", target_id=str(job.uuid)).exists()
 
 
 def test_a_bundle_needs_a_whole_period(client: Client, administrator: Any) -> None:
@@ -89,6 +105,13 @@ def test_an_uploaded_bundle_is_valid(client: Client, auditor: Any, bundle: Path)
 
     assert response.status_code == 200
     assert '<h2 id="verification-result">Valid</h2>' in response.content.decode()
+    check = LedgerEntry.objects.get(action="evidence.bundle_checked")
+    assert check.actor_id == auditor.pk
+    with zipfile.ZipFile(bundle) as archive:
+        manifest_sha256 = hashlib.sha256(archive.read("manifest.json")).hexdigest()
+    assert check.data["manifest_sha256"] == check.target_id == manifest_sha256
+    assert check.data["valid"] is True
+    assert check.data["problem"] == ""
 
 
 def test_an_uploaded_bundle_with_a_changed_file_names_it(
@@ -102,6 +125,11 @@ def test_an_uploaded_bundle_with_a_changed_file_names_it(
     page = response.content.decode()
     assert "Not valid" in page
     assert "reports/sessions.csv was changed" in page
+    check = LedgerEntry.objects.get(action="evidence.bundle_checked")
+    assert check.actor_id == auditor.pk
+    assert check.data["valid"] is False
+    assert check.data["where"] == "reports/sessions.csv"
+    assert check.data["problem"].startswith("reports/sessions.csv was changed")
 
 
 def test_an_empty_upload_is_refused(client: Client, auditor: Any) -> None:

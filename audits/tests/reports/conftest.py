@@ -1,6 +1,7 @@
 """A small world every report test reads: one account with an approver, a custodian, a grant and an
 MFA device; one returned session with a root event inside its window; one root event outside every
-window (an unapproved-usage finding); and the posture finding of its missing security contact."""
+window (an unapproved-usage finding); the posture finding of its missing security contact; an open
+access review of it all."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from audits.posture.checks import Outcome
 from audits.posture.findings import apply_outcome
 from audits.tests.findings_support import checkout, hours_ago, ingest_records, make_account, root_call
+from breakglass import reviews
 from breakglass.models import AccessRequest, AwsAccount, MfaDevice, MfaDeviceAssignment
 from breakglass.tests.factories import MfaDeviceFactory
 
@@ -47,4 +50,6 @@ def world(tmp_path: Path, requester: Any, approver: Any, custodian: Any) -> Worl
         account=account,
         now=hours_ago(2),
     )
+    # An access review of it all (the reviews report), started by the schedule, nothing decided yet.
+    reviews.review_campaign_start(actor=None, deadline=timezone.now() + timedelta(days=30))
     return World(account=account, session=session, device=device)

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from audits.reports import REPORTS
 from audits.tests.reports.conftest import World
+from audits.tests.reports.jobs_support import download, eager_jobs, start_job  # noqa: F401 (fixture)
 from ledger.models import LedgerEntry
 
 INDEX = reverse("audits:report_index")
@@ -24,6 +25,10 @@ INDEX = reverse("audits:report_index")
 
 def export_url(name: str, fmt: str) -> str:
     return reverse("audits:report_export", args=[name, fmt])
+
+
+def prepare_url(name: str, fmt: str) -> str:
+    return reverse("audits:export_job_start", args=[name, fmt])
 
 
 def body(response: Any) -> bytes:
@@ -41,7 +46,7 @@ def test_the_reports_page_offers_every_report_in_every_format(client: Client, au
 
     for name in REPORTS:
         for fmt in ("csv", "json", "pdf"):
-            assert export_url(name, fmt) in page
+            assert prepare_url(name, fmt) in page
     assert f'href="{INDEX}"' in client.get(reverse("audits:finding_list")).content.decode()
 
 
@@ -95,20 +100,27 @@ def test_the_findings_page_links_exports_with_its_filters(client: Client, audito
 
     assert f"{export_url('findings', 'csv')}?severity=critical" in page
     ledger_page = client.get(reverse("ledger:ledger_list")).content.decode()
-    assert export_url("ledger", "pdf") in ledger_page
+    assert prepare_url("ledger", "pdf") in ledger_page
 
 
 @pytest.mark.parametrize("name", list(REPORTS))
 def test_each_pdf_reads_back_with_title_filters_a_row_and_page_numbers(
-    client: Client, auditor: Any, world: World, settings: Any, name: str
+    client: Client,
+    auditor: Any,
+    world: World,
+    settings: Any,
+    name: str,
+    eager_jobs: Path,  # noqa: F811 (the fixture imported above)
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     settings.PORTAL_ORGANIZATION_NAME = "Example Payments Ltd"
     client.force_login(auditor)
 
-    response = client.get(export_url(name, "pdf"), {"account": "123456789012"} if name != "ledger" else {})
+    filters = {"account": "123456789012"} if name != "ledger" else {}
+    job = start_job(client, django_capture_on_commit_callbacks, prepare_url(name, "pdf"), filters)
 
-    assert response["Content-Type"] == "application/pdf"
-    text = pdf_text(body(response))
+    assert job.status == "done"
+    text = pdf_text(download(client, job))
     assert REPORTS[name].title in text
     assert "Example Payments Ltd" in text
     assert "Page 1 of" in text
@@ -121,6 +133,7 @@ def test_each_pdf_reads_back_with_title_filters_a_row_and_page_numbers(
         "activity": first.get("event_id"),
         "findings": first.get("code"),
         "access": first.get("account_name"),
+        "reviews": first.get("subject"),
         "ledger": first.get("action"),
         "posture": first.get("code"),
     }[name]

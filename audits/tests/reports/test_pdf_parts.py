@@ -1,0 +1,66 @@
+"""A report PDF laid out in parts (audits/reports/pdf.py) reads as one document: every page
+numbered "Page N of M" with the right M, every row once, the header once, the end line last."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from audits.reports import pdf as report_pdf
+from audits.reports.base import ReportFilter
+from audits.reports.export import REPORTS, write_pdf
+from ledger import services as ledger
+
+pytestmark = pytest.mark.django_db
+
+
+def test_parts_join_into_one_numbered_document(monkeypatch: pytest.MonkeyPatch, auditor: Any) -> None:
+    monkeypatch.setattr(report_pdf, "PDF_PART_ROWS", 7)
+    for number in range(30):
+        ledger.record(actor=None, action="test.row", target_type="t", target_id=f"row-{number:03d}", data={})
+    seen: list[int] = []
+    buffer = io.BytesIO()
+
+    rows = write_pdf(
+        buffer,
+        user=auditor,
+        report=REPORTS["ledger"],
+        filters=ReportFilter(action="test.row"),
+        count=30,
+        on_rows=seen.append,
+    )
+
+    pages = PdfReader(io.BytesIO(buffer.getvalue())).pages
+    texts = [page.extract_text() for page in pages]
+    total = len(pages)
+    assert rows == 30
+    assert seen == [7, 14, 21, 28, 30]
+    assert total >= 5  # each part starts a page
+    for number, text in enumerate(texts, start=1):
+        assert re.findall(r"Page \d+ of \d+", text) == [f"Page {number} of {total}"], number
+    whole = "\n".join(texts)
+    for number in range(30):
+        assert whole.count(f"row-{number:03d}") == 1, number
+    assert whole.count("Filters") == 1  # the header, on the first part only
+    assert texts[1].count("Audit ledger (continued)") == 1
+    assert "End of report: 30 rows." in texts[-1]
+
+
+def test_a_report_of_exactly_whole_parts_has_no_empty_last_part(
+    monkeypatch: pytest.MonkeyPatch, auditor: Any
+) -> None:
+    monkeypatch.setattr(report_pdf, "PDF_PART_ROWS", 5)
+    for number in range(10):
+        ledger.record(actor=None, action="test.row", target_type="t", target_id=f"row-{number:03d}", data={})
+    buffer = io.BytesIO()
+
+    write_pdf(buffer, user=auditor, report=REPORTS["ledger"], filters=ReportFilter(action="test.row"))
+
+    texts = [page.extract_text() for page in PdfReader(io.BytesIO(buffer.getvalue())).pages]
+    assert "row-009" in texts[-1]
+    assert "End of report: 10 rows." in texts[-1]
+    assert "Rows counted at the end" in texts[0].replace("\n", " ")
