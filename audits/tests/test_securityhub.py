@@ -18,6 +18,7 @@ from audits.models import Finding
 from audits.services import finding_triage
 from audits.tasks import export_pending_to_security_hub
 from audits.tests.securityhub_support import install_batch_update_findings
+from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,9 @@ def hub(mocked_aws: None, settings: Any) -> Iterator[Any]:
     settings.PORTAL_SECURITY_HUB_ENABLED = True
     settings.PORTAL_SECURITY_HUB_REGION = REGION
     settings.PORTAL_SECURITY_HUB_ROLE_NAME = "BreakGlassPortalFindings"
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # The app read its configuration once, in whichever test came first: set it on the app itself.
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
     # Read as the member account, through the same role the portal assumes.
     role = f"arn:aws:iam::{MEMBER}:role/BreakGlassPortalFindings"
     credentials = boto3.client("sts", region_name=REGION).assume_role(RoleArn=role, RoleSessionName="test")[
@@ -47,6 +50,7 @@ def hub(mocked_aws: None, settings: Any) -> Iterator[Any]:
         )
     finally:
         uninstall()
+        celery_app.conf.task_always_eager = eager
 
 
 def _in_hub(client: Any, finding: Finding) -> dict[str, Any]:

@@ -100,16 +100,17 @@ def test_each_section_costs_the_same_queries_whatever_the_data(
         size, make_persona=make_persona, approver=approver, custodian=custodian, administrator=administrator
     )
     for person in (approver, custodian):
-        policy.roles(person)  # cached on the user object, as on every page after the first question
-    # Each count includes the MFA checks of ``policy.may_use_portal`` (not cached: one per rule asked).
-    with django_assert_num_queries(7):  # 2 MFA; requests, approvers, custodians, approvals, returns
+        # Roles and MFA are cached on the user object, as on every page after the first question.
+        policy.roles(person)
+        policy.has_mfa(person)
+    with django_assert_num_queries(5):  # requests, approvers, custodians, approvals, returns
         assert len(home_selectors.approver_home(user=approver)) == size
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(8):
         home = home_selectors.custodian_home(user=custodian)
     assert (len(home.hand_overs), len(home.returns), len(home.rotations)) == (size, size, size)
-    with django_assert_num_queries(3):  # 2 MFA; the requests awaiting a decision
+    with django_assert_num_queries(1):  # the requests awaiting a decision
         assert home_selectors.nav_counts(user=approver) == home_selectors.NavCounts(approvals=size, custody=0)
-    with django_assert_num_queries(4):  # 2 MFA; sessions waiting (hand-over or rotation); returns waiting
+    with django_assert_num_queries(2):  # sessions waiting (hand-over or rotation); returns waiting
         assert home_selectors.nav_counts(user=custodian).custody == 3 * size
 
 
