@@ -15,7 +15,7 @@ from uuid import UUID
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from breakglass import rules, selectors
+from breakglass import next_step, rules, selectors
 from breakglass.choices import CredentialStorage, CustodyState, Decision, RequestStatus
 from breakglass.models import (
     AccessRequest,
@@ -169,16 +169,8 @@ def custodians_to_hand_over(*, request: AccessRequest) -> list[AnyUser]:
     custodians, never the holder, and (when the account separates duties) nobody who approved it.
     The same conditions as ``rules.refusal_to_hand_over`` without the status, so the page can name
     them before the check-out."""
-    approvers = {
-        approval.approver_id for approval in request.approvals.all() if approval.decision == Decision.APPROVE
-    }
-    return [
-        person
-        for person in request.account.custodians.order_by("username")
-        if person.pk != request.requester_id
-        and policy.may_use_portal(person)
-        and not (request.account.separate_duties and person.pk in approvers)
-    ]
+    candidates = sorted(next_step.hand_over_candidates(request), key=lambda person: person.get_username())
+    return [person for person in candidates if policy.may_use_portal(person)]
 
 
 def emergency_reason(request: AccessRequest) -> str:

@@ -103,6 +103,8 @@ def test_the_approver_opens_what_waits_from_his_home_on_a_phone(
     page = context.new_page()
     try:
         sign_in(page, live_server.url, approver)
+        # At 390 px the navigation folds under the Menu button; its counts come with it.
+        page.get_by_role("button", name="Menu").click()
         expect(page.get_by_role("link", name="Approvals 1")).to_be_visible()
         page.locator("#home-approver a.mono").first.click()
         expect(page.get_by_role("heading", name="What happens next")).to_be_visible()
