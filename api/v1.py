@@ -21,7 +21,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
 from api.auth import ApiRefusalError, TokenAuth
-from api.endpoints import evidence, inventory, reports, siem
+from api.endpoints import evidence, exports, inventory, reports, siem
 from api.problems import CONTENT_TYPE, problem, pydantic_errors, validation_errors
 from api.schemas import PROBLEM_STATUSES
 
@@ -130,4 +130,5 @@ def _crashed(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/", inventory.router)
 api.add_router("/", evidence.router)
 api.add_router("/", reports.router)
+api.add_router("/", exports.router)
 api.add_router("/", siem.router)

@@ -1,6 +1,7 @@
 """Reports: what ``audits.reports.export`` offers the Reports page today, streamed (CSV, JSON) or
 whole (PDF). Each export is the ledger entry ``export_start`` writes before the first byte, besides
-the token's own ``api_token.used`` entry. Evidence bundles and export jobs to poll come later."""
+the token's own ``api_token.used`` entry. Large exports and evidence bundles are jobs to start, poll
+and download: ``api.endpoints.exports``."""
 
 from __future__ import annotations
 

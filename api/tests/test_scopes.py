@@ -124,6 +124,7 @@ def test_there_is_no_operation_to_approve_check_out_hand_over_reveal_or_rotate()
         ("post", "/api/v1/requests"),
         ("post", "/api/v1/requests/{uuid}/cancel"),
         ("post", "/api/v1/findings/{uuid}/triage"),
+        ("post", "/api/v1/exports"),  # starts an export job, recorded in the ledger
     }
 
 
