@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from audits.posture.checks import Outcome
@@ -43,13 +44,16 @@ def world(tmp_path: Path, requester: Any, approver: Any, custodian: Any) -> Worl
         ],
     )
     session.refresh_from_db()
-    apply_outcome(
-        outcome=Outcome(
-            "alternate_contact_security", "fail", f"{account} has no security alternate contact."
-        ),
-        account=account,
-        now=hours_ago(2),
-    )
+    # In a transaction as the posture service runs it (it locks the finding row): the browser tests
+    # use this world without the test's own transaction around them.
+    with transaction.atomic():
+        apply_outcome(
+            outcome=Outcome(
+                "alternate_contact_security", "fail", f"{account} has no security alternate contact."
+            ),
+            account=account,
+            now=hours_ago(2),
+        )
     # An access review of it all (the reviews report), started by the schedule, nothing decided yet.
     reviews.review_campaign_start(actor=None, deadline=timezone.now() + timedelta(days=30))
     return World(account=account, session=session, device=device)
