@@ -154,11 +154,49 @@ CUSTODY_EDIT_CONSEQUENCES = (
 
 
 class AssignDeviceForm(forms.Form):
-    device = forms.ModelChoiceField(queryset=MfaDevice.objects.none(), empty_label="Choose a device")
+    """A device to add: chosen from a list while the devices that could be added are few, typed by
+    serial once they are many (a list of 10,000 devices made the account page 556 KB)."""
+
+    #: Above this many devices that could be added, the account page asks for a serial instead.
+    MAX_CHOICES = 50
+
+    device = forms.ModelChoiceField(
+        queryset=MfaDevice.objects.none(), empty_label="Choose a device", required=False
+    )
+    serial = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Serial number",
+        widget=forms.TextInput(attrs={"placeholder": "Serial printed on the device"}),
+    )
 
     def __init__(self, *args: Any, account: AwsAccount, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.account = account
         self.fields["device"].queryset = selectors.assignable_devices(account=account)  # type: ignore[attr-defined]
+
+    @property
+    def offers_choice(self) -> bool:
+        assignable = self.fields["device"].queryset  # type: ignore[attr-defined]
+        return bool(assignable[: self.MAX_CHOICES + 1].count() <= self.MAX_CHOICES)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("device") is None:
+            serial = (cleaned.get("serial") or "").strip()
+            found = (
+                self.fields["device"].queryset.filter(serial_number__iexact=serial).first()  # type: ignore[attr-defined]
+                if serial
+                else None
+            )
+            if found is None:
+                raise forms.ValidationError(
+                    f"No device with serial {serial} can be added to {self.account}."
+                    if serial
+                    else "Choose a device to add."
+                )
+            cleaned["device"] = found
+        return cleaned
 
 
 def _grant_expiry_help() -> str:

@@ -151,7 +151,8 @@ def device_assign(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse
     account = selectors.account_for(user=request.user, uuid=uuid)
     form = forms.AssignDeviceForm(request.POST if request.method == "POST" else request.GET, account=account)
     if not form.is_valid():
-        messages.error(request, "Choose a device to add.")
+        refusal = " ".join(str(error) for error in form.non_field_errors())
+        messages.error(request, refusal or "Choose a device to add.")
         return redirect("breakglass:account_detail", uuid=account.uuid)
     device = form.cleaned_data["device"]
     if request.method != "POST":

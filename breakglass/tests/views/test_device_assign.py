@@ -73,3 +73,25 @@ def test_an_administrator_puts_a_free_device_on_an_account(
     entry = ledger_entry("mfa_device.assigned", key)
     assert entry.actor == administrator
     assert entry.data["account_id"] == account.account_id
+
+
+def test_with_many_devices_the_account_page_asks_for_a_serial_instead_of_listing_them(
+    client: Client, administrator: Any, account: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from breakglass import forms
+
+    monkeypatch.setattr(forms.AssignDeviceForm, "MAX_CHOICES", 2)
+    keys = [
+        MfaDeviceFactory(kind="fido", label=f"Spare key {n}", serial_number=f"SPARE-{n}") for n in range(3)
+    ]
+    client.force_login(administrator)
+    step_up(client, administrator)
+
+    page = client.get(reverse("breakglass:account_detail", kwargs={"uuid": account.uuid})).content.decode()
+    assert 'name="serial"' in page
+    assert "Spare key 0" not in page  # no list of every device
+    confirm = client.get(_url(account), {"serial": "spare-1"})
+    assert confirm.status_code == 200
+    assert f'value="{keys[1].pk}"' in confirm.content.decode()
+    missing = client.get(_url(account), {"serial": "NOPE-9"}, follow=True)
+    assert "No device with serial NOPE-9 can be added" in missing.content.decode()
