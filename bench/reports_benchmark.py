@@ -6,13 +6,13 @@
         [--sessions N] [--events M] [--pdf-sessions P] [--bundle-sessions B] [--skip-generate]
         [--only NAME ...]
 
-On the database of ``DATABASE_URL`` (PostgreSQL: ``testenv.py run`` gives a private one, migrated
-here) it generates, in bulk (``bulk_create`` and PostgreSQL ``COPY``, not the services, so it takes
-minutes rather than hours), an organization whose relations are those the services make: accounts
-with approvers, custodians and MFA devices; users with grants; N access requests in every status,
-with approvals, transitions, reveals, devices handed over and returned; M root events, most matched
-to a checked-out session (some out of scope), the rest unmatched; findings linked to sessions and
-events. It prints how long that took.
+On the database of ``DATABASE_URL`` (PostgreSQL: ``testenv.py run`` gives a private one, migrated here)
+it generates through ``org_generator``, in bulk (``bulk_create`` and PostgreSQL ``COPY``, not the
+services, so it takes minutes rather than hours), an organization whose relations are those the services
+make: accounts with approvers, custodians and MFA devices; users with grants; N access requests in every
+status, with approvals, transitions, reveals, devices handed over and returned; M root events, most
+matched to a checked-out session (some out of scope), the rest unmatched; findings linked to sessions
+and events. It prints how long that took.
 
 Then, each in a fresh process (so the peak RSS is that export's own), it exports through
 ``audits.reports.export_start`` (the code the pages, the export jobs and ``manage.py export_report``
@@ -35,26 +35,22 @@ import base64
 import multiprocessing
 import os
 import platform
-import random
 import resource
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+for folder in (ROOT, BENCH):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 TARGET_PEAK_MB = 300
-ACCOUNTS = 200
-PEOPLE = 300
-DEVICES_PER_ACCOUNT = 2
-# Rows sent to the database at a time while generating.
-BATCH = 5_000
 # Share of root events matched to a checked-out session; the rest are unmatched (unapproved use).
 MATCHED_SHARE = 0.8
 # Unmatched root events are grouped into one finding per this many.
@@ -103,346 +99,20 @@ def _maxrss_mb() -> float:
 # --- generation -----------------------------------------------------------------------------------
 
 
-def _bulk(model: Any, rows: list[Any]) -> list[Any]:
-    from django.db import transaction
+def generate(*, sessions: int, events: int) -> dict[str, Any]:
+    """The organization, through the benchmarks' one generator (``org_generator``): 200 accounts,
+    300 people, ``sessions`` access requests and ``events`` root events, the unmatched ones grouped
+    into one unapproved-use finding per 100."""
+    from org_generator import Shape
+    from org_generator import generate as generate_organization
 
-    made: list[Any] = []
-    with transaction.atomic():
-        for first in range(0, len(rows), BATCH):
-            made.extend(model.objects.bulk_create(rows[first : first + BATCH]))
+    unmatched = int(events * (1 - MATCHED_SHARE))
+    shape = Shape(
+        sessions=sessions, events=events, unmatched_findings=max(1, unmatched // EVENTS_PER_UNMATCHED_FINDING)
+    )
+    made = generate_organization(shape)
+    made.pop("by_role", None)
     return made
-
-
-def _copy(table: str, columns: tuple[str, ...], rows: Any) -> int:
-    """Stream ``rows`` (tuples) into ``table`` with PostgreSQL COPY; returns how many."""
-    from django.db import connection, transaction
-
-    written = 0
-    with (
-        transaction.atomic(),
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-            written += 1
-    return written
-
-
-def generate(*, sessions: int, events: int, seed: int = 9) -> dict[str, int]:
-    """The organization, in bulk; returns how many rows of each kind."""
-    import uuid
-
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.utils import timezone
-
-    from audits.choices import FindingKind, FindingStatus, Severity
-    from audits.models import Finding, RootEvent
-    from breakglass.choices import CustodyState, Decision, Environment, MfaDeviceKind, RequestStatus
-    from breakglass.models import (
-        AccessRequest,
-        Approval,
-        AwsAccount,
-        Grant,
-        MfaDevice,
-        MfaDeviceAssignment,
-        SecretReveal,
-        Transition,
-    )
-
-    rng = random.Random(seed)
-    now = timezone.now()
-    year_ago = now - timedelta(days=365)
-    user_model = get_user_model()
-    people = _bulk(
-        user_model,
-        [
-            user_model(username=f"person{i:04d}", email=f"person{i:04d}@example.com", password="!")
-            for i in range(PEOPLE)
-        ],
-    )
-    approvers, custodians, requesters = people[:40], people[40:80], people[80:]
-    environments = list(Environment.values)
-    accounts = _bulk(
-        AwsAccount,
-        [
-            AwsAccount(
-                account_id=f"{100000000000 + i * 7919:012d}",
-                name=f"account-{i:03d}",
-                environment=environments[i % len(environments)],
-                root_email=f"root+{i:03d}@example.com",
-                approval_quorum=2,
-            )
-            for i in range(ACCOUNTS)
-        ],
-    )
-    approver_links, custodian_links = [], []
-    for index, account in enumerate(accounts):
-        for person in {approvers[(index + k) % len(approvers)] for k in range(4)}:
-            approver_links.append(AwsAccount.approvers.through(awsaccount_id=account.pk, user_id=person.pk))
-        for person in {custodians[(index + k) % len(custodians)] for k in range(2)}:
-            custodian_links.append(AwsAccount.custodians.through(awsaccount_id=account.pk, user_id=person.pk))
-    _bulk(AwsAccount.approvers.through, approver_links)
-    _bulk(AwsAccount.custodians.through, custodian_links)
-    devices = _bulk(
-        MfaDevice,
-        [
-            MfaDevice(
-                kind=MfaDeviceKind.FIDO,
-                label=f"key {i}",
-                serial_number=f"SN-{i:06d}",
-                storage_location="safe A",
-                custody_state=CustodyState.IN_SAFE,
-            )
-            for i in range(ACCOUNTS * DEVICES_PER_ACCOUNT)
-        ],
-    )
-    _bulk(
-        MfaDeviceAssignment,
-        [
-            MfaDeviceAssignment(
-                device=device, account=accounts[i // DEVICES_PER_ACCOUNT], device_kind=device.kind
-            )
-            for i, device in enumerate(devices)
-        ],
-    )
-    grants = []
-    for index, person in enumerate(requesters):
-        for k in range(3):
-            grants.append(
-                Grant(
-                    user=person,
-                    account=accounts[(index * 3 + k) % ACCOUNTS],
-                    granted_by=approvers[index % len(approvers)],
-                    expires_at=now + timedelta(days=90),
-                    last_reviewed_at=now - timedelta(days=30),
-                    last_reviewed_by=approvers[(index + 1) % len(approvers)],
-                )
-            )
-    _bulk(Grant, grants)
-
-    # Statuses roughly as an organization accumulates them: most sessions closed.
-    weights = {
-        RequestStatus.CLOSED: 70,
-        RequestStatus.RETURNED: 5,
-        RequestStatus.APPROVED: 3,
-        RequestStatus.PENDING: 3,
-        RequestStatus.DENIED: 6,
-        RequestStatus.CANCELLED: 5,
-        RequestStatus.EXPIRED: 6,
-        RequestStatus.REVOKED: 2,
-    }
-    statuses = rng.choices(list(weights), weights=list(weights.values()), k=sessions)
-    # One active check-out per account at most (a constraint): the newest sessions of some accounts.
-    for index in range(min(ACCOUNTS // 4, sessions)):
-        statuses[sessions - 1 - index] = RequestStatus.ACTIVE
-    step = timedelta(days=365) / max(sessions, 1)
-    requests = []
-    for index, status in enumerate(statuses):
-        account_index = (
-            (sessions - 1 - index) % ACCOUNTS if status == RequestStatus.ACTIVE else rng.randrange(ACCOUNTS)
-        )
-        starts = year_ago + step * index
-        out = status in (RequestStatus.ACTIVE, RequestStatus.RETURNED, RequestStatus.CLOSED)
-        emergency = rng.random() < 0.05
-        request = AccessRequest(
-            code=f"BG-{index + 1:06d}",
-            requester=requesters[rng.randrange(len(requesters))],
-            account=accounts[account_index],
-            root_task="close_account" if index % 7 == 0 else "other",
-            other_task="" if index % 7 == 0 else "Restore an S3 bucket policy that locked everyone out",
-            justification=f"Incident INC-{index:06d}: the bucket policy denies every principal but root.",
-            ticket_reference=f"INC-{index:06d}",
-            starts_at=starts,
-            duration_minutes=60,
-            status=status,
-            emergency=emergency,
-        )
-        if status not in (RequestStatus.PENDING, RequestStatus.DENIED, RequestStatus.CANCELLED):
-            request.approved_at = starts - timedelta(minutes=10)
-        if emergency:
-            request.emergency_acknowledged_at = starts + timedelta(minutes=20)
-            request.emergency_acknowledged_by = approvers[index % len(approvers)]
-        if out:
-            request.handed_over_by = custodians[index % len(custodians)]
-            request.handed_over_at = starts
-            request.checked_out_at = starts
-            request.due_at = starts + timedelta(minutes=60)
-        if status in (RequestStatus.RETURNED, RequestStatus.CLOSED):
-            request.checked_in_at = starts + timedelta(minutes=45)
-            request.checked_in_by = custodians[(index + 1) % len(custodians)]
-            request.work_done = "Replaced the bucket policy; verified access from the admin role."
-            request.return_envelope_number = f"ENV-{index:06d}"
-        if status == RequestStatus.CLOSED:
-            request.rotation_confirmed_at = starts + timedelta(hours=2)
-            request.rotation_confirmed_by = custodians[(index + 2) % len(custodians)]
-            request.review_note = "Reviewed against the ticket; actions within the declared task."
-            request.closed_at = starts + timedelta(hours=3)
-        requests.append(request)
-    requests = _bulk(AccessRequest, requests)
-
-    approvals, transitions, reveals, handed = [], [], [], []
-    for request in requests:
-        deciders = [a for a in rng.sample(approvers, 3) if a.pk != request.requester_id][:2]
-        decided = request.approved_at is not None or request.status == RequestStatus.DENIED
-        if decided:
-            decision = Decision.DENY if request.status == RequestStatus.DENIED else Decision.APPROVE
-            for approver in deciders[: 1 if decision == Decision.DENY else 2]:
-                approvals.append(
-                    Approval(
-                        request=request,
-                        approver=approver,
-                        requester_id=request.requester_id,
-                        decision=decision,
-                        comment="Matches the incident ticket.",
-                    )
-                )
-        path = [RequestStatus.PENDING]
-        if request.approved_at is not None:
-            path.append(RequestStatus.APPROVED)
-        if request.checked_out_at is not None:
-            path.append(RequestStatus.ACTIVE)
-        if request.checked_in_at is not None:
-            path.append(RequestStatus.RETURNED)
-        if request.status not in path:
-            path.append(request.status)
-        previous = ""
-        for to_status in path:
-            transitions.append(
-                Transition(
-                    request=request, from_status=previous, to_status=to_status, actor=request.requester
-                )
-            )
-            previous = to_status
-        if request.checked_out_at is not None:
-            reveals.append(
-                SecretReveal(request=request, user=request.requester, http_request_id=uuid.uuid4().hex)
-            )
-            first_device = accounts.index(request.account) * DEVICES_PER_ACCOUNT
-            for offset in range(DEVICES_PER_ACCOUNT):
-                handed.append(
-                    AccessRequest.devices.through(
-                        accessrequest_id=request.pk, mfadevice_id=devices[first_device + offset].pk
-                    )
-                )
-    _bulk(Approval, approvals)
-    _bulk(Transition, transitions)
-    _bulk(SecretReveal, reveals)
-    _bulk(AccessRequest.devices.through, handed)
-
-    # Root events: matched ones inside their session's window, unmatched ones spread over the year.
-    checked_out = [r for r in requests if r.checked_out_at is not None]
-    matched = int(events * MATCHED_SHARE) if checked_out else 0
-    table = RootEvent._meta.db_table
-    columns = (
-        "uuid", "created_at", "updated_at", "event_id", "event_id_is_digest", "aws_account_id", "region",
-        "event_time", "event_name", "event_source", "event_type", "is_service_event", "mfa_used",
-        "login_success", "succeeded", "access_key_id", "source_ip", "user_agent", "record_finding_kinds",
-        "assume_root_caller", "session_id", "in_scope", "raw",
-    )  # fmt: skip
-    names = (
-        ("s3.amazonaws.com", "PutBucketPolicy"),
-        ("iam.amazonaws.com", "ListUsers"),
-        ("signin.amazonaws.com", "ConsoleLogin"),
-    )
-
-    def event_rows() -> Any:
-        for index in range(events):
-            if index < matched:
-                session = checked_out[index % len(checked_out)]
-                account_id = session.account.account_id
-                moment = session.checked_out_at + timedelta(seconds=(index // len(checked_out)) % 2700)
-                in_scope = index % 50 != 0
-                session_id: int | None = session.pk
-            else:
-                account_id = accounts[index % ACCOUNTS].account_id
-                moment = year_ago + timedelta(seconds=(index * 31_536_000 // max(events, 1)))
-                in_scope, session_id = None, None
-            source, name = names[index % len(names)]
-            yield (
-                uuid.uuid4(), now, now, f"{index:08d}-{rng.getrandbits(64):016x}", False, account_id,
-                "us-east-1", moment, name, source, "AwsApiCall", False, True, None, True, "ASIAROOTCONSOLE",
-                "198.51.100.7", "console.amazonaws.com", "[]", "", session_id, in_scope,
-                '{"eventVersion": "1.08"}',
-            )  # fmt: skip
-
-    stored = _copy(table, columns, event_rows())
-    # Findings: one per session with out-of-scope events (linked to them), one per group of
-    # unmatched events (unapproved use), linked through the M2M table.
-    findings = []
-    for session in checked_out[::10]:
-        findings.append(
-            Finding(
-                code=f"F-{len(findings) + 1:06d}",
-                kind=FindingKind.ROOT_ACTIVITY_OUTSIDE_SCOPE,
-                severity=Severity.HIGH,
-                status=FindingStatus.RESOLVED,
-                dedupe_key=f"scope:{session.code}",
-                aws_account_id=session.account.account_id,
-                account=session.account,
-                session=session,
-                first_seen=session.checked_out_at,
-                last_seen=session.checked_out_at,
-                summary="Root acted outside the declared task.",
-            )
-        )
-    scoped = len(findings)
-    for group in range(0, max(events - matched, 0), EVENTS_PER_UNMATCHED_FINDING):
-        account = accounts[group % ACCOUNTS]
-        findings.append(
-            Finding(
-                code=f"F-{len(findings) + 1:06d}",
-                kind=FindingKind.UNAPPROVED_ROOT_USAGE,
-                severity=Severity.CRITICAL,
-                dedupe_key=f"unapproved:{group}",
-                aws_account_id=account.account_id,
-                account=account,
-                first_seen=year_ago,
-                last_seen=now,
-                summary="Root used without an approved check-out.",
-            )
-        )
-    findings = _bulk(Finding, findings)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, session_id FROM {table} WHERE session_id IS NULL OR in_scope = false ORDER BY id"
-        )
-        pairs_rows = cursor.fetchall()
-    by_session = {f.session_id: f.pk for f in findings[:scoped]}
-    unmatched_findings = [f.pk for f in findings[scoped:]]
-    links = []
-    unmatched_seen = 0
-    for event_pk, session_id in pairs_rows:
-        if session_id is None:
-            if unmatched_findings:
-                links.append(
-                    (
-                        unmatched_findings[
-                            min(unmatched_seen // EVENTS_PER_UNMATCHED_FINDING, len(unmatched_findings) - 1)
-                        ],
-                        event_pk,
-                    )
-                )
-            unmatched_seen += 1
-        elif session_id in by_session:
-            links.append((by_session[session_id], event_pk))
-    through = Finding.events.through._meta.db_table
-    _copy(through, ("finding_id", "rootevent_id"), iter(links))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return {
-        "people": len(people),
-        "accounts": len(accounts),
-        "grants": len(grants),
-        "sessions": len(requests),
-        "approvals": len(approvals),
-        "transitions": len(transitions),
-        "reveals": len(reveals),
-        "root_events": stored,
-        "findings": len(findings),
-        "finding_events": len(links),
-    }
 
 
 # --- measuring ------------------------------------------------------------------------------------
