@@ -7,6 +7,7 @@ from django import forms
 
 from audits.reports import ReportFilter
 from breakglass.choices import Environment
+from ledger.forms import CATEGORY_CHOICES
 from portal.forms import PeriodAndAccountForm
 
 _ANY = [("", "Any")]
@@ -27,14 +28,7 @@ class ReportFilterForm(PeriodAndAccountForm):
     request_id = forms.CharField(required=False, max_length=64, label="Request id (ledger)")
     search = forms.CharField(required=False, max_length=200, label="Search (ledger)")
     campaign = forms.UUIDField(required=False, label="Campaign id (access reviews)")
-    category = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("", "Everything"),
-            ("decisions", "Decisions and changes"),
-            ("deliveries", "Notification deliveries"),
-        ],
-    )
+    category = forms.ChoiceField(required=False, choices=CATEGORY_CHOICES)
 
     def filters(self) -> ReportFilter:
         """The valid part of the query as a report filter (an invalid field filters nothing)."""

@@ -9,6 +9,13 @@ from ledger.selectors import LedgerFilter
 from portal.forms import PeriodAndAccountForm
 
 _SHORT = 100
+#: What the ledger shows: everything, the decisions and changes, or the notification deliveries apart
+#: (``LedgerFilter.category``). The ledger report's form offers the same choice.
+CATEGORY_CHOICES = [
+    ("", "Everything"),
+    ("decisions", "Decisions and changes"),
+    ("deliveries", "Notification deliveries"),
+]
 
 
 class LedgerFilterForm(PeriodAndAccountForm):
@@ -25,15 +32,7 @@ class LedgerFilterForm(PeriodAndAccountForm):
     person = forms.CharField(required=False, max_length=150, label="Actor (username)")
     action = forms.CharField(required=False, max_length=_SHORT, label="Action")
     request_id = forms.CharField(required=False, max_length=64, label="Request id")
-    category = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("", "Everything"),
-            ("decisions", "Decisions and changes"),
-            ("deliveries", "Notification deliveries"),
-        ],
-        label="Show",
-    )
+    category = forms.ChoiceField(required=False, choices=CATEGORY_CHOICES, label="Show")
 
     def filters(self) -> LedgerFilter:
         data = self.valid_data()

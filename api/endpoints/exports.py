@@ -16,6 +16,7 @@ from api import schemas
 from api.auth import ApiRefusalError, caller
 from api.choices import Scope
 from api.endpoints.inventory import scopes
+from api.endpoints.reports import ReportQuery
 from audits import export_jobs, selectors
 from audits.models import ExportJob
 from audits.report_forms import ReportFilterForm
@@ -26,23 +27,12 @@ from portal import policy
 router = Router(tags=["exports"])
 
 
-class ExportIn(Schema):
+class ExportIn(ReportQuery):
     """``report``: a report's name (see ``GET /reports``) or ``evidence`` (a signed bundle; ``format``
     zip, ``since`` and ``until`` required); the filters are the Reports page's, by the same names."""
 
     report: str
     format: str
-    since: str = ""
-    until: str = ""
-    account: str = ""
-    environment: str = ""
-    person: str = ""
-    status: str = ""
-    severity: str = ""
-    kind: str = ""
-    action: str = ""
-    request_id: str = ""
-    category: str = ""
 
 
 class ExportJobOut(Schema):
