@@ -25,9 +25,10 @@ from breakglass.notifications import services as channel_services
 from breakglass.notifications.forms import ChannelForm
 from breakglass.notifications.targets import masked_target
 from portal import policy
+from portal.confirm import Confirmation, confirmation_page, confirmed
 from portal.decorators import AuthenticatedHttpRequest, allowed_if
 from portal.forms import add_domain_error
-from portal.identity import recently_stepped_up, step_up_required
+from portal.identity import recently_stepped_up, remember_step_up_purpose, step_up_purpose, step_up_required
 
 manage_only = allowed_if(policy.may_manage_inventory)
 
@@ -125,9 +126,27 @@ def channel_set_enabled(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRe
     channel = channel_selectors.notification_channel_for(user=request.user, uuid=uuid)
     enabled = request.POST.get("enabled") == "true"
     # Silencing a channel hides whatever follows (an emergency, a revocation), so switching one
-    # off asks for a fresh re-authentication like adding or deleting one; switching on does not.
-    if not enabled and not recently_stepped_up(request):
-        raise ReauthenticationRequired()
+    # off is a destructive action: a confirmation page and a fresh second factor, like deleting
+    # one; switching on is neither.
+    if not enabled:
+        if not recently_stepped_up(request):
+            remember_step_up_purpose(request, f"Disable the notification channel {channel.name}")
+            raise ReauthenticationRequired()
+        if not confirmed(request):
+            return confirmation_page(
+                request,
+                Confirmation(
+                    title=f"Disable the channel {channel.name}?",
+                    facts=_channel_facts(channel),
+                    consequence=(
+                        "Nothing is sent to this channel until it is enabled again: emergencies, "
+                        "revocations and findings go only to the other channels and e-mail."
+                    ),
+                    button="Disable the channel",
+                    cancel_url=_list_url(channel.account),
+                    hidden={"enabled": "false"},
+                ),
+            )
     try:
         channel_services.notification_channel_set_enabled(
             actor=request.user, channel=channel, enabled=enabled
@@ -139,27 +158,40 @@ def channel_set_enabled(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRe
     return redirect(_list_url(channel.account))
 
 
+def _channel_facts(channel: NotificationChannel) -> list[tuple[str, str]]:
+    return [
+        ("Scope", channel.account.name if channel.account else "All accounts"),
+        ("Kind", channel.get_kind_display()),
+        ("Target", masked_target(channel)),
+    ]
+
+
 @manage_only
+@step_up_purpose(lambda request, uuid: "Delete a notification channel")
 @step_up_required
 def channel_delete(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     channel = channel_selectors.notification_channel_for(user=request.user, uuid=uuid)
-    if request.method == "POST":
-        try:
-            channel_services.notification_channel_delete(actor=request.user, channel=channel)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, f"Deleted the channel {channel.name}.")
-        return redirect(_list_url(channel.account))
-    return render(
-        request,
-        "breakglass/channel_confirm_delete.html",
-        {
-            "channel": channel,
-            "masked_target": masked_target(channel),
-            "list_url": _list_url(channel.account),
-        },
-    )
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                title=f"Delete the channel {channel.name}?",
+                facts=_channel_facts(channel),
+                consequence=(
+                    "Messages already sent stay on record. Messages still queued for this channel "
+                    "will not be sent."
+                ),
+                button="Delete the channel",
+                cancel_url=_list_url(channel.account),
+            ),
+        )
+    try:
+        channel_services.notification_channel_delete(actor=request.user, channel=channel)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Deleted the channel {channel.name}.")
+    return redirect(_list_url(channel.account))
 
 
 @require_POST

@@ -9,15 +9,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
 
 from breakglass import drill_selectors, forms, list_forms, selectors, services
 from breakglass.choices import CredentialStorage
 from portal import policy
+from portal.confirm import Confirmation, confirmation_page, confirmed
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.forms import add_domain_error
-from portal.identity import form_draft, step_up_keeping, step_up_required
+from portal.identity import form_draft, step_up_keeping, step_up_purpose, step_up_required
 from portal.paging import CURSOR_PARAMETER, keyset_page
+from portal.people import person_label
 
 manage_only = allowed_if(policy.may_manage_inventory)
 
@@ -186,30 +188,30 @@ def device_assign(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse
 
 
 @manage_only
+@step_up_purpose(lambda request, uuid, device_uuid: "Remove an MFA device from an account")
 @step_up_required
 def device_unassign(request: AuthenticatedHttpRequest, uuid: UUID, device_uuid: UUID) -> HttpResponse:
-    """GET: a page saying what removing the device will do; POST: remove it (fresh second factor)."""
+    """A page saying what removing the device will do; its POST removes it (fresh second factor)."""
     account = selectors.account_for(user=request.user, uuid=uuid)
     device = selectors.device_for(user=request.user, uuid=device_uuid)
-    if request.method != "POST":
-        return render(
+    back = reverse("breakglass:account_detail", kwargs={"uuid": account.uuid})
+    if not confirmed(request):
+        return confirmation_page(
             request,
-            "breakglass/confirm.html",
-            {
-                "title": f"Remove {device} from {account}?",
-                "back": account,
-                "facts": [
+            Confirmation(
+                title=f"Remove {device} from {account}?",
+                facts=[
                     ("Device", f"{device} ({device.get_kind_display()}, serial {device.serial_number})"),
                     ("Account", f"{account.name} ({account.account_id})"),
                 ],
-                "consequence": (
+                consequence=(
                     f"{device} will no longer be offered for hand-over in check-outs of {account}. "
                     "Deregister it from the root user in AWS as well; an account without an MFA "
                     "device is flagged on every page."
                 ),
-                "button": "Remove the device",
-                "danger": True,
-            },
+                button="Remove the device",
+                cancel_url=back,
+            ),
         )
     try:
         services.mfa_device_unassign(actor=request.user, device=device, account=account)
@@ -217,7 +219,7 @@ def device_unassign(request: AuthenticatedHttpRequest, uuid: UUID, device_uuid: 
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"{device} no longer protects {account}.")
-    return redirect("breakglass:account_detail", uuid=account.uuid)
+    return redirect(back)
 
 
 @allowed_if(policy.may_view_devices)
@@ -300,17 +302,38 @@ def grant_create(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     )
 
 
-@require_POST
 @manage_only
+@step_up_purpose(lambda request, uuid: "Revoke a grant")
+@step_up_required
 def grant_revoke(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
+    """A page naming the grant and what revoking it ends; its POST revokes (fresh second factor)."""
     grant = selectors.grant_for(user=request.user, uuid=uuid)
+    back = reverse("breakglass:account_detail", kwargs={"uuid": grant.account.uuid})
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                title=f"Revoke {person_label(grant.user)}'s grant on {grant.account}?",
+                facts=[
+                    ("Person", person_label(grant.user)),
+                    ("Account", f"{grant.account.name} ({grant.account.account_id})"),
+                    ("Grant", str(grant)),
+                ],
+                consequence=(
+                    f"{person_label(grant.user)} can no longer request the root user of {grant.account}; "
+                    "a request already filed on this grant is refused at its next step."
+                ),
+                button="Revoke the grant",
+                cancel_url=back,
+            ),
+        )
     try:
         services.grant_revoke(actor=request.user, grant=grant)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"Revoked: {grant}.")
-    return redirect("breakglass:account_detail", uuid=grant.account.uuid)
+    return redirect(back)
 
 
 @manage_only

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -22,7 +24,12 @@ def test_deleting_a_channel_asks_first_then_deletes_and_records_it(
     assert "tokenThatMustStaySecret" not in confirm.content.decode()
     assert NotificationChannel.objects.filter(pk=slack.pk).exists()
 
-    response = admin_client.post(url)
+    unconfirmed = admin_client.post(url)
+    assert unconfirmed.status_code == 200
+    assert "Delete the channel #payments-alerts?" in unconfirmed.content.decode()
+    assert NotificationChannel.objects.filter(pk=slack.pk).exists()
+
+    response = admin_client.post(url, {"confirmed": "yes"})
 
     assert response.status_code == 302
     assert not NotificationChannel.objects.filter(pk=slack.pk).exists()
@@ -34,3 +41,13 @@ def test_deleting_a_channel_asks_first_then_deletes_and_records_it(
         "account_id": "123456789012",
         "queued_dropped": 0,
     }
+
+
+def test_a_confirmed_delete_without_a_fresh_second_factor_deletes_nothing(
+    client: Client, administrator: Any, slack: NotificationChannel
+) -> None:
+    client.force_login(administrator)
+    url = reverse("channels:channel_delete", kwargs={"uuid": slack.uuid})
+    response = client.post(url, {"confirmed": "yes"})
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))
+    assert NotificationChannel.objects.filter(pk=slack.pk).exists()

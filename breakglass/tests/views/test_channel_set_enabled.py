@@ -35,7 +35,10 @@ def test_disabling_and_enabling_a_channel_are_recorded(
 ) -> None:
     url = reverse("channels:channel_set_enabled", kwargs={"uuid": slack.uuid})
 
-    admin_client.post(url, {"enabled": "false"})
+    asked = admin_client.post(url, {"enabled": "false"})
+    assert "Disable the channel #payments-alerts?" in asked.content.decode()
+    assert NotificationChannel.objects.get(pk=slack.pk).enabled
+    admin_client.post(url, {"enabled": "false", "confirmed": "yes"})
     assert not NotificationChannel.objects.get(pk=slack.pk).enabled
     admin_client.post(url, {"enabled": "true"})
     assert NotificationChannel.objects.get(pk=slack.pk).enabled

@@ -56,9 +56,21 @@ def test_an_administrator_takes_a_device_off_an_account(
 ) -> None:
     client.force_login(administrator)
     step_up(client, administrator)
-    response = client.post(_url(account, key), follow=True)
+    response = client.post(_url(account, key), {"confirmed": "yes"}, follow=True)
     assert f"{key} no longer protects {account}." in response.content.decode()
     assert not account.mfa_assignments.exists()
     entry = ledger_entry("mfa_device.unassigned", key)
     assert entry.actor == administrator
     assert entry.data["account_id"] == account.account_id
+
+
+def test_a_post_without_the_confirmation_shows_the_page_and_keeps_the_device(
+    client: Client, administrator: Any, account: Any, key: Any
+) -> None:
+    client.force_login(administrator)
+    step_up(client, administrator)
+    response = client.post(_url(account, key))
+    assert response.status_code == 200
+    assert "Remove the device" in response.content.decode()
+    assert account.mfa_assignments.filter(device=key).exists()
+    assert not LedgerEntry.objects.filter(action="mfa_device.unassigned").exists()
