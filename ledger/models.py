@@ -1,7 +1,8 @@
-"""The audit ledger's two tables. Its logic is in ``ledger.services`` (appends) and ``ledger.chain``
-(hashing and verification).
+"""The audit ledger's two tables, and the record of each verification of its chain. Its logic is
+in ``ledger.services`` (appends), ``ledger.chain`` (hashing and verification) and
+``ledger.verification_runs`` (the verifications' rows).
 
-The tables keep the names they had when the ledger lived in ``audits`` (``audits_ledgerentry``,
+The ledger's tables keep the names they had when the ledger lived in ``audits`` (``audits_ledgerentry``,
 ``audits_ledgerhead``): existing databases keep their entries, their indexes and the append-only
 triggers on them without any data being moved.
 """
@@ -13,6 +14,9 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+
+from ledger.choices import VerificationTrigger
+from portal.models import TimeStamped
 
 
 class LedgerImmutableError(RuntimeError):
@@ -115,3 +119,38 @@ class LedgerHead(models.Model):
 
     def __str__(self) -> str:
         return f"ledger head at #{self.last_sequence}"
+
+
+class ChainVerification(TimeStamped):
+    """One check of the whole chain against the signed checkpoints, and what it found.
+
+    Written by the hourly task, by ``manage.py verify_ledger`` and when an auditor or administrator
+    asks from the ledger page, so the page can say when the chain was last found intact, or name
+    the first broken entry. A row without ``finished_at`` is a verification still running (or one
+    whose worker died; the page shows the newest finished one beside it). Not part of the chain:
+    the check reads the chain, and a row per hour would only lengthen it.
+    """
+
+    trigger = models.CharField(max_length=20, choices=VerificationTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    entries_checked = models.PositiveBigIntegerField(default=0)
+    checkpoints_checked = models.PositiveIntegerField(default=0)
+    anchor = models.CharField(max_length=500, blank=True)
+    # None until finished; then whether the chain and the checkpoints held.
+    intact = models.BooleanField(null=True, blank=True)
+    # The sequence of the first broken entry (0 when the problem is the anchor or the checkpoints).
+    broken_sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    notes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["-finished_at"], name="ledger_verif_finished_idx")]
+
+    def __str__(self) -> str:
+        state = "running" if self.intact is None else ("intact" if self.intact else "broken")
+        return f"chain verification {self.created_at:%Y-%m-%d %H:%M} ({state})"

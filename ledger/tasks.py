@@ -7,18 +7,22 @@ import logging
 
 from celery import shared_task
 
-from ledger import checkpoints, verification
+from ledger import checkpoints, verification_runs
 from ledger.anchor import configured_anchor
+from ledger.choices import VerificationTrigger
 from ledger.signals import chain_broken
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="ledger.tasks.verify_ledger")
-def verify_ledger() -> bool:
-    """Hourly: verify the chain against the checkpoints; a break is logged critically and sent as
+@shared_task(name=verification_runs.VERIFY_TASK)
+def verify_ledger(verification_id: int | None = None) -> bool:
+    """Hourly (and when asked for on the ledger page, with the waiting row's id): verify the chain
+    against the checkpoints and store the result; a break is logged critically and sent as
     ``chain_broken`` (a critical finding and an alert)."""
-    report = verification.verify_ledger(announce=True)
+    _, report = verification_runs.verification_run(
+        trigger=VerificationTrigger.SCHEDULE, verification_id=verification_id
+    )
     if report.first_break is None:
         logger.info(
             "ledger intact: %d entries, %d checkpoints checked",

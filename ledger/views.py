@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from ledger import selectors
+from ledger import selectors, verification_selectors
 from ledger.forms import LedgerFilterForm
 from ledger.links import target_path
 from portal import policy
@@ -25,4 +25,6 @@ def ledger_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"page": page, "rows": rows, "form": form, "query": query.urlencode(), "filtered": bool(query)}
+    context["verification"] = verification_selectors.verification_panel()
+    context["may_verify"] = policy.may_verify_ledger(request.user)
     return render(request, "ledger/ledger_list.html", context)

@@ -109,6 +109,11 @@ def may_view_ledger(user: AnyUser) -> bool:
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
 
 
+def may_verify_ledger(user: AnyUser) -> bool:
+    """Start a verification of the ledger's chain from its page (behind step-up)."""
+    return may_view_ledger(user)
+
+
 def may_export_reports(user: AnyUser) -> bool:
     """Export the auditors' reports (sessions, root activity, findings, access, the ledger), which
     cover every account: auditors and administrators."""

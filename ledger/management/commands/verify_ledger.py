@@ -8,7 +8,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from ledger import verification
+from ledger import verification_runs
+from ledger.choices import VerificationTrigger
 from ledger.keys import public_keys_from
 
 
@@ -42,7 +43,10 @@ class Command(BaseCommand):
             verifying = public_keys_from(options["public_key"]) if options["public_key"] else None
         except ImproperlyConfigured as error:
             raise CommandError(str(error), returncode=2) from None
-        report = verification.verify_ledger(announce=not options["no_alert"], verifying=verifying)
+        # Stored like the hourly task's result, so the ledger page shows this run too.
+        _, report = verification_runs.verification_run(
+            trigger=VerificationTrigger.COMMAND, announce=not options["no_alert"], verifying=verifying
+        )
         for note in report.notes:
             self.stdout.write(note)
         if report.first_break is not None:
