@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from audits import evidence_views, export_job_views, report_views, views
+from audits import evidence_views, export_job_views, report_views, source_views, views
 from audits.organization import views as organization_views
 from audits.posture.urls import urlpatterns as posture_urlpatterns
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("runs/", views.run_list, name="run_list"),
     path("runs/upload/", views.log_upload, name="log_upload"),
     path("runs/<uuid:uuid>/", views.run_detail, name="run_detail"),
+    path("sources/", source_views.source_list, name="source_list"),
+    path("sources/new/", source_views.source_create, name="source_create"),
+    path("sources/<uuid:uuid>/edit/", source_views.source_edit, name="source_edit"),
+    path("sources/<uuid:uuid>/disable/", source_views.source_disable, name="source_disable"),
+    path("sources/<uuid:uuid>/enable/", source_views.source_enable, name="source_enable"),
     path("organization/", organization_views.organization_overview, name="organization"),
     path("organization/sync/", organization_views.organization_sync_now, name="organization_sync_now"),
     path(

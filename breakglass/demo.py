@@ -18,7 +18,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from breakglass import drills, services
+from breakglass import drills, membership, services
 from breakglass.choices import CredentialStorage, Environment, GovernanceMode, MfaDeviceKind
 from breakglass.models import AwsAccount, Drill, Grant, MfaDevice
 from portal import policy
@@ -32,15 +32,23 @@ class Persona:
     first_name: str
     last_name: str
     roles: tuple[Role, ...]
+    #: Fictional: +1 555 0100 to 0199 are reserved for fiction in the North American plan.
+    phone: str = ""
 
 
 PERSONAS = (
-    Persona("rita.requester", "Rita", "Requester", (Role.REQUESTER,)),
-    Persona("alan.approver", "Alan", "Approver", (Role.APPROVER,)),
-    Persona("anna.approver", "Anna", "Approver", (Role.APPROVER,)),
-    Persona("carl.custodian", "Carl", "Custodian", (Role.CUSTODIAN,)),
+    Persona("rita.requester", "Rita", "Requester", (Role.REQUESTER,), "+1 555 0104"),
+    Persona("alan.approver", "Alan", "Approver", (Role.APPROVER,), "+1 555 0102"),
+    Persona("anna.approver", "Anna", "Approver", (Role.APPROVER,), "+1 555 0103"),
+    Persona("carl.custodian", "Carl", "Custodian", (Role.CUSTODIAN,), "+1 555 0101"),
     Persona("audrey.auditor", "Audrey", "Auditor", (Role.AUDITOR,)),
-    Persona("ada.admin", "Ada", "Administrator", (Role.ADMINISTRATOR, Role.APPROVER, Role.CUSTODIAN)),
+    Persona(
+        "ada.admin",
+        "Ada",
+        "Administrator",
+        (Role.ADMINISTRATOR, Role.APPROVER, Role.CUSTODIAN),
+        "+1 555 0100",
+    ),
 )
 
 # account id, name, environment, governance, quorum, credential storage, devices (serials)
@@ -158,6 +166,8 @@ def _persona(persona: Persona) -> tuple[Any, str, str | None]:
     user.save()
     user.groups.set(Group.objects.filter(name__in=[r.value for r in persona.roles]))
     policy.forget_roles(user)
+    if persona.phone:
+        membership.person_phone_set(actor=user, person=user, phone=persona.phone)
     secret: str | None = None
     if policy.requires_mfa(user):
         existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()

@@ -16,6 +16,7 @@ from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from breakglass import rules
 from breakglass.choices import CustodyState, RequestStatus
 from breakglass.models import AccessRequest, Approval, DeviceReturn, Grant, MfaDevice
+from breakglass.people_models import with_profile
 from portal import policy
 
 if TYPE_CHECKING:
@@ -33,9 +34,9 @@ SHOWN = 20
 
 def _with_next_step(requests: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
     """What :func:`breakglass.next_step.next_step` and a list line read, in a fixed number of queries."""
-    return requests.select_related("account", "requester").prefetch_related(
-        "account__approvers",
-        "account__custodians",
+    return requests.select_related("account", "requester", "requester__profile").prefetch_related(
+        Prefetch("account__approvers", queryset=with_profile()),
+        Prefetch("account__custodians", queryset=with_profile()),
         Prefetch("approvals", queryset=Approval.objects.only("id", "request_id", "approver_id", "decision")),
         Prefetch("device_returns", queryset=DeviceReturn.objects.select_related("device")),
     )

@@ -553,5 +553,6 @@ class Notification(TimeStamped):
 # Drills and approver reachability checks, likewise (breakglass.drills, breakglass.reachability).
 from breakglass.drill_models import Drill as Drill  # noqa: E402
 from breakglass.drill_models import ReachabilityCheck as ReachabilityCheck  # noqa: E402
+from breakglass.people_models import PersonProfile as PersonProfile  # noqa: E402
 from breakglass.review_models import ReviewCampaign as ReviewCampaign  # noqa: E402
 from breakglass.review_models import ReviewItem as ReviewItem  # noqa: E402

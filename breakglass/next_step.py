@@ -18,6 +18,7 @@ from typing import Any
 from breakglass import rules
 from breakglass.choices import Decision, RequestStatus
 from breakglass.models import AccessRequest
+from breakglass.people_models import phone_of
 from portal.people import person_label
 
 S = RequestStatus
@@ -33,6 +34,8 @@ class NextStep:
     sentence: str
     waiting_for: tuple[str, ...] = ()
     done: bool = False
+    #: (name, phone) of the people waited for who have a phone number, for a tel: link beside it.
+    contacts: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         return self.sentence
@@ -50,18 +53,33 @@ def either(names: Sequence[str]) -> str:
     return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
+def _sorted(people: Iterable[Any]) -> list[Any]:
+    return sorted(people, key=lambda person: person.get_username())
+
+
 def _labels(people: Iterable[Any]) -> tuple[str, ...]:
     """People as ``person_label`` names them, in the order of their user names (stable)."""
-    return tuple(person_label(person) for person in sorted(people, key=lambda person: person.get_username()))
+    return tuple(person_label(person) for person in _sorted(people))
 
 
-def _approvers_left(request: AccessRequest) -> tuple[str, ...]:
+def _contacts(people: Iterable[Any]) -> tuple[tuple[str, str], ...]:
+    """Who of ``people`` can be called, and on which number (prefetched profiles: no query)."""
+    return tuple((person_label(person), phone) for person in _sorted(people) if (phone := phone_of(person)))
+
+
+def _phoned(names: tuple[str, ...], contacts: tuple[tuple[str, str], ...]) -> list[str]:
+    """Names with their phone number after them (*carl.custodian, +1 555 0101*)."""
+    phones = dict(contacts)
+    return [f"{name}, {phones[name]}" if name in phones else name for name in names]
+
+
+def _approvers_left(request: AccessRequest) -> list[Any]:
     decided = {approval.approver_id for approval in request.approvals.all()}
-    return _labels(
+    return [
         person
         for person in request.account.approvers.all()
         if person.pk != request.requester_id and person.pk not in decided
-    )
+    ]
 
 
 def hand_over_candidates(request: AccessRequest) -> list[Any]:
@@ -79,18 +97,18 @@ def hand_over_candidates(request: AccessRequest) -> list[Any]:
     ]
 
 
-def _custodians_for_hand_over(request: AccessRequest) -> tuple[str, ...]:
-    return _labels(hand_over_candidates(request))
+def _other_custodians(request: AccessRequest) -> list[Any]:
+    return [person for person in request.account.custodians.all() if person.pk != request.requester_id]
 
 
-def _other_custodians(request: AccessRequest) -> tuple[str, ...]:
-    return _labels(person for person in request.account.custodians.all() if person.pk != request.requester_id)
-
-
-def _waiting(prefix: str, people: tuple[str, ...], nobody: str) -> NextStep:
-    if not people:
+def _waiting(prefix: str, people: Iterable[Any], nobody: str) -> NextStep:
+    """*<prefix> — carl.custodian, +1 555 0101 or cora.custodian.*: the people who can act, each with
+    the phone number they recorded."""
+    people = list(people)
+    names, contacts = _labels(people), _contacts(people)
+    if not names:
         return NextStep(f"{prefix} — {nobody}")
-    return NextStep(f"{prefix} — {either(people)}.", waiting_for=people)
+    return NextStep(f"{prefix} — {either(_phoned(names, contacts))}.", waiting_for=names, contacts=contacts)
 
 
 def next_step(request: AccessRequest, *, now: datetime) -> NextStep:
@@ -99,14 +117,19 @@ def next_step(request: AccessRequest, *, now: datetime) -> NextStep:
     if status == S.PENDING:
         approved = sum(1 for a in request.approvals.all() if a.decision == Decision.APPROVE)
         missing = max(request.account.approval_quorum - approved, 1)
-        people = _approvers_left(request)
+        approvers = _approvers_left(request)
+        people, contacts = _labels(approvers), _contacts(approvers)
         wanted = f"{missing} more approval{'s' if missing > 1 else ''}"
         if not people:
             return NextStep(
                 f"Waiting for {wanted}, but no approver of {request.account.name} is left to decide: "
                 "ask an administrator to add one, or cancel."
             )
-        return NextStep(f"Waiting for {wanted} from {either(people)}.", waiting_for=people)
+        return NextStep(
+            f"Waiting for {wanted} from {either(_phoned(people, contacts))}.",
+            waiting_for=people,
+            contacts=contacts,
+        )
     if status == S.APPROVED:
         holder = person_label(request.requester)
         if now < request.starts_at:
@@ -124,16 +147,13 @@ def next_step(request: AccessRequest, *, now: datetime) -> NextStep:
         if request.emergency and request.emergency_acknowledged_at is None:
             return _waiting(
                 "Emergency session: waiting for an approver or custodian to acknowledge it",
-                _labels(
-                    {*request.account.approvers.all(), *request.account.custodians.all()}
-                    - {request.requester}
-                ),
+                {*request.account.approvers.all(), *request.account.custodians.all()} - {request.requester},
                 "nobody of this account can; tell the security team.",
             )
         if request.handed_over_at is None:
             return _waiting(
                 "Checked out; waiting for a custodian to hand over the MFA devices",
-                _custodians_for_hand_over(request),
+                hand_over_candidates(request),
                 "no custodian of this account may; ask an administrator.",
             )
         due = f"{request.due_at:%Y-%m-%d %H:%M} UTC" if request.due_at else "its due time"

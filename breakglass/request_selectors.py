@@ -29,6 +29,7 @@ from breakglass.models import (
     SecretReveal,
     Transition,
 )
+from breakglass.people_models import with_profile
 from portal import policy
 from portal.people import NOBODY, person_label
 
@@ -109,13 +110,14 @@ def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
             "account",
             "account__root_credential",
             "requester",
+            "requester__profile",
             "handed_over_by",
             "checked_in_by",
             "rotation_confirmed_by",
         )
         .prefetch_related(
-            "account__approvers",
-            "account__custodians",
+            Prefetch("account__approvers", queryset=with_profile()),
+            Prefetch("account__custodians", queryset=with_profile()),
             Prefetch("approvals", queryset=Approval.objects.select_related("approver")),
             Prefetch("transitions", queryset=Transition.objects.select_related("actor")),
             Prefetch("reveals", queryset=SecretReveal.objects.select_related("user")),

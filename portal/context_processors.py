@@ -23,6 +23,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             "approvals": uses_portal and policy.has_role(user, policy.Role.APPROVER),
             "custody": policy.may_view_devices(user),
             "manage": policy.may_manage_inventory(user),
+            "administration": policy.may_view_people(user),
+            "sources": policy.may_view_ingestion(user),
             "findings": policy.may_view_findings(user),
             "runs": policy.may_view_ingestion(user),
             "organization": policy.may_view_organization(user),

@@ -109,6 +109,21 @@ def may_view_ledger(user: AnyUser) -> bool:
     return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
 
 
+def may_view_people(user: AnyUser) -> bool:
+    """The people and roles pages (who holds which role, their accounts and phone numbers)."""
+    return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR, Role.AUDITOR)
+
+
+def may_manage_people(user: AnyUser) -> bool:
+    """Add people to roles and take them out, set someone else's phone number: administrators."""
+    return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR)
+
+
+def may_manage_sources(user: AnyUser) -> bool:
+    """Add, edit, disable and enable CloudTrail ingestion sources: administrators."""
+    return may_use_portal(user) and has_role(user, Role.ADMINISTRATOR)
+
+
 def may_verify_ledger(user: AnyUser) -> bool:
     """Start a verification of the ledger's chain from its page (behind step-up)."""
     return may_view_ledger(user)

@@ -20,6 +20,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("inventory/", include("breakglass.urls")),
     path("inventory/", include("breakglass.channel_urls")),
+    path("administration/", views.administration, name="administration"),
+    path("people/", include("breakglass.people_urls")),
     path("audit/ledger/", include("ledger.urls")),
     path("audit/", include("audits.urls")),
     path("api/v1/", api_v1.urls),

@@ -10,7 +10,10 @@ from allauth.mfa.base.views import ReauthenticateView as CodeReauthenticateView
 from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+
+from portal import policy
+from portal.decorators import allowed_if
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -45,3 +48,10 @@ class PortalCodeReauthenticateView(_AnswerFailureWithRedirect, CodeReauthenticat
 
 password_reauthenticate = PortalPasswordReauthenticateView.as_view()
 code_reauthenticate = PortalCodeReauthenticateView.as_view()
+
+
+@allowed_if(policy.may_view_people)
+def administration(request: HttpRequest) -> HttpResponse:
+    """The administrators' (and, to read, auditors') index of the pages that configure the portal.
+    Each card shows only when its page would open for this person (the same ``nav`` flags)."""
+    return render(request, "administration.html")
