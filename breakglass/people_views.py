@@ -124,6 +124,7 @@ def role_member_remove(request: AuthenticatedHttpRequest, username: str, role: s
         messages.error(request, " ".join(error.messages))
         return redirect(back)
     messages.success(request, f"{person_label(person)} is no longer {held.value.lower()}.")
+    policy.forget_roles(request.user)  # they may have removed themself
     if not policy.may_view_people(request.user):
         return redirect("home")
     return redirect(back)

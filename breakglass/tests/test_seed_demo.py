@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
 from breakglass.models import AwsAccount, Drill, Grant, MfaDevice, RootCredential
+from breakglass.people_models import phone_of
 from ledger import chain
 from portal import policy
 
@@ -66,3 +67,11 @@ def test_every_persona_has_mfa_so_they_can_use_the_portal_at_once() -> None:
     # The requester too gets a printed TOTP secret (issue 8, item 1).
     rita = next(line for line in printed.splitlines() if "rita.requester" in line)
     assert not rita.rstrip().endswith(" -")
+
+
+def test_the_demo_custodians_and_approvers_have_fictional_phone_numbers() -> None:
+    run()
+    people = get_user_model().objects.select_related("profile")
+    assert phone_of(people.get(username="carl.custodian")) == "+1 555 0101"
+    assert phone_of(people.get(username="ada.admin")) == "+1 555 0100"
+    assert phone_of(people.get(username="alan.approver")).startswith("+1 555 01")
