@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -29,6 +30,7 @@ from breakglass.list_forms import RequestSearchForm
 from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
+from portal.confirm import Confirmation, confirmation_page, confirmed
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.errors import DomainError
 from portal.forms import add_domain_error
@@ -41,6 +43,7 @@ from portal.identity import (
     step_up_required,
 )
 from portal.paging import CURSOR_PARAMETER, keyset_page
+from portal.people import person_label
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -513,10 +516,38 @@ def request_confirm_rotation(request: AuthenticatedHttpRequest, uuid: UUID) -> H
 
 @require_POST
 @portal_user_required
+@step_up_purpose(_confirming("Revoke"))
+@step_up_required
 def request_revoke(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
+    """A destructive action like the inventory's: a fresh second factor, then a confirmation page
+    naming the session and what follows (the reason typed is carried on it); refusals (not an
+    administrator, no reason) come from the service without the page."""
     access_request = request_selectors.request_for(user=request.user, uuid=uuid)
     form = request_forms.RevokeForm(request.POST)
     if form.is_valid():
+        reason = form.cleaned_data["reason"]
+        allowed = rules.refusal_to_revoke(request.user, access_request) is None
+        if allowed and reason.strip() and not confirmed(request):
+            return confirmation_page(
+                request,
+                Confirmation(
+                    title=f"Revoke {access_request.code} on {access_request.account.name}?",
+                    facts=[
+                        ("Request", f"{access_request.code}: {access_request.task_title}"),
+                        ("Holder", person_label(access_request.requester)),
+                        ("Status", access_request.get_status_display()),
+                        ("Reason", reason),
+                    ],
+                    consequence=(
+                        "The session ends now and cannot be resumed; everyone on the account is told. "
+                        "A checked-out session's devices must come back and its root password must be "
+                        "rotated."
+                    ),
+                    button="Revoke the request",
+                    cancel_url=reverse("breakglass:request_detail", kwargs={"uuid": access_request.uuid}),
+                    hidden={"reason": reason},
+                ),
+            )
         try:
             lifecycle.access_request_revoke(
                 request=access_request, administrator=request.user, reason=form.cleaned_data["reason"]

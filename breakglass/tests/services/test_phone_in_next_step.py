@@ -83,3 +83,13 @@ def test_the_approver_sees_the_requesters_number_beside_a_request_waiting_for_th
     make_request(requester, account)
     client.force_login(approver)
     assert 'href="tel:+15550104"' in client.get(reverse("home")).content.decode()
+
+
+def test_the_request_page_gives_the_approver_the_requesters_number(
+    client: Client, requester: Any, account: Any, approver: Any
+) -> None:
+    membership.person_phone_set(actor=requester, person=requester, phone="+1 555 0104")
+    request = make_request(requester, account)
+    client.force_login(approver)
+    page = client.get(reverse("breakglass:request_detail", kwargs={"uuid": request.uuid})).content.decode()
+    assert 'href="tel:+15550104"' in page
