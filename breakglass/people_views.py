@@ -84,6 +84,10 @@ def role_member_remove(request: AuthenticatedHttpRequest, username: str, role: s
         messages.error(request, "No such role.")
         return redirect("people:people_index")
     back = reverse("people:people_index")
+    policy.forget_roles(person)
+    if held not in policy.roles(person):
+        messages.info(request, f"{person_label(person)} is not {held.value.lower()}.")
+        return redirect(back)
     refusal = membership.refusal_to_remove_role(person=person, role=held)
     if refusal is not None:
         messages.error(request, refusal)

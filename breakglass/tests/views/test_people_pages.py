@@ -178,3 +178,11 @@ def test_the_navigation_links_administration_for_administrators_and_auditors_onl
     assert f'href="{reverse("administration")}"' not in home
     assert f'href="{PROFILE}"' in home
     assert admin.get(reverse("administration")).status_code == 403
+
+
+def test_removing_a_role_the_person_does_not_hold_says_so_and_records_nothing(
+    admin: Client, requester: Any
+) -> None:
+    response = admin.get(_remove_url(requester, Role.AUDITOR), follow=True)
+    assert "is not auditor" in response.content.decode()
+    assert not LedgerEntry.objects.filter(action="user.roles_changed").exists()
