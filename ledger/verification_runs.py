@@ -20,7 +20,7 @@ from django.utils import timezone
 from ledger import services as ledger
 from ledger import verification
 from ledger.choices import VerificationTrigger
-from ledger.models import ChainVerification
+from ledger.models import ChainVerification, LedgerHead
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -44,6 +44,9 @@ def verification_request(*, requested_by: User) -> ChainVerification:
     and nothing new is queued (a second click must not start a second walk of the whole chain).
     """
     with transaction.atomic():
+        # The ledger's head: the entry below locks it anyway, and holding it first makes the check
+        # and the insert one step, so two presses at the same moment queue one walk.
+        LedgerHead.objects.select_for_update().get_or_create(id=1)
         waiting = running_verification()
         if waiting is not None:
             return waiting

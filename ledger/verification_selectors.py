@@ -4,9 +4,10 @@ running, and whether the newest result is stale (beat has not verified for two i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from ledger.models import ChainVerification, LedgerEntry
 from ledger.verification_runs import STALE_AFTER, running_verification
@@ -23,6 +24,17 @@ class VerificationPanel:
     stale: bool
     broken_entry: LedgerEntry | None
     stale_after_hours: int
+    #: *just now* or *3 hours ago*: when ``last`` finished.
+    last_ago: str = ""
+    #: ``last.entries_checked`` with thousands separators (*123,456*).
+    entries_checked: str = ""
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """*just now* under a minute (``timesince`` would say *0 minutes*), else *3 hours ago*."""
+    if now - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, now)} ago"
 
 
 def verification_panel(*, now: datetime | None = None) -> VerificationPanel:
@@ -44,4 +56,6 @@ def verification_panel(*, now: datetime | None = None) -> VerificationPanel:
         stale=stale,
         broken_entry=broken_entry,
         stale_after_hours=int(STALE_AFTER.total_seconds() // 3600),
+        last_ago=ago(last.finished_at, now) if last is not None and last.finished_at is not None else "",
+        entries_checked=f"{last.entries_checked:,}" if last is not None else "",
     )

@@ -57,8 +57,7 @@ def test_the_hourly_task_stores_an_intact_result_and_the_page_shows_it(auditor_c
     assert row.finished_at is not None
     assert row.started_at is not None
     page = auditor_client.get(LEDGER).content.decode()
-    assert "Chain verified" in page
-    assert "3 entries intact" in page
+    assert "Chain verified just now: 3 entries intact" in page
     assert "panel-ok" in page
     assert "Stale" not in page
 
@@ -105,6 +104,7 @@ def test_a_result_older_than_two_beat_intervals_is_called_stale(auditor_client: 
     page = auditor_client.get(LEDGER).content.decode()
 
     assert "Stale:" in page
+    assert "Chain verified 3\xa0hours ago" in page
     assert "panel-warn" in page
 
 
@@ -165,3 +165,14 @@ def test_the_stale_limit_follows_the_beat_interval() -> None:
     assert schedule["task"] == verification_runs.VERIFY_TASK
     assert schedule["schedule"] == verification_runs.VERIFY_INTERVAL_SECONDS
     assert timedelta(seconds=2 * schedule["schedule"]) == verification_runs.STALE_AFTER
+
+
+def test_large_counts_are_written_with_thousands_separators(auditor_client: Client) -> None:
+    ChainVerification.objects.create(
+        trigger=VerificationTrigger.SCHEDULE,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        entries_checked=123456,
+        intact=True,
+    )
+    assert "123,456 entries intact" in auditor_client.get(LEDGER).content.decode()
