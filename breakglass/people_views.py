@@ -8,7 +8,7 @@ from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -73,8 +73,17 @@ def role_member_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     return redirect("people:people_index")
 
 
+def _removing(request: AuthenticatedHttpRequest, username: str, role: str) -> str:
+    """What the step-up page names: only a person who exists and a role that exists (404 otherwise),
+    never words taken from a crafted link."""
+    person = people_selectors.person_for(user=request.user, username=username)
+    if role not in {held.value for held in Role}:
+        raise Http404("No such role.")
+    return f"Remove {person.get_username()} from the role {role}"
+
+
 @allowed_if(policy.may_manage_people)
-@step_up_purpose(lambda request, username, role: f"Remove {username} from the role {role}")
+@step_up_purpose(_removing)
 @step_up_required
 def role_member_remove(request: AuthenticatedHttpRequest, username: str, role: str) -> HttpResponse:
     person = people_selectors.person_for(user=request.user, username=username)

@@ -186,3 +186,13 @@ def test_removing_a_role_the_person_does_not_hold_says_so_and_records_nothing(
     response = admin.get(_remove_url(requester, Role.AUDITOR), follow=True)
     assert "is not auditor" in response.content.decode()
     assert not LedgerEntry.objects.filter(action="user.roles_changed").exists()
+
+
+def test_a_crafted_removal_link_names_nothing_it_was_not_on_the_step_up_page(
+    client: Client, administrator: Any
+) -> None:
+    client.force_login(administrator)
+    crafted = reverse("people:role_member_remove", kwargs={"username": "Wire the money", "role": "Approver"})
+    assert client.get(crafted).status_code == 404
+    bad_role = reverse("people:role_member_remove", kwargs={"username": "ada.admin", "role": "Boss"})
+    assert client.get(bad_role).status_code == 404
