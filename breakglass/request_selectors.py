@@ -76,17 +76,32 @@ def requests_of(*, user: AnyUser, search: str = "", status: str = "") -> QuerySe
     return _for_lists(mine).order_by("-created_at", "-id")
 
 
-def requests_awaiting_decision(*, user: AnyUser) -> QuerySet[AccessRequest]:
+def requests_awaiting_decision(*, user: AnyUser, search: str = "") -> QuerySet[AccessRequest]:
     """Requests this approver still has to decide: pending ones of the accounts they approve for
     (never their own, never one they decided), and emergency sessions still collecting approvals
     afterwards (the queryset form of :func:`breakglass.rules.refusal_to_decide`). Oldest first: the
     longest wait comes first."""
     if not policy.may_use_portal(user):
         return AccessRequest.objects.none()
-    return _for_lists(AccessRequest.objects.filter(rules.awaiting_decision_q(user))).order_by("created_at")
+    waiting = AccessRequest.objects.filter(rules.awaiting_decision_q(user))
+    if search:
+        waiting = waiting.filter(request_search_q(search))
+    return _for_lists(waiting).order_by("created_at", "id")
 
 
-def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
+def requests_decided_by(*, user: AnyUser, search: str = "") -> QuerySet[AccessRequest]:
+    """Requests this person approved or denied, newest first: what an approver looks back on."""
+    if not policy.may_use_portal(user):
+        return AccessRequest.objects.none()
+    decided = AccessRequest.objects.filter(
+        pk__in=Approval.objects.filter(approver_id=user.pk).values("request")
+    )
+    if search:
+        decided = decided.filter(request_search_q(search))
+    return _for_lists(decided).order_by("-created_at", "-id")
+
+
+def active_sessions(*, user: AnyUser, search: str = "") -> QuerySet[AccessRequest]:
     """Checked-out sessions, soonest due first: everyone sees their own, custodians those of the
     accounts they keep, administrators and auditors all."""
     if not policy.may_use_portal(user):
@@ -96,7 +111,9 @@ def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
         active = active.filter(
             pk__in=active.filter(Q(requester_id=user.pk) | Q(account__custodians=user.pk)).values("pk")
         )
-    return _for_lists(active).prefetch_related("devices").order_by("due_at")
+    if search:
+        active = active.filter(request_search_q(search))
+    return _for_lists(active).prefetch_related("devices").order_by("due_at", "id")
 
 
 def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
@@ -194,23 +211,31 @@ class CustodyBoard:
     ``awaiting_rotation`` (returned sessions waiting for the rotation to be confirmed).
     """
 
-    devices: list[MfaDevice]
-    credentials: list[RootCredential]
+    devices: QuerySet[MfaDevice]
+    credentials: QuerySet[RootCredential]
 
 
-def custody_board(*, user: AnyUser) -> CustodyBoard:
-    """Custodians see the accounts they keep; administrators and auditors see every account."""
+def custody_board(*, user: AnyUser, search: str = "") -> CustodyBoard:
+    """Custodians see the accounts they keep; administrators and auditors see every account.
+
+    Both parts are querysets in the order the page pages them (keyset): devices by custody state
+    and label, passwords with a rotation due first. ``search`` narrows the accounts on the board (by
+    name or id) and, for devices, also matches a label or serial."""
     if not policy.may_view_devices(user):
-        return CustodyBoard(devices=[], credentials=[])
+        return CustodyBoard(devices=MfaDevice.objects.none(), credentials=RootCredential.objects.none())
     accounts = AwsAccount.objects.all()
     if not policy.sees_every_account(user):
         accounts = accounts.filter(custodians=user.pk)
     account_ids = accounts.values("pk")
+    devices = MfaDevice.objects.filter(
+        pk__in=MfaDevice.objects.filter(assignments__account__in=account_ids).values("pk")
+    )
+    credentials = RootCredential.objects.filter(account__in=account_ids)
+    if search:
+        devices = devices.filter(selectors.device_search_q(search, among=accounts))
+        credentials = credentials.filter(selectors.account_search_q(search, prefix="account__"))
     devices = (
-        MfaDevice.objects.filter(
-            pk__in=MfaDevice.objects.filter(assignments__account__in=account_ids).values("pk")
-        )
-        .select_related("holder")
+        devices.select_related("holder")
         .prefetch_related(
             Prefetch(
                 "assignments",
@@ -227,11 +252,10 @@ def custody_board(*, user: AnyUser) -> CustodyBoard:
                 to_attr="active_sessions",
             ),
         )
-        .order_by("custody_state", "label")
+        .order_by("custody_state", "label", "id")
     )
     credentials = (
-        RootCredential.objects.filter(account__in=account_ids)
-        .exclude(storage=CredentialStorage.NONE)
+        credentials.exclude(storage=CredentialStorage.NONE)
         .select_related("account")
         .prefetch_related(
             Prefetch(
@@ -240,9 +264,9 @@ def custody_board(*, user: AnyUser) -> CustodyBoard:
                 to_attr="awaiting_rotation",
             )
         )
-        .order_by("-rotation_required", "account__name")
+        .order_by("-rotation_required", "id")
     )
-    return CustodyBoard(devices=list(devices), credentials=list(credentials))
+    return CustodyBoard(devices=devices, credentials=credentials)
 
 
 # --- Timeline --------------------------------------------------------------------------------

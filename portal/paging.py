@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Field, Model, Q, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -49,11 +49,12 @@ class KeysetPage(Generic[M]):
 def keyset_page(
     queryset: QuerySet[M], *, ordering: tuple[str, ...], cursor: str | None, size: int = DEFAULT_PAGE_SIZE
 ) -> KeysetPage[M]:
-    """One page of ``queryset`` in ``ordering`` (field names, ``-`` for descending; the last must be
-    unique and no field may be null), starting after or ending before the row ``cursor`` names."""
+    """One page of ``queryset`` in ``ordering`` (field names or annotations, ``-`` for descending; the
+    last must be unique and none may be null), starting after or ending before the row ``cursor``
+    names."""
     if not ordering or ordering[-1].lstrip("-") not in ("id", "pk", "sequence", "uuid"):
         raise ValueError("the last ordering field must be unique (id, pk, sequence or uuid)")
-    direction, values = _decode(cursor, queryset.model, ordering)
+    direction, values = _decode(cursor, queryset, ordering)
     backwards = direction == "before"
     order = tuple(_flip(name) for name in ordering) if backwards else ordering
     rows = queryset.order_by(*order)
@@ -107,8 +108,18 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _field(queryset: QuerySet[Any], name: str) -> Field[Any, Any] | None:
+    """The field that reads a cursor's value back: the model's, or an annotation's output field."""
+    annotation = queryset.query.annotations.get(name)
+    if annotation is not None:
+        output = annotation.output_field
+        return output if isinstance(output, Field) else None
+    field = queryset.model._meta.get_field("id" if name == "pk" else name)
+    return field if isinstance(field, Field) else None
+
+
 def _decode(
-    cursor: str | None, model: type[Model], ordering: tuple[str, ...]
+    cursor: str | None, queryset: QuerySet[Any], ordering: tuple[str, ...]
 ) -> tuple[str, list[Any] | None]:
     if not cursor:
         return "after", None
@@ -119,10 +130,10 @@ def _decode(
             return "after", None
         values = []
         for name, value in zip(ordering, raw_values, strict=True):
-            field = model._meta.get_field("id" if name.lstrip("-") == "pk" else name.lstrip("-"))
-            if not isinstance(field, Field):
+            field = _field(queryset, name.lstrip("-"))
+            if field is None:
                 return "after", None
             values.append(field.to_python(value))
-    except (ValueError, TypeError, binascii.Error, ValidationError, json.JSONDecodeError):
+    except (ValueError, TypeError, binascii.Error, ValidationError, json.JSONDecodeError, FieldDoesNotExist):
         return "after", None
     return direction, values

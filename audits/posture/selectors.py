@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from audits.choices import FindingStatus, PostureStatus
 from audits.models import Finding
-from audits.posture.controls import CONTROLS, POSTURE_KINDS, Check, Control
+from audits.posture.controls import CONTROLS, KIND_BY_CHECK, POSTURE_KINDS, Check, Control
 from audits.posture.models import PostureResult
 from breakglass import selectors as inventory
 from breakglass.models import AwsAccount
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from audits.selectors import AnyUser
+
+#: Accounts named per control on the organization's page.
+ACCOUNTS_SHOWN = 20
 
 #: The order of an account's verdict on a control: the worst of its checks wins.
 _RANK = {
@@ -81,6 +84,25 @@ class ControlScore:
     @property
     def unchecked(self) -> list[AccountVerdict]:
         return [verdict for verdict in self.verdicts if verdict.status == PostureStatus.ERROR]
+
+    # The page names at most ACCOUNTS_SHOWN accounts per control (5,000 failing accounts would make
+    # a page of megabytes); the rest are the control's findings, which the findings page pages.
+    @property
+    def failing_shown(self) -> list[AccountVerdict]:
+        return self.failing[:ACCOUNTS_SHOWN]
+
+    @property
+    def unchecked_shown(self) -> list[AccountVerdict]:
+        return self.unchecked[: max(0, ACCOUNTS_SHOWN - len(self.failing_shown))]
+
+    @property
+    def not_shown(self) -> int:
+        return self.failed + self.errors - len(self.failing_shown) - len(self.unchecked_shown)
+
+    @property
+    def finding_kind(self) -> str:
+        """The finding kind a failing check of this control raises (the findings page's filter)."""
+        return next((KIND_BY_CHECK[check] for check in self.control.checks if check in KIND_BY_CHECK), "")
 
 
 def account_posture_for(*, user: AnyUser, uuid: UUID) -> AwsAccount:
