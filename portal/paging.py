@@ -78,6 +78,12 @@ def keyset_page(
     )
 
 
+def cursor_after(row: Model, ordering: tuple[str, ...]) -> str:
+    """The cursor of the page that starts after ``row`` (a link straight into a list: the benchmarks'
+    deep pages, a "continue from here")."""
+    return _encode("after", row, ordering)
+
+
 def _flip(name: str) -> str:
     return name[1:] if name.startswith("-") else f"-{name}"
 
