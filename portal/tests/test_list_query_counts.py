@@ -9,8 +9,8 @@ savepoint that is rolled back, so the second starts from the same empty database
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlsplit
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection, transaction
