@@ -89,7 +89,11 @@ def _flip(name: str) -> str:
 
 
 def _beyond(order: tuple[str, ...], values: list[Any]) -> Q:
-    """Rows strictly after ``values`` in ``order``: (a > x) or (a = x and b > y) or ..."""
+    """Rows strictly after ``values`` in ``order``: (a > x) or (a = x and b > y) or ..., and a >= x.
+
+    The last clause says nothing new, but it is the one PostgreSQL can read as a bound of the index
+    scan (an ``Index Cond``): without it the OR is only a filter, and the scan starts at the top of
+    the index and throws away every row before the cursor, so deep pages would cost their depth."""
     condition = Q(pk__in=[])
     equal = Q()
     for name, value in zip(order, values, strict=True):
@@ -97,7 +101,8 @@ def _beyond(order: tuple[str, ...], values: list[Any]) -> Q:
         comparison = "lt" if name.startswith("-") else "gt"
         condition |= equal & Q(**{f"{field}__{comparison}": value})
         equal &= Q(**{field: value})
-    return condition
+    first = order[0].lstrip("-")
+    return condition & Q(**{f"{first}__{'lte' if order[0].startswith('-') else 'gte'}": values[0]})
 
 
 def _encode(direction: str, row: Model, ordering: tuple[str, ...]) -> str:
