@@ -244,7 +244,10 @@ def custody_board(*, user: AnyUser, search: str = "") -> CustodyBoard:
     )
     credentials = RootCredential.objects.filter(account__in=account_ids)
     if search:
-        devices = devices.filter(selectors.device_search_q(search, among=accounts))
+        kept_matching = MfaDeviceAssignment.objects.filter(
+            selectors.account_search_q(search, prefix="account__"), account__in=account_ids
+        ).values("device")
+        devices = devices.filter(selectors.device_search_q(search, among=accounts) | Q(pk__in=kept_matching))
         credentials = credentials.filter(selectors.account_search_q(search, prefix="account__"))
     devices = (
         devices.select_related("holder")

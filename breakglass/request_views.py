@@ -117,7 +117,6 @@ def request_approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
             "empty": "You have decided no request yet."
             if decided
             else "Nothing is waiting for your decision.",
-            "newest_first": decided,
             "approval_tabs": True,
             "decided": decided,
         },
