@@ -104,7 +104,7 @@ def cmd_findings(client: Client, args: argparse.Namespace, out: TextIO) -> None:
         for f in page["items"]
     ]
     _table(rows, out)
-    more = " (more: raise --limit or narrow the filters)" if page.get("next_offset") is not None else ""
+    more = " (more: raise --limit or narrow the filters)" if page.get("next") is not None else ""
     out.write(f"{len(page['items'])} findings{more}\n")
 
 
@@ -142,13 +142,13 @@ def cmd_status(client: Client, args: argparse.Namespace, out: TextIO) -> None:
 def _find_request(client: Client, wanted: str) -> Any:
     if len(wanted) == 36 and wanted.count("-") == 4:
         return client.json("GET", f"/requests/{wanted}")
-    offset: int | None = 0
-    while offset is not None:
-        page = client.json("GET", "/requests", query={"limit": "200", "offset": str(offset)})
+    cursor: str | None = ""
+    while cursor is not None:
+        page = client.json("GET", "/requests", query={"limit": "200", "cursor": cursor})
         for item in page["items"]:
             if item["code"].lower() == wanted.lower():
                 return item
-        offset = page.get("next_offset")
+        cursor = page.get("next")
     raise ApiError(f"no request {wanted} that you may open")
 
 

@@ -1,5 +1,7 @@
-"""Lists in pages of ``limit`` rows from ``offset``, without counting the whole list (a count of a
-large findings table costs more than the page)."""
+"""Lists in pages of ``limit`` rows after a cursor (keyset, ``portal.paging``): each page costs the
+same however deep it is, and a row added or removed while a client walks the list neither repeats
+nor skips another (OFFSET did both). ``next`` is the cursor of the following page, null on the last.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
-from ninja import Schema
+from ninja import Field, Schema
+
+from portal.paging import keyset_page
 
 M = TypeVar("M", bound=Model)
 
@@ -16,18 +20,19 @@ MAX_LIMIT = 200
 
 
 class PageQuery(Schema):
-    limit: int = DEFAULT_LIMIT
-    offset: int = 0
+    limit: int = Field(DEFAULT_LIMIT, description=f"Rows per page, 1 to {MAX_LIMIT}.")
+    cursor: str = Field(
+        "",
+        description="The `next` of the previous page; empty for the first page. Opaque: pass it back as is.",
+    )
 
 
 def page_of(
-    rows: QuerySet[M], *, limit: int, offset: int, build: Callable[[M], dict[str, Any]]
+    rows: QuerySet[M], *, ordering: tuple[str, ...], query: PageQuery, build: Callable[[M], dict[str, Any]]
 ) -> dict[str, Any]:
-    limit = min(max(limit, 1), MAX_LIMIT)
-    offset = max(offset, 0)
-    found = list(rows[offset : offset + limit + 1])
-    more = len(found) > limit
-    return {
-        "items": [build(row) for row in found[:limit]],
-        "next_offset": offset + limit if more else None,
-    }
+    """One page of ``rows`` in ``ordering`` (the list's indexed order, unique last field). A cursor
+    that cannot be read gives the first page, as on the pages."""
+    page = keyset_page(
+        rows, ordering=ordering, cursor=query.cursor or None, size=min(max(query.limit, 1), MAX_LIMIT)
+    )
+    return {"items": [build(row) for row in page.items], "next": page.next_cursor}

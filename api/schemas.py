@@ -13,10 +13,10 @@ Item = TypeVar("Item")
 
 
 class Page(Schema, Generic[Item]):
-    """One page of a list, newest first; ``next_offset`` is null on the last page."""
+    """One page of a list in the list's order; ``next`` (pass it as ``cursor``) is null on the last page."""
 
     items: list[Item]
-    next_offset: int | None
+    next: str | None = Field(description="The cursor of the next page; null on the last page.")
 
 
 class Problem(Schema):

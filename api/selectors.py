@@ -20,14 +20,14 @@ def tokens_of(*, user: User) -> QuerySet[ApiToken]:
     """The person's own tokens, live and past, newest first."""
     if not policy.may_use_portal(user):
         return ApiToken.objects.none()
-    return ApiToken.objects.filter(user=user).select_related("revoked_by").order_by("-created_at")
+    return ApiToken.objects.filter(user=user).select_related("revoked_by").order_by("-created_at", "-id")
 
 
 def live_tokens_of_others(*, user: User) -> QuerySet[ApiToken]:
-    """Everyone else's live tokens, for administrators only."""
+    """Everyone else's live tokens, newest first, for administrators only."""
     if not policy.may_manage_inventory(user):
         return ApiToken.objects.none()
-    return ApiToken.objects.live().exclude(user=user).select_related("user").order_by("user__username")
+    return ApiToken.objects.live().exclude(user=user).select_related("user").order_by("-created_at", "-id")
 
 
 def token_for(*, user: User, uuid: UUID) -> ApiToken:

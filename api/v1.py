@@ -39,6 +39,13 @@ within its scopes (each operation names the ones it accepts under `x-scopes`).
 No token can approve, check out, hand over, reveal or rotate: a request filed here is approved,
 checked out and revealed by people in the browser, with a fresh second factor.
 
+Lists come in pages: `{"items": [...], "next": "..."}`. Pass `next` back as `cursor` for the
+following page (`limit` rows, at most 200); `next` is null on the last page. A cursor is opaque and
+marks the last row seen (keyset paging): every page costs the same however deep, and rows added
+while a client walks a list are neither repeated nor skipped. There is no page number and no total.
+The findings' `account` takes an account's name (or part of it) or its id (or the start of it), as
+on the findings page.
+
 Errors are problem details (RFC 9457, `application/problem+json`).
 """
 

@@ -19,20 +19,27 @@ from portal.decorators import AuthenticatedHttpRequest, portal_user_required
 from portal.errors import DomainError
 from portal.forms import add_domain_error
 from portal.identity import step_up_required
+from portal.paging import CURSOR_PARAMETER, keyset_page
 
 _HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+#: The query-string parameter of the pages of everyone else's tokens (one's own use ``cursor``).
+OTHERS_CURSOR = "others"
 
 
 @portal_user_required
 def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "api/token_list.html",
-        {
-            "tokens": selectors.tokens_of(user=request.user),
-            "others": selectors.live_tokens_of_others(user=request.user),
-        },
+    # Two lists, each paged on its own cursor (an administrator sees everyone's live tokens).
+    tokens = keyset_page(
+        selectors.tokens_of(user=request.user),
+        ordering=("-created_at", "-id"),
+        cursor=request.GET.get(CURSOR_PARAMETER),
     )
+    others = keyset_page(
+        selectors.live_tokens_of_others(user=request.user),
+        ordering=("-created_at", "-id"),
+        cursor=request.GET.get(OTHERS_CURSOR),
+    )
+    return render(request, "api/token_list.html", {"tokens": tokens, "page": tokens, "others": others})
 
 
 @portal_user_required

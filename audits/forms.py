@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from audits.choices import FindingKind, FindingStatus, Severity
 from audits.selectors import FindingFilter
 from breakglass.choices import Environment
-from portal.forms import PeriodAndAccountForm
+from portal.forms import PeriodAndAccountForm, account_name_or_id_field, split_account
 from portal.validators import PROSE_MAX_CHARS
 
 #: The largest log file the upload form takes. The screen reads a 1 GB file in a few seconds in
@@ -32,16 +32,20 @@ class FindingFilterForm(PeriodAndAccountForm):
     )
     severity = forms.ChoiceField(choices=_ANY + list(Severity.choices), required=False)
     status = forms.ChoiceField(choices=_ANY + list(FindingStatus.choices), required=False)
+    # A name or an id as people type them, not only the 12 digits the reports take (issue 11, item 4).
+    account = account_name_or_id_field()
 
     def filters(self) -> FindingFilter:
         """The valid part of the query as a selector filter (an invalid field filters nothing)."""
         data = self.valid_data()
         since, until = self.period()
+        account_id, account = split_account(data.get("account") or "")
         return FindingFilter(
             kind=data.get("kind") or "",
             severity=data.get("severity") or "",
             status=data.get("status") or "",
-            account_id=data.get("account") or "",
+            account_id=account_id,
+            account=account,
             environment=data.get("environment") or "",
             since=since,
             until=until,

@@ -132,7 +132,11 @@ class RootEvent(TimeStamped):
         constraints = [
             models.UniqueConstraint(fields=["event_id", "aws_account_id"], name="root_event_once_per_account")
         ]
-        indexes = [models.Index(fields=["aws_account_id", "event_time"])]
+        indexes = [
+            models.Index(fields=["aws_account_id", "event_time"]),
+            # The API's root-event list pages newest first by keyset (a million rows in issue 13).
+            models.Index(models.F("event_time").desc(), models.F("id").desc(), name="root_event_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_name} by root in {self.aws_account_id} at {self.event_time:%Y-%m-%d %H:%M:%S}"

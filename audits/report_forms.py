@@ -8,7 +8,7 @@ from django import forms
 from audits.reports import ReportFilter
 from breakglass.choices import Environment
 from ledger.forms import CATEGORY_CHOICES
-from portal.forms import PeriodAndAccountForm
+from portal.forms import PeriodAndAccountForm, account_name_or_id_field, split_account
 
 _ANY = [("", "Any")]
 _SHORT = 100
@@ -29,15 +29,19 @@ class ReportFilterForm(PeriodAndAccountForm):
     search = forms.CharField(required=False, max_length=200, label="Search (ledger)")
     campaign = forms.UUIDField(required=False, label="Campaign id (access reviews)")
     category = forms.ChoiceField(required=False, choices=CATEGORY_CHOICES)
+    # The findings page passes its own query string, whose account may be a name (``split_account``).
+    account = account_name_or_id_field()
 
     def filters(self) -> ReportFilter:
         """The valid part of the query as a report filter (an invalid field filters nothing)."""
         data = self.valid_data()
         since, until = self.period()
+        account_id, account = split_account(data.get("account") or "")
         return ReportFilter(
             since=since,
             until=until,
-            account_id=data.get("account") or "",
+            account_id=account_id,
+            account=account,
             environment=data.get("environment") or "",
             person=data.get("person") or "",
             status=data.get("status") or "",

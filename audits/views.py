@@ -11,7 +11,6 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -22,6 +21,7 @@ from audits.models import Finding, RootEvent
 from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if
 from portal.forms import add_domain_error
+from portal.paging import CURSOR_PARAMETER, keyset_page
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,13 @@ EVENTS_SHOWN = 100
 def finding_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = forms.FindingFilterForm(request.GET or None)
     findings = selectors.findings_visible_to(user=request.user, filters=form.filters())
-    page = Paginator(findings, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
+    # Newest first on the (last_seen, id) indexes ``finding_newest`` and ``finding_severity_newest``.
+    page = keyset_page(
+        findings,
+        ordering=("-last_seen", "-id"),
+        cursor=request.GET.get(CURSOR_PARAMETER),
+        size=FINDINGS_PER_PAGE,
+    )
     return render(
         request,
         "audits/finding_list.html",
@@ -46,7 +52,7 @@ def finding_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             # Findings one root event raised together are shown as one incident (on this page).
-            "incidents": incidents.group_into_incidents(list(page.object_list)),
+            "incidents": incidents.group_into_incidents(page.items),
             "filtered": any(form.filters().as_dict().values()),
             "may_triage": policy.may_triage_findings(request.user),
         },
@@ -145,8 +151,11 @@ def _status_label(status: str) -> str:
 
 @allowed_if(policy.may_view_ingestion)
 def run_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    page = Paginator(selectors.ingestion_runs_visible_to(user=request.user), RUNS_PER_PAGE).get_page(
-        request.GET.get("page")
+    page = keyset_page(
+        selectors.ingestion_runs_visible_to(user=request.user),
+        ordering=("-started_at", "-id"),  # the index ``run_newest``
+        cursor=request.GET.get(CURSOR_PARAMETER),
+        size=RUNS_PER_PAGE,
     )
     return render(
         request,

@@ -2,7 +2,7 @@
 """Pages under load on a large organization (issue 13): p50/p95/p99 per page against a trivial view.
 
     .venv/bin/python scripts/testenv.py run -- .venv/bin/python bench/load_benchmark.py \
-        [--scale 1.0] [--users 50] [--seconds 60] [--workers 4] [--locust PATH]
+        [--scale 1.0] [--users 50] [--seconds 60] [--workers 4] [--locust PATH] [--pages-only]
 
 1. On the PostgreSQL database of ``DATABASE_URL`` (``testenv.py run`` gives a private one; it is
    migrated here) it generates ``org_generator.Shape.large()`` times ``--scale``: 5,000 accounts,
@@ -195,6 +195,26 @@ def report(stats: Path, in_process: dict[tuple[str, str], tuple[int, int]]) -> i
     return 1 if failures else 0
 
 
+def report_pages(people: list[dict[str, Any]], in_process: dict[tuple[str, str], tuple[int, int]]) -> int:
+    """Each page's KB and SQL, and the time of a second (warm) request through the test client."""
+    print(f"\n{'page':58} {'KB':>7} {'SQL':>4} {'ms':>7}")
+    over = []
+    for persona in people:
+        for name, path, _is_list in persona["pages"]:
+            started = time.perf_counter()
+            response = persona["client"].get(path, secure=True)
+            if response.streaming:
+                b"".join(response.streaming_content)
+            elapsed = (time.perf_counter() - started) * 1000
+            size, queries = in_process[(persona["role"], name)]
+            label = f"{persona['role']}: {name}"
+            print(f"{label[:58]:58} {size / 1000:>7.1f} {queries:>4} {elapsed:>7.0f}")
+            if size > PAGE_GOAL_BYTES:
+                over.append(label)
+    print("\npages over 200 KB: " + (", ".join(over) if over else "none"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -204,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--locust", help="a locust executable (default: var/bench-locust)")
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="no load: print each page's size, SQL and in-process time (a warm request), then stop",
+    )
     args = parser.parse_args(argv)
 
     var_dir = tempfile.mkdtemp(prefix="load-bench-var-")
@@ -227,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generated in {time.perf_counter() - started:.0f} s: {counts}")
     people = personas(generated, host=HOST)
     in_process = measure_in_process(people)
+    if args.pages_only:
+        return report_pages(people, in_process)
     locust = _locust(args.locust)
     stats = run_load(
         people=people, environment=environment, users=args.users, seconds=args.seconds,

@@ -8,7 +8,8 @@ unmatched; findings linked to sessions and events; a hash-chained ledger that ve
 
 ``Shape`` says how big; ``Shape()`` is the reports benchmark's organization (200 accounts) and
 ``Shape.large()`` the one of issue 13 (5,000 accounts, 20,000 grants, 50,000 sessions, 1,000,000
-root events, 100,000 findings, 300,000 ledger entries).
+root events, 100,000 findings, 300,000 ledger entries). The other lists (runs, syncs, posture,
+drills, access reviews, API tokens, export jobs) come from ``org_extras.py`` in proportion.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from org_extras import generate_extras
 from org_sessions import DEVICES_PER_ACCOUNT, append_ledger, bulk, generate_sessions
 
 
@@ -156,6 +158,9 @@ def generate(shape: Shape, *, seed: int = 9) -> dict[str, Any]:
         approvers=approvers,
         custodians=custodians,
         requesters=requesters,
+    )
+    counts |= generate_extras(
+        rng=rng, now=now, accounts=accounts, people=people, approvers=approvers, grants=grants
     )
     if shape.ledger_entries:
         counts["ledger_entries"] = append_ledger(shape.ledger_entries, accounts=accounts)

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from breakglass.choices import RequestStatus
 from breakglass.models import AwsAccount, Drill, ReachabilityCheck
-from breakglass.selectors import visible_accounts_filter
+from breakglass.selectors import account_search_q, visible_accounts_filter
 from portal import policy
 
 if TYPE_CHECKING:
@@ -79,18 +80,39 @@ def drill_status(account: AwsAccount, drills: list[Drill], *, now: datetime) -> 
     )
 
 
-def drill_statuses(*, user: AnyUser, now: datetime | None = None) -> list[AccountDrillStatus]:
-    """Every account the person may see with its drill status, overdue first, then by due date."""
+def accounts_by_drill_due(*, user: AnyUser, search: str = "", state: str = "") -> QuerySet[AwsAccount]:
+    """The accounts the person may see, annotated with ``drill_due_at`` (the rule of
+    :func:`drill_status`, computed in the database so the page can page and filter on it) and ordered
+    by it: overdue first, then the soonest due. ``state`` is ``overdue`` or ``due_soon``."""
+    visible = AwsAccount.objects.filter(visible_accounts_filter(user)).values("pk")
+    last_drill = Max("access_requests__checked_in_at", filter=Q(access_requests__is_drill=True))
+    accounts = AwsAccount.objects.filter(pk__in=visible).annotate(
+        drill_due_at=ExpressionWrapper(
+            Coalesce(last_drill, F("created_at"))
+            + Value(timedelta(days=settings.PORTAL_DRILL_INTERVAL_DAYS)),
+            output_field=DateTimeField(),
+        )
+    )
+    if search:
+        accounts = accounts.filter(account_search_q(search))
+    now = timezone.now()
+    if state == "overdue":
+        accounts = accounts.filter(drill_due_at__lt=now)
+    elif state == "due_soon":
+        accounts = accounts.filter(drill_due_at__gte=now, drill_due_at__lte=now + DUE_SOON)
+    return accounts.order_by("drill_due_at", "id")
+
+
+def drill_statuses(accounts: list[AwsAccount], *, now: datetime | None = None) -> list[AccountDrillStatus]:
+    """The drill status of each of ``accounts`` (one page of them), in their order: one query."""
     now = now or timezone.now()
-    accounts = list(AwsAccount.objects.filter(visible_accounts_filter(user)).distinct().order_by("name"))
     by_account: dict[int, list[Drill]] = {account.pk: [] for account in accounts}
     drills = Drill.objects.filter(request__account__in=[a.pk for a in accounts]).select_related(
         "request__account", "request__requester", "scheduled_by"
     )
     for drill in drills:
         by_account[drill.request.account_id].append(drill)
-    statuses = [drill_status(account, by_account[account.pk], now=now) for account in accounts]
-    return sorted(statuses, key=lambda s: (not s.overdue, s.due_at, s.account.name))
+    return [drill_status(account, by_account[account.pk], now=now) for account in accounts]
 
 
 def account_drill_status(*, account: AwsAccount, now: datetime | None = None) -> AccountDrillStatus:

@@ -14,20 +14,28 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from breakglass import drill_forms, drill_selectors, drills, reachability, rules, selectors
+from breakglass import drill_forms, drill_selectors, drills, list_forms, reachability, rules, selectors
 from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.forms import add_domain_error
 from portal.identity import step_up_required
+from portal.paging import CURSOR_PARAMETER, keyset_page
 
 
 @portal_user_required
 def drill_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = list_forms.DrillSearchForm(request.GET or None)
+    accounts = drill_selectors.accounts_by_drill_due(
+        user=request.user, search=form.value("q"), state=form.value("state")
+    )
+    page = keyset_page(accounts, ordering=("drill_due_at", "id"), cursor=request.GET.get(CURSOR_PARAMETER))
     return render(
         request,
         "breakglass/drill_list.html",
         {
-            "statuses": drill_selectors.drill_statuses(user=request.user),
+            "statuses": drill_selectors.drill_statuses(page.items),
+            "page": page,
+            "form": form,
             "drills": drill_selectors.recent_drills(user=request.user),
             "can_schedule": drill_selectors.may_schedule_drills(request.user),
             "interval_days": settings.PORTAL_DRILL_INTERVAL_DAYS,

@@ -45,6 +45,34 @@ class DeviceSearchForm(_ListSearchForm):
 class RequestSearchForm(_ListSearchForm):
     status = forms.ChoiceField(choices=_ANY + list(RequestStatus.choices), required=False)
 
+    def __init__(
+        self,
+        *args: Any,
+        with_status: bool = True,
+        placeholder: str = "BG-…, account or ticket",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = placeholder
+        if not with_status:  # a list of one status (active sessions) or of no request (custody board)
+            del self.fields["status"]
+
+
+class ApprovalSearchForm(_ListSearchForm):
+    show = forms.ChoiceField(
+        choices=[("", "Waiting for me"), ("decided", "Decided by me")], required=False, label="Show"
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.attrs["placeholder"] = "BG-…, account or ticket"
+
+
+class DrillSearchForm(_ListSearchForm):
+    state = forms.ChoiceField(
+        choices=[*_ANY, ("overdue", "Overdue"), ("due_soon", "Due soon")], required=False, label="Next drill"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = "Name or account id (1234-5678-9012)"

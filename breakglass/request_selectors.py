@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from breakglass import next_step, rules, selectors
@@ -42,9 +43,20 @@ S = RequestStatus
 
 
 def _for_lists(requests: QuerySet[AccessRequest]) -> QuerySet[AccessRequest]:
-    """What every request list shows: account, requester and how many approvals are in."""
+    """What every request list shows: account, requester and how many approvals are in.
+
+    The count is a subquery per row, not a join and GROUP BY: grouping made PostgreSQL aggregate
+    and sort every request of the list before it could take one page (keyset pages read an index in
+    order and stop after the page)."""
+    approvals = (
+        Approval.objects.filter(request=OuterRef("pk"), decision=Decision.APPROVE)
+        .order_by()
+        .values("request")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return requests.select_related("account", "requester").annotate(
-        approval_count=Count("approvals", filter=Q(approvals__decision=Decision.APPROVE))
+        approval_count=Coalesce(Subquery(approvals, output_field=IntegerField()), 0)
     )
 
 
@@ -77,17 +89,32 @@ def requests_of(*, user: AnyUser, search: str = "", status: str = "") -> QuerySe
     return _for_lists(mine).order_by("-created_at", "-id")
 
 
-def requests_awaiting_decision(*, user: AnyUser) -> QuerySet[AccessRequest]:
+def requests_awaiting_decision(*, user: AnyUser, search: str = "") -> QuerySet[AccessRequest]:
     """Requests this approver still has to decide: pending ones of the accounts they approve for
     (never their own, never one they decided), and emergency sessions still collecting approvals
     afterwards (the queryset form of :func:`breakglass.rules.refusal_to_decide`). Oldest first: the
     longest wait comes first."""
     if not policy.may_use_portal(user):
         return AccessRequest.objects.none()
-    return _for_lists(AccessRequest.objects.filter(rules.awaiting_decision_q(user))).order_by("created_at")
+    waiting = AccessRequest.objects.filter(rules.awaiting_decision_q(user))
+    if search:
+        waiting = waiting.filter(request_search_q(search))
+    return _for_lists(waiting).order_by("created_at", "id")
 
 
-def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
+def requests_decided_by(*, user: AnyUser, search: str = "") -> QuerySet[AccessRequest]:
+    """Requests this person approved or denied, newest first: what an approver looks back on."""
+    if not policy.may_use_portal(user):
+        return AccessRequest.objects.none()
+    decided = AccessRequest.objects.filter(
+        pk__in=Approval.objects.filter(approver_id=user.pk).values("request")
+    )
+    if search:
+        decided = decided.filter(request_search_q(search))
+    return _for_lists(decided).order_by("-created_at", "-id")
+
+
+def active_sessions(*, user: AnyUser, search: str = "") -> QuerySet[AccessRequest]:
     """Checked-out sessions, soonest due first: everyone sees their own, custodians those of the
     accounts they keep, administrators and auditors all."""
     if not policy.may_use_portal(user):
@@ -97,7 +124,9 @@ def active_sessions(*, user: AnyUser) -> QuerySet[AccessRequest]:
         active = active.filter(
             pk__in=active.filter(Q(requester_id=user.pk) | Q(account__custodians=user.pk)).values("pk")
         )
-    return _for_lists(active).prefetch_related("devices").order_by("due_at")
+    if search:
+        active = active.filter(request_search_q(search))
+    return _for_lists(active).prefetch_related("devices").order_by("due_at", "id")
 
 
 def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
@@ -196,23 +225,34 @@ class CustodyBoard:
     ``awaiting_rotation`` (returned sessions waiting for the rotation to be confirmed).
     """
 
-    devices: list[MfaDevice]
-    credentials: list[RootCredential]
+    devices: QuerySet[MfaDevice]
+    credentials: QuerySet[RootCredential]
 
 
-def custody_board(*, user: AnyUser) -> CustodyBoard:
-    """Custodians see the accounts they keep; administrators and auditors see every account."""
+def custody_board(*, user: AnyUser, search: str = "") -> CustodyBoard:
+    """Custodians see the accounts they keep; administrators and auditors see every account.
+
+    Both parts are querysets in the order the page pages them (keyset): devices by custody state
+    and label, passwords with a rotation due first. ``search`` narrows the accounts on the board (by
+    name or id) and, for devices, also matches a label or serial."""
     if not policy.may_view_devices(user):
-        return CustodyBoard(devices=[], credentials=[])
+        return CustodyBoard(devices=MfaDevice.objects.none(), credentials=RootCredential.objects.none())
     accounts = AwsAccount.objects.all()
     if not policy.sees_every_account(user):
         accounts = accounts.filter(custodians=user.pk)
     account_ids = accounts.values("pk")
+    devices = MfaDevice.objects.filter(
+        pk__in=MfaDevice.objects.filter(assignments__account__in=account_ids).values("pk")
+    )
+    credentials = RootCredential.objects.filter(account__in=account_ids)
+    if search:
+        kept_matching = MfaDeviceAssignment.objects.filter(
+            selectors.account_search_q(search, prefix="account__"), account__in=account_ids
+        ).values("device")
+        devices = devices.filter(selectors.device_search_q(search, among=accounts) | Q(pk__in=kept_matching))
+        credentials = credentials.filter(selectors.account_search_q(search, prefix="account__"))
     devices = (
-        MfaDevice.objects.filter(
-            pk__in=MfaDevice.objects.filter(assignments__account__in=account_ids).values("pk")
-        )
-        .select_related("holder")
+        devices.select_related("holder")
         .prefetch_related(
             Prefetch(
                 "assignments",
@@ -229,11 +269,10 @@ def custody_board(*, user: AnyUser) -> CustodyBoard:
                 to_attr="active_sessions",
             ),
         )
-        .order_by("custody_state", "label")
+        .order_by("custody_state", "label", "id")
     )
     credentials = (
-        RootCredential.objects.filter(account__in=account_ids)
-        .exclude(storage=CredentialStorage.NONE)
+        credentials.exclude(storage=CredentialStorage.NONE)
         .select_related("account")
         .prefetch_related(
             Prefetch(
@@ -242,9 +281,9 @@ def custody_board(*, user: AnyUser) -> CustodyBoard:
                 to_attr="awaiting_rotation",
             )
         )
-        .order_by("-rotation_required", "account__name")
+        .order_by("-rotation_required", "id")
     )
-    return CustodyBoard(devices=list(devices), credentials=list(credentials))
+    return CustodyBoard(devices=devices, credentials=credentials)
 
 
 # --- Timeline --------------------------------------------------------------------------------

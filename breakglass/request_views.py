@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from breakglass import custody, lifecycle, next_step, request_forms, request_selectors, rules
 from breakglass.choices import CredentialStorage, Decision
-from breakglass.list_forms import RequestSearchForm
+from breakglass.list_forms import ApprovalSearchForm, RequestSearchForm
 from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
@@ -96,39 +96,75 @@ def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @portal_user_required
 def request_approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Waiting for my approval."""
+    """Waiting for my approval (oldest first: the longest wait on top), or what I decided."""
+    user = request.user
+    form = ApprovalSearchForm(request.GET or None)
+    decided = form.value("show") == "decided"
+    if decided:
+        found = request_selectors.requests_decided_by(user=user, search=form.value("q"))
+        ordering: tuple[str, ...] = ("-created_at", "-id")
+    else:
+        found = request_selectors.requests_awaiting_decision(user=user, search=form.value("q"))
+        ordering = ("created_at", "id")
+    page = keyset_page(found, ordering=ordering, cursor=request.GET.get(CURSOR_PARAMETER))
     return render(
         request,
         "breakglass/request_list.html",
         {
-            "title": "Waiting for my approval",
-            "requests": request_selectors.requests_awaiting_decision(user=request.user),
+            "title": "Decided by me" if decided else "Waiting for my approval",
+            "requests": page,
+            "page": page,
+            "form": form,
             "show_requester": True,
             "now": timezone.now(),
-            "empty": "Nothing is waiting for your decision.",
+            "empty": "You have decided no request yet."
+            if decided
+            else "Nothing is waiting for your decision.",
+            "approval_tabs": True,
+            "decided": decided,
         },
     )
 
 
 @portal_user_required
 def request_active(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Active sessions with the time left."""
+    """Active sessions, the soonest due first."""
+    form = RequestSearchForm(request.GET or None, with_status=False)
+    sessions = request_selectors.active_sessions(user=request.user, search=form.value("q"))
+    page = keyset_page(sessions, ordering=("due_at", "id"), cursor=request.GET.get(CURSOR_PARAMETER))
     return render(
         request,
         "breakglass/request_active.html",
-        {
-            "sessions": request_selectors.active_sessions(user=request.user),
-            "now": timezone.now(),
-        },
+        {"sessions": page, "page": page, "form": form, "now": timezone.now()},
     )
+
+
+#: The query-string parameter of the passwords' pages on the custody board (the devices use ``cursor``).
+PASSWORDS_CURSOR = "passwords"
 
 
 @allowed_if(policy.may_view_devices)
 def custody_board(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = RequestSearchForm(
+        request.GET or None, with_status=False, placeholder="Account, device label or serial"
+    )
+    board = request_selectors.custody_board(user=request.user, search=form.value("q"))
+    devices = keyset_page(
+        board.devices, ordering=("custody_state", "label", "id"), cursor=request.GET.get(CURSOR_PARAMETER)
+    )
+    credentials = keyset_page(
+        board.credentials, ordering=("-rotation_required", "id"), cursor=request.GET.get(PASSWORDS_CURSOR)
+    )
     return render(
         request,
         "breakglass/request_custody.html",
-        {"board": request_selectors.custody_board(user=request.user), "now": timezone.now()},
+        {
+            "devices": devices,
+            "page": devices,
+            "credentials": credentials,
+            "form": form,
+            "now": timezone.now(),
+        },
     )
 
 

@@ -16,15 +16,20 @@ from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if, portal_user_required
 from portal.forms import add_domain_error
 from portal.identity import step_up_required
+from portal.paging import CURSOR_PARAMETER, keyset_page
 
 
 @portal_user_required
 def review_inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
-    items = review_selectors.items_waiting_for(user=request.user)
+    items = keyset_page(
+        review_selectors.items_waiting_for(user=request.user),
+        ordering=("created_at", "id"),
+        cursor=request.GET.get(CURSOR_PARAMETER),
+    )
     return render(
         request,
         "breakglass/review_inbox.html",
-        {"items": items, "can_follow": review_selectors.may_follow_reviews(request.user)},
+        {"items": items, "page": items, "can_follow": review_selectors.may_follow_reviews(request.user)},
     )
 
 
@@ -48,11 +53,17 @@ def review_item_decide(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRes
 
 @allowed_if(review_selectors.may_follow_reviews)
 def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    campaigns = keyset_page(
+        review_selectors.campaigns_with_progress(user=request.user),
+        ordering=("-created_at", "-id"),
+        cursor=request.GET.get(CURSOR_PARAMETER),
+    )
     return render(
         request,
         "breakglass/review_campaign_list.html",
         {
-            "campaigns": review_selectors.campaigns_with_progress(user=request.user),
+            "campaigns": campaigns,
+            "page": campaigns,
             "can_start": policy.may_manage_inventory(request.user),
         },
     )
@@ -61,13 +72,20 @@ def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @allowed_if(review_selectors.may_follow_reviews)
 def campaign_detail(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResponse:
     campaign = review_selectors.campaign_for(user=request.user, uuid=uuid)
+    # One item per grant, assignment and device: thousands in a large organization.
+    items = keyset_page(
+        review_selectors.campaign_items(campaign),
+        ordering=("subject", "id"),
+        cursor=request.GET.get(CURSOR_PARAMETER),
+    )
     return render(
         request,
         "breakglass/review_campaign_detail.html",
         {
             "campaign": campaign,
             "progress": review_selectors.progress_by_subject(campaign),
-            "items": review_selectors.campaign_items(campaign),
+            "items": items,
+            "page": items,
         },
     )
 

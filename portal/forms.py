@@ -31,13 +31,33 @@ def add_domain_error(
         form.add_error(None, error.messages)
 
 
+def account_name_or_id_field() -> forms.CharField:
+    """An account filter that takes a name (or part of one) or an id as the console shows it."""
+    return forms.CharField(
+        required=False,
+        max_length=100,
+        label="AWS account",
+        widget=forms.TextInput(attrs={"placeholder": "Name or id (1234-5678-9012)"}),
+    )
+
+
+def split_account(text: str) -> tuple[str, str]:
+    """``(account_id, account)``: a whole 12-digit id (dashes and spaces allowed) as an exact id,
+    which the reports and the indexes read; anything else as typed, for a name-or-id-prefix search."""
+    digits = "".join(ch for ch in text if ch not in "- ")
+    if len(digits) == 12 and digits.isascii() and digits.isdigit():
+        return digits, ""
+    return "", text
+
+
 class PeriodAndAccountForm(forms.Form):
     """The filters every evidence page and export shares: a period in whole UTC days and an account.
 
     ``period()`` gives the period as datetimes ("To" includes its day); an invalid field filters
     nothing, so a bad query string shows everything rather than an error page."""
 
-    account = forms.RegexField(
+    # Typed as a CharField: the findings filters take a name too (``account_name_or_id_field``).
+    account: forms.CharField = forms.RegexField(
         regex=r"\A[0-9]{12}\Z",  # ASCII digits: \d also accepts Arabic-Indic or full-width ones
         required=False,
         label="AWS account",

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Field, Model, Q, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -49,11 +49,12 @@ class KeysetPage(Generic[M]):
 def keyset_page(
     queryset: QuerySet[M], *, ordering: tuple[str, ...], cursor: str | None, size: int = DEFAULT_PAGE_SIZE
 ) -> KeysetPage[M]:
-    """One page of ``queryset`` in ``ordering`` (field names, ``-`` for descending; the last must be
-    unique and no field may be null), starting after or ending before the row ``cursor`` names."""
+    """One page of ``queryset`` in ``ordering`` (field names or annotations, ``-`` for descending; the
+    last must be unique and none may be null), starting after or ending before the row ``cursor``
+    names."""
     if not ordering or ordering[-1].lstrip("-") not in ("id", "pk", "sequence", "uuid"):
         raise ValueError("the last ordering field must be unique (id, pk, sequence or uuid)")
-    direction, values = _decode(cursor, queryset.model, ordering)
+    direction, values = _decode(cursor, queryset, ordering)
     backwards = direction == "before"
     order = tuple(_flip(name) for name in ordering) if backwards else ordering
     rows = queryset.order_by(*order)
@@ -77,12 +78,22 @@ def keyset_page(
     )
 
 
+def cursor_after(row: Model, ordering: tuple[str, ...]) -> str:
+    """The cursor of the page that starts after ``row`` (a link straight into a list: the benchmarks'
+    deep pages, a "continue from here")."""
+    return _encode("after", row, ordering)
+
+
 def _flip(name: str) -> str:
     return name[1:] if name.startswith("-") else f"-{name}"
 
 
 def _beyond(order: tuple[str, ...], values: list[Any]) -> Q:
-    """Rows strictly after ``values`` in ``order``: (a > x) or (a = x and b > y) or ..."""
+    """Rows strictly after ``values`` in ``order``: (a > x) or (a = x and b > y) or ..., and a >= x.
+
+    The last clause says nothing new, but it is the one PostgreSQL can read as a bound of the index
+    scan (an ``Index Cond``): without it the OR is only a filter, and the scan starts at the top of
+    the index and throws away every row before the cursor, so deep pages would cost their depth."""
     condition = Q(pk__in=[])
     equal = Q()
     for name, value in zip(order, values, strict=True):
@@ -90,7 +101,8 @@ def _beyond(order: tuple[str, ...], values: list[Any]) -> Q:
         comparison = "lt" if name.startswith("-") else "gt"
         condition |= equal & Q(**{f"{field}__{comparison}": value})
         equal &= Q(**{field: value})
-    return condition
+    first = order[0].lstrip("-")
+    return condition & Q(**{f"{first}__{'lte' if order[0].startswith('-') else 'gte'}": values[0]})
 
 
 def _encode(direction: str, row: Model, ordering: tuple[str, ...]) -> str:
@@ -107,8 +119,18 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _field(queryset: QuerySet[Any], name: str) -> Field[Any, Any] | None:
+    """The field that reads a cursor's value back: the model's, or an annotation's output field."""
+    annotation = queryset.query.annotations.get(name)
+    if annotation is not None:
+        output = annotation.output_field
+        return output if isinstance(output, Field) else None
+    field = queryset.model._meta.get_field("id" if name == "pk" else name)
+    return field if isinstance(field, Field) else None
+
+
 def _decode(
-    cursor: str | None, model: type[Model], ordering: tuple[str, ...]
+    cursor: str | None, queryset: QuerySet[Any], ordering: tuple[str, ...]
 ) -> tuple[str, list[Any] | None]:
     if not cursor:
         return "after", None
@@ -119,10 +141,10 @@ def _decode(
             return "after", None
         values = []
         for name, value in zip(ordering, raw_values, strict=True):
-            field = model._meta.get_field("id" if name.lstrip("-") == "pk" else name.lstrip("-"))
-            if not isinstance(field, Field):
+            field = _field(queryset, name.lstrip("-"))
+            if field is None:
                 return "after", None
             values.append(field.to_python(value))
-    except (ValueError, TypeError, binascii.Error, ValidationError, json.JSONDecodeError):
+    except (ValueError, TypeError, binascii.Error, ValidationError, json.JSONDecodeError, FieldDoesNotExist):
         return "after", None
     return direction, values

@@ -104,7 +104,7 @@ def finding_list(request: HttpRequest, query: Query[FindingQuery]) -> dict[str, 
             },
         )
     findings = selectors.findings_visible_to(user=user, filters=form.filters())
-    return page_of(findings, limit=query.limit, offset=query.offset, build=finding_out)
+    return page_of(findings, ordering=("-last_seen", "-id"), query=query, build=finding_out)
 
 
 @router.get(
@@ -170,7 +170,7 @@ def root_event_list(request: HttpRequest, query: Query[RootEventQuery]) -> dict[
         if not (len(query.account) == 12 and query.account.isascii() and query.account.isdigit()):
             raise ApiRefusalError(400, "The filters are not valid.", errors={"account": [ACCOUNT_ID_HINT]})
         events = events.filter(aws_account_id=query.account)
-    return page_of(events, limit=query.limit, offset=query.offset, build=root_event_out)
+    return page_of(events, ordering=("-event_time", "-id"), query=query, build=root_event_out)
 
 
 def run_out(run: IngestionRun) -> dict[str, Any]:
@@ -200,7 +200,7 @@ def run_out(run: IngestionRun) -> dict[str, Any]:
 def run_list(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
     user = caller(request, Scope.READ_FINDINGS, allowed=policy.may_view_ingestion)
     runs = selectors.ingestion_runs_visible_to(user=user)
-    return page_of(runs, limit=page.limit, offset=page.offset, build=run_out)
+    return page_of(runs, ordering=("-started_at", "-id"), query=page, build=run_out)
 
 
 @router.get(

@@ -96,7 +96,7 @@ def account_out(account: AwsAccount) -> dict[str, Any]:
 def account_list(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any]:
     user = caller(request, Scope.READ_INVENTORY, allowed=policy.may_use_portal)
     return page_of(
-        selectors.accounts_visible_to(user=user), limit=page.limit, offset=page.offset, build=account_out
+        selectors.accounts_visible_to(user=user), ordering=("name", "id"), query=page, build=account_out
     )
 
 
@@ -171,7 +171,7 @@ def request_list(request: HttpRequest, query: Query[RequestQuery]) -> dict[str, 
                 errors={"status": [f"One of {', '.join(RequestStatus.values)}."]},
             )
         found = found.filter(status=query.status)
-    return page_of(found, limit=query.limit, offset=query.offset, build=request_out)
+    return page_of(found, ordering=("-created_at", "-id"), query=query, build=request_out)
 
 
 @router.get(

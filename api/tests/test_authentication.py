@@ -77,7 +77,7 @@ def test_a_live_token_reads(requester: Any, api_as: Callable[..., ApiClient], ac
     response = api_as(requester, Scope.READ_INVENTORY).get(ACCOUNTS)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json; charset=utf-8"
-    assert json.loads(response.content) == {"items": [], "next_offset": None}
+    assert json.loads(response.content) == {"items": [], "next": None}
 
 
 def test_each_token_has_its_own_rate_and_is_told_when_to_retry(

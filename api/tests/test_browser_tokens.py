@@ -50,7 +50,7 @@ def test_a_requester_makes_uses_and_revokes_a_token_on_a_phone(
     assert token.startswith("bgp_")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
-    assert _call(persona.base_url, token) == (200, {"items": [], "next_offset": None})
+    assert _call(persona.base_url, token) == (200, {"items": [], "next": None})
 
     page.get_by_role("link", name="I have stored the token").click()
     assert token not in page.content()

@@ -70,19 +70,49 @@ def test_the_findings_filters_are_the_pages_own(
     assert _codes(client.get(FINDINGS, {"account": UNKNOWN_ACCOUNT_ID})) == {findings["unknown_account"].code}
     since = hours_ago(24).date().isoformat()
     assert findings["failed_login"].code not in _codes(client.get(FINDINGS, {"since": since}))
-    page = client.get(FINDINGS, {"limit": 2})
-    assert len(page.json()["items"]) == 2
-    assert page.json()["next_offset"] == 2
-    rest = client.get(FINDINGS, {"limit": 2, "offset": 2})
-    assert rest.json()["next_offset"] is None
-    assert _codes(page) | _codes(rest) == {finding.code for finding in findings.values()}
+    assert _codes(client.get(FINDINGS, {"account": UNKNOWN_ACCOUNT_ID[:5]})) == {
+        findings["unknown_account"].code
+    }
+
+
+def test_findings_are_paged_by_cursor_newest_first_without_repeats_or_gaps(
+    auditor: Any, findings: dict[str, Finding], api_as: Callable[..., ApiClient]
+) -> None:
+    client = api_as(auditor, Scope.READ_FINDINGS)
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(len(findings)):
+        body = client.get(FINDINGS, {"limit": 2, "cursor": cursor}).json()
+        assert len(body["items"]) <= 2
+        seen += [item["code"] for item in body["items"]]
+        if body["next"] is None:
+            break
+        cursor = body["next"]
+    newest_first = Finding.objects.order_by("-last_seen", "-id").values_list("code", flat=True)
+    assert seen == list(newest_first)
+    # A cursor that cannot be read is the first page, as on the pages.
+    assert client.get(FINDINGS, {"limit": 2, "cursor": "not-a-cursor"}).json()["items"][0]["code"] == seen[0]
+
+
+def test_a_finding_added_while_a_client_pages_is_not_repeated_and_shifts_nothing(
+    auditor: Any, findings: dict[str, Finding], api_as: Callable[..., ApiClient]
+) -> None:
+    client = api_as(auditor, Scope.READ_FINDINGS)
+    first = client.get(FINDINGS, {"limit": 2}).json()
+    make_finding(
+        kind="root_login_failed", when=hours_ago(0)
+    )  # newer than everything: would shift an OFFSET page by one
+    second = client.get(FINDINGS, {"limit": 2, "cursor": first["next"]}).json()
+    order = list(Finding.objects.order_by("-last_seen", "-id").values_list("code", flat=True))
+    expected = order[order.index(first["items"][-1]["code"]) + 1 :][:2]
+    assert [item["code"] for item in second["items"]] == expected
 
 
 def test_a_bad_filter_is_a_400_where_the_page_would_ignore_it(
     auditor: Any, api_as: Callable[..., ApiClient]
 ) -> None:
     response = api_as(auditor, Scope.READ_FINDINGS).get(
-        FINDINGS, {"severity": "apocalyptic", "account": "12"}
+        FINDINGS, {"severity": "apocalyptic", "account": "x" * 101}
     )
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"

@@ -204,3 +204,27 @@ def test_a_deactivated_persons_tokens_stop_working(requester: Any, make_token: C
     response = client.get(ACCOUNTS)
     assert response.status_code == 401
     assert response.json()["detail"] == "The token's owner is no longer active."
+
+
+def test_everyone_elses_tokens_page_on_their_own_cursor(
+    client: Client, administrator: Any, make_persona: Callable[..., Any]
+) -> None:
+    people = [make_persona(f"tool.owner{n:02d}", Role.REQUESTER) for n in range(52)]
+    for person in people:
+        services.api_token_create(
+            user=person,
+            name="ci",
+            scopes=[Scope.READ_INVENTORY],
+            expires_at=timezone.now() + timedelta(days=5),
+        )
+    client.force_login(administrator)
+    url = reverse("api:token_list")
+
+    first = client.get(url)
+    others = first.context["others"]
+    second = client.get(url, {"others": others.next_cursor})
+
+    owners = [t.user.username for t in others] + [t.user.username for t in second.context["others"]]
+    assert sorted(owners) == sorted(person.username for person in people)
+    assert len(others) == 50
+    assert f"others={others.next_cursor}" in first.content.decode()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -16,6 +15,7 @@ from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if
 from portal.errors import DomainError
 from portal.identity import step_up_required
+from portal.paging import CURSOR_PARAMETER, keyset_page
 
 SYNCS_PER_PAGE = 20
 
@@ -23,8 +23,11 @@ SYNCS_PER_PAGE = 20
 @allowed_if(policy.may_view_organization)
 def organization_overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     last = selectors.last_finished_sync(user=request.user)
-    syncs = Paginator(selectors.syncs_visible_to(user=request.user), SYNCS_PER_PAGE).get_page(
-        request.GET.get("page")
+    syncs = keyset_page(
+        selectors.syncs_visible_to(user=request.user),
+        ordering=("-started_at", "-id"),
+        cursor=request.GET.get(CURSOR_PARAMETER),
+        size=SYNCS_PER_PAGE,
     )
     return render(
         request,

@@ -3,17 +3,17 @@ controls with a score each and the accounts failing them."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Case, IntegerField, Max, Q, Value, When
 
 from audits.choices import FindingStatus, PostureStatus
 from audits.models import Finding
-from audits.posture.controls import CONTROLS, POSTURE_KINDS, Check, Control
+from audits.posture.controls import CONTROLS, KIND_BY_CHECK, POSTURE_KINDS, Check, Control
 from audits.posture.models import PostureResult
 from breakglass import selectors as inventory
 from breakglass.models import AwsAccount
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
     from audits.selectors import AnyUser
 
+#: Accounts named per control on the organization's page.
+ACCOUNTS_SHOWN = 20
+
 #: The order of an account's verdict on a control: the worst of its checks wins.
 _RANK = {
     PostureStatus.FAIL: 3,
@@ -31,6 +34,12 @@ _RANK = {
     PostureStatus.PASS: 1,
     PostureStatus.NOT_APPLICABLE: 0,
 }
+_STATUS_BY_RANK = {rank: status for status, rank in _RANK.items()}
+_RANK_SQL = Case(
+    *(When(status=status, then=Value(rank)) for status, rank in _RANK.items()),
+    default=Value(0),
+    output_field=IntegerField(),
+)
 
 
 @dataclass(frozen=True)
@@ -43,30 +52,36 @@ class PostureFilter:
 
 @dataclass
 class AccountVerdict:
-    account: AwsAccount | None
+    account_pk: int | None
     status: str
-    reasons: list[str]
+    reasons: list[str] = field(default_factory=list)
+    # None: the organization's own check (centralised root access).
+    account: AwsAccount | None = None
 
 
 @dataclass
 class ControlScore:
-    control: Control
-    verdicts: list[AccountVerdict] = field(default_factory=list)
+    """One control over the accounts: how many pass, fail or could not be checked (the worst of the
+    control's checks per account), and the first ``ACCOUNTS_SHOWN`` failing or unchecked accounts by
+    name (5,000 failing accounts would make a page of megabytes; the rest are the control's findings,
+    which the findings page pages)."""
 
-    def _count(self, status: str) -> int:
-        return sum(1 for verdict in self.verdicts if verdict.status == status)
+    control: Control
+    counts: dict[str, int] = field(default_factory=dict)
+    failing_shown: list[AccountVerdict] = field(default_factory=list)
+    unchecked_shown: list[AccountVerdict] = field(default_factory=list)
 
     @property
     def passed(self) -> int:
-        return self._count(PostureStatus.PASS)
+        return self.counts.get(PostureStatus.PASS, 0)
 
     @property
     def failed(self) -> int:
-        return self._count(PostureStatus.FAIL)
+        return self.counts.get(PostureStatus.FAIL, 0)
 
     @property
     def errors(self) -> int:
-        return self._count(PostureStatus.ERROR)
+        return self.counts.get(PostureStatus.ERROR, 0)
 
     @property
     def score(self) -> int | None:
@@ -75,12 +90,13 @@ class ControlScore:
         return round(100 * self.passed / judged) if judged else None
 
     @property
-    def failing(self) -> list[AccountVerdict]:
-        return [verdict for verdict in self.verdicts if verdict.status == PostureStatus.FAIL]
+    def not_shown(self) -> int:
+        return self.failed + self.errors - len(self.failing_shown) - len(self.unchecked_shown)
 
     @property
-    def unchecked(self) -> list[AccountVerdict]:
-        return [verdict for verdict in self.verdicts if verdict.status == PostureStatus.ERROR]
+    def finding_kind(self) -> str:
+        """The finding kind a failing check of this control raises (the findings page's filter)."""
+        return next((KIND_BY_CHECK[check] for check in self.control.checks if check in KIND_BY_CHECK), "")
 
 
 def account_posture_for(*, user: AnyUser, uuid: UUID) -> AwsAccount:
@@ -108,40 +124,80 @@ def last_checked(results: list[PostureResult]) -> datetime | None:
     return max((result.checked_at for result in results), default=None)
 
 
+def _worst_per_account(results: QuerySet[PostureResult], control: Control) -> QuerySet[Any]:
+    """``{account, worst}`` per account: the rank of the worst of the control's checks."""
+    return (
+        results.filter(check_name__in=control.checks)
+        .order_by()
+        .values("account")
+        .annotate(worst=Max(_RANK_SQL))
+    )
+
+
+def _count_by_worst(worst: QuerySet[Any]) -> dict[str, int]:
+    # Counted in the database: Django cannot aggregate over an aggregate, so the grouped query is
+    # wrapped in SQL (its parameters stay parameters).
+    sql, params = worst.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The inner SQL is Django's own compilation; every value in it is a parameter.
+        wrapped = f"SELECT worst, COUNT(*) FROM ({sql}) AS per_account GROUP BY worst"  # noqa: S608
+        cursor.execute(wrapped, params)
+        return {_STATUS_BY_RANK[rank]: count for rank, count in cursor.fetchall()}
+
+
 def organization_scores(*, user: AnyUser, filters: PostureFilter) -> list[ControlScore]:
-    """Each control's verdict per account (the worst of its checks), for the organization's page."""
+    """Each control's counts over the accounts (the worst of its checks per account) and the first
+    failing and unchecked accounts by name, for the organization's page. Computed in PostgreSQL: a
+    fixed number of queries, none of them reading every result into Python (building 30,000 results
+    with their accounts took the page 10 s at 5,000 accounts)."""
     if not policy.may_view_organization_posture(user):
         return []
-    results = PostureResult.objects.select_related("account").order_by("account__name")
+    results = PostureResult.objects.all()
     if filters.environment:
-        results = results.filter(account__environment=filters.environment) | PostureResult.objects.filter(
-            account__isnull=True
-        )
-    by_account: dict[int | None, dict[str, PostureResult]] = defaultdict(dict)
-    accounts: dict[int | None, AwsAccount | None] = {}
-    for result in results:
-        by_account[result.account_id][result.check_name] = result
-        accounts[result.account_id] = result.account
+        results = results.filter(Q(account__environment=filters.environment) | Q(account__isnull=True))
     scores = []
     for control in CONTROLS:
         if filters.control and control.id != filters.control:
             continue
-        score = ControlScore(control)
-        for account_pk, checks in by_account.items():
-            found = [checks[check] for check in control.checks if check in checks]
-            if not found:
-                continue
-            worst = max(found, key=lambda result: _RANK[PostureStatus(result.status)])
-            if worst.status == PostureStatus.NOT_APPLICABLE:
-                continue
-            reasons = [result.reason for result in found if result.status == worst.status]
-            score.verdicts.append(AccountVerdict(accounts[account_pk], worst.status, reasons))
+        worst = _worst_per_account(results, control)
+        score = ControlScore(control, counts=_count_by_worst(worst))
         if filters.state == "fail" and not score.failed:
             continue
         if filters.state == "error" and not score.errors:
             continue
+        first = worst.order_by("account__name", "account")
+        score.failing_shown = [
+            AccountVerdict(row["account"], PostureStatus.FAIL)
+            for row in first.filter(worst=_RANK[PostureStatus.FAIL])[:ACCOUNTS_SHOWN]
+        ]
+        room = ACCOUNTS_SHOWN - len(score.failing_shown)
+        if room and score.errors:
+            score.unchecked_shown = [
+                AccountVerdict(row["account"], PostureStatus.ERROR)
+                for row in first.filter(worst=_RANK[PostureStatus.ERROR])[:room]
+            ]
         scores.append(score)
+    _name_accounts_and_reasons(scores)
     return scores
+
+
+def _name_accounts_and_reasons(scores: list[ControlScore]) -> None:
+    """The accounts and the reasons of the verdicts the page names, in two queries."""
+    named = [(score, v) for score in scores for v in score.failing_shown + score.unchecked_shown]
+    pks = {verdict.account_pk for _score, verdict in named if verdict.account_pk is not None}
+    accounts = AwsAccount.objects.in_bulk(pks)
+    reasons: dict[tuple[int | None, str], tuple[str, str]] = {
+        (account_pk, check): (status, reason)
+        for account_pk, check, status, reason in PostureResult.objects.filter(
+            Q(account__in=pks) | Q(account__isnull=True)
+        ).values_list("account_id", "check_name", "status", "reason")
+    }
+    for score, verdict in named:
+        verdict.account = accounts.get(verdict.account_pk) if verdict.account_pk is not None else None
+        for check in score.control.checks:
+            status, reason = reasons.get((verdict.account_pk, check), ("", ""))
+            if status == verdict.status:
+                verdict.reasons.append(reason)
 
 
 def accounts_for_contacts(

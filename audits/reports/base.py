@@ -39,6 +39,8 @@ class ReportFilter:
     until: datetime | None = None
     # The 12-digit AWS account id.
     account_id: str = ""
+    # Findings only: an account's name or the start of its id, as the findings page takes it.
+    account: str = ""
     environment: str = ""
     # A username: the requester (sessions), the person granted or assigned (access), the actor (ledger).
     person: str = ""

@@ -71,6 +71,7 @@ def as_finding_filter(filters: ReportFilter | None) -> FindingFilter:
         severity=filters.severity,
         status=filters.status,
         account_id=filters.account_id,
+        account=filters.account,
         environment=filters.environment,
         since=filters.since,
         until=filters.until,

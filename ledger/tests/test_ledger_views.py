@@ -77,14 +77,15 @@ def test_newest_entries_come_first_and_older_ones_are_on_later_pages(client: Cli
     client.force_login(auditor)
 
     first = client.get(URL)
-    second = client.get(URL, {"page": 2})
+    cursor = first.context["page"].next_cursor
+    second = client.get(URL, {"cursor": cursor})
 
     assert first.status_code == second.status_code == 200
-    assert [e.sequence for e in first.context["page"].object_list][:2] == [52, 51]
+    assert [e.sequence for e in first.context["page"].items][:2] == [52, 51]
     assert "test.step_52" in first.content.decode()
     assert "test.step_01" not in first.content.decode()
     assert "test.step_01" in second.content.decode()
-    assert "?page=2" in first.content.decode()
+    assert f"?cursor={cursor}" in first.content.decode()
 
 
 def test_an_empty_ledger_says_so(client: Client, auditor: Any) -> None:

@@ -353,3 +353,51 @@ def test_an_approver_decides_with_a_security_key_on_a_phone(phone: Any, demo: di
     page.get_by_role("button", name="Use a security key").click()
     expect(page.get_by_text(f"You approved {pending.code}.")).to_be_visible()
     alan.check(page, "approved-with-key")
+
+
+# The lists with their searches and filters applied, which the navigation alone does not reach.
+FILTERED_LISTS = {
+    "alan.approver": [
+        "/inventory/requests/approvals/?show=decided",
+        "/inventory/requests/approvals/?q=payments",
+        "/inventory/reviews/",
+    ],
+    "carl.custodian": [
+        "/inventory/custody/?q=payments",
+        "/inventory/requests/active/?q=payments",
+        "/inventory/drills/?state=overdue",
+    ],
+    "audrey.auditor": [
+        "/audit/findings/?account=payments",
+        "/audit/findings/?account=1234",
+        "/audit/ledger/?person=alan.approver&category=decisions",
+        "/inventory/reviews/campaigns/",
+        "/inventory/drills/?q=web&state=due_soon",
+    ],
+    "ada.admin": ["/api/tokens/", "/audit/organization/", "/audit/posture/"],
+}
+
+
+@pytest.mark.parametrize("username", list(FILTERED_LISTS))
+def test_filtered_lists_and_their_later_pages_fit_a_phone(phone: Any, username: str) -> None:
+    from audits.choices import SourceKind
+    from audits.models import IngestionRun
+
+    # More runs than a page holds, so the runs list shows its pager and a later page.
+    IngestionRun.objects.bulk_create(
+        IngestionRun(kind=SourceKind.FILES, unit=f"AWSLogs/o-demo/{n:03d}/") for n in range(60)
+    )
+    person = phone(username)
+    page = person.page
+    paths = [*FILTERED_LISTS[username], *(["/audit/runs/"] if username == "audrey.auditor" else [])]
+    for path in paths:
+        page.goto(f"{person.base_url}{path}")
+        person.check(page, "list")
+        assert page.locator("main").count() == 1
+        older = page.locator("nav.pager a[rel=next]")
+        if older.count():
+            older.first.click()
+            person.check(page, "later-page")
+            expect(page).to_have_url(re.compile(r"cursor="))
+    if username == "audrey.auditor":
+        assert any("cursor=" in url for url in person.visited), "no list had a later page"

@@ -75,3 +75,21 @@ def test_an_empty_list_has_no_cursors() -> None:
 def test_the_ordering_must_end_with_a_unique_field() -> None:
     with pytest.raises(ValueError, match="unique"):
         keyset_page(AwsAccount.objects.all(), ordering=("name",), cursor=None)
+
+
+def test_an_annotation_orders_pages_and_its_cursor_reads_back() -> None:
+    # The drills page orders accounts by a due date computed in the query.
+    from django.db.models import F, IntegerField, Value
+    from django.db.models.functions import Length
+
+    _accounts(9)
+    rows = AwsAccount.objects.annotate(rank=Length("name") * Value(1, output_field=IntegerField()) - F("id"))
+    expected = list(rows.order_by("rank", "id").values_list("pk", flat=True))
+    pages, cursor = [], None
+    while True:
+        page = keyset_page(rows, ordering=("rank", "id"), cursor=cursor, size=4)
+        pages.append([account.pk for account in page])
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert [pk for page in pages for pk in page] == expected

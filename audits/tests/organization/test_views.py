@@ -140,3 +140,20 @@ def test_the_account_pages_show_ungoverned_accounts(
     assert "Root/Workloads/Prod" in listing
     assert "Nobody may request its root" in detail
     assert "Team=pay" in detail
+
+
+def test_past_syncs_page_by_keyset_newest_first(client: Client, auditor: Any) -> None:
+    made = [
+        OrganizationSync.objects.create(trigger=SyncTrigger.SCHEDULE, status=SyncStatus.SUCCEEDED)
+        for _ in range(25)
+    ]
+    client.force_login(auditor)
+    url = "/audit/organization/"
+
+    first = client.get(url)
+    second = client.get(url, {"cursor": first.context["page"].next_cursor})
+
+    listed = [sync.pk for sync in first.context["page"]] + [sync.pk for sync in second.context["page"]]
+    assert listed == [sync.pk for sync in reversed(made)]
+    assert 'rel="next"' in first.content.decode()
+    assert second.context["page"].next_cursor is None

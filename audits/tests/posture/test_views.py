@@ -117,3 +117,35 @@ def test_a_posture_finding_opens_on_the_findings_pages(
     page = client.get(reverse("audits:finding_detail", kwargs={"uuid": finding.uuid}))
     assert page.status_code == 200
     assert "has no MFA device" in page.content.decode()
+
+
+def test_the_organization_page_names_twenty_failing_accounts_and_links_the_rest_to_findings(
+    client: Client, auditor: Any
+) -> None:
+    from django.utils import timezone
+
+    from audits.choices import PostureStatus
+    from audits.posture.controls import Check
+    from audits.posture.models import PostureResult
+    from breakglass.tests.factories import AwsAccountFactory
+
+    accounts = [AwsAccountFactory(name=f"acct-{n:03d}") for n in range(25)]
+    PostureResult.objects.bulk_create(
+        PostureResult(
+            account=account,
+            check_name=Check.ROOT_ACCESS_KEYS,
+            status=PostureStatus.FAIL,
+            reason=f"{account.name} has a root access key.",
+            checked_at=timezone.now(),
+        )
+        for account in accounts
+    )
+    client.force_login(auditor)
+
+    page = client.get(reverse("audits:organization_posture")).content.decode()
+
+    assert "acct-000 has a root access key." in page
+    assert "acct-019 has a root access key." in page
+    assert "acct-020" not in page
+    assert "And 5 more" in page
+    assert "?kind=root_access_keys_present&amp;status=open" in page

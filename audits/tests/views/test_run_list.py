@@ -20,7 +20,8 @@ def test_runs_are_paged(client: Client, administrator: Any) -> None:
     client.force_login(administrator)
 
     first = client.get(RUNS)
-    second = client.get(RUNS, {"page": 2})
+    second = client.get(RUNS, {"cursor": first.context["page"].next_cursor})
 
-    assert len(first.context["page"].object_list) == 50
-    assert len(second.context["page"].object_list) == 5
+    assert len(first.context["page"].items) == 50
+    assert [run.unit for run in second.context["page"].items] == [f"unit-{n:02d}" for n in range(4, -1, -1)]
+    assert 'rel="next"' in first.content.decode()
