@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('audits', '0015_export_jobs'),
-        ('breakglass', '0013_keyset_list_indexes'),
+        ('breakglass', '0014_keyset_list_indexes'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('breakglass', '0012_device_returns_and_one_pending_request'),
+        ('breakglass', '0013_person_profile_phone'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
