@@ -55,6 +55,8 @@ class Command(BaseCommand):
                 out.write(f"  fail  {check}")
             for problem in account.errors:
                 out.write(f"  error {problem}")
+            if account.skipped:
+                out.write(f"  skipped: {account.skipped}")
         out.write(
             f"Accounts checked: {len(run.accounts)}; failing checks: {run.failing}; not checked: {run.errors}"
         )
