@@ -301,6 +301,8 @@ class ExportJob(TimeStamped):
 
 
 # The posture checks' results live with their package; imported here so Django registers the model.
+# The AssumeRoot layer's models live with their package, registered here the same way.
+from audits.assume_root.models import IssuedRootKey, RootAuditRun  # noqa: E402
 from audits.posture.models import PostureResult  # noqa: E402
 
 __all__ = [
@@ -310,8 +312,10 @@ __all__ = [
     "IngestionCursor",
     "IngestionRun",
     "IngestionSource",
+    "IssuedRootKey",
     "OrganizationChange",
     "OrganizationSync",
     "PostureResult",
+    "RootAuditRun",
     "RootEvent",
 ]

@@ -100,6 +100,7 @@ ROOT_TASKS: tuple[RootTask, ...] = (
                 "DeleteLoginProfile",
                 "DeleteAccessKey",
                 "DeactivateMFADevice",
+                "DeleteVirtualMFADevice",
                 "DeleteSigningCertificate",
                 "ListAccessKeys",
                 "ListMFADevices",

@@ -14,6 +14,9 @@ moto's response classes (so it works in-process and through moto's server alike)
 * ``ListOrganizationsFeatures``: the store's features, from the management account only;
 * ``AssumeRoot``: only from the management account, only with one of the five task policies, at most
   900 s, only with root sessions on; credentials that moto maps to the target account;
+* the AssumeRoot session itself (task policies, root-credential calls without ``UserName``, expiry):
+  ``assume_root_support.py``; ``store.disabled_regions`` makes AssumeRoot answer
+  ``RegionDisabledException`` on those regions' endpoints;
 * ``store.fail(action, account, code)``: the next calls of that action for that account fail with
   that AWS error (``AssumeRole``: the account in the role ARN; ``GetAlternateContact`` /
   ``PutAlternateContact``: the ``AccountId``), for throttling, a missing role, a suspended account.
@@ -36,6 +39,8 @@ from moto.iam.exceptions import IAMException
 from moto.iam.responses import IamResponse
 from moto.sts.exceptions import STSClientError
 from moto.sts.responses import TokenResponse
+
+from audits.tests.assume_root_support import install_assume_root
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's account for credentials it did not issue
 TASK_POLICIES = frozenset(
@@ -60,7 +65,10 @@ REPORT_HEADER = (
 
 @dataclass
 class Root:
-    """One account's root user as AWS would report it. The default is a well-kept classic root."""
+    """One account's root user as AWS would report it. The default is a well-kept classic root.
+
+    The counts and flags say what the root had; an AssumeRoot session's deletions are kept beside them
+    (``deleted_*``, ``deactivated_mfa``), and the ids it lists are derived from the account id."""
 
     mfa: bool = True
     virtual_mfa: bool = False
@@ -68,6 +76,28 @@ class Root:
     access_keys: int = 0
     certificates: int = 0
     created: str = "2019-03-01T10:00:00+00:00"
+    deleted_keys: set[str] = field(default_factory=set)
+    deleted_certificates: set[str] = field(default_factory=set)
+    deactivated_mfa: set[str] = field(default_factory=set)
+    deleted_virtual_mfa: set[str] = field(default_factory=set)
+
+    def key_ids(self, account: str) -> list[str]:
+        ids = [f"AKIAR{account}{n:03d}" for n in range(1, self.access_keys + 1)]
+        return [key for key in ids if key not in self.deleted_keys]
+
+    def certificate_ids(self, account: str) -> list[str]:
+        ids = [f"ROOTCERT{account}{n:04d}" for n in range(1, self.certificates + 1)]
+        return [cert for cert in ids if cert not in self.deleted_certificates]
+
+    def virtual_serial(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:mfa/root-account-mfa-device"
+
+    def mfa_serials(self, account: str) -> list[str]:
+        """The root's active MFA devices: its virtual device, or a hardware TOTP token."""
+        if not self.mfa:
+            return []
+        serial = self.virtual_serial(account) if self.virtual_mfa else f"GAHT{account[-8:]}"
+        return [] if serial in self.deactivated_mfa else [serial]
 
 
 @dataclass
@@ -76,6 +106,18 @@ class RootPostureStore:
     features: set[str] = field(default_factory=lambda: {"RootCredentialsManagement", "RootSessions"})
     failures: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
     assume_root_calls: list[dict[str, Any]] = field(default_factory=list)
+    # AssumeRoot keys issued: access key id -> (account, task policy); see assume_root_support.
+    issued_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    expired_keys: set[str] = field(default_factory=set)
+    # Their secrets, so a test can prove the portal kept none.
+    issued_secrets: list[str] = field(default_factory=list)
+    root_session_calls: list[dict[str, Any]] = field(default_factory=list)
+    # A session expires after this many calls (a task slower than its duration); None: never.
+    expire_after_calls: int | None = None
+    # Called with the key before each root-session call is answered (a test's probe).
+    on_root_call: Callable[[str], None] | None = None
+    # Regions whose STS endpoint the management account has not activated.
+    disabled_regions: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def root(self, account: str) -> Root:
@@ -85,6 +127,14 @@ class RootPostureStore:
         """The next ``times`` calls of ``action`` about ``account`` answer the AWS error ``code``."""
         with self.lock:
             self.failures[(action, account)] = [(code, message or code)] * times
+
+    def expire(self, access_key_id: str = "") -> None:
+        """The AssumeRoot session with this key (every one, if none is named) has run out."""
+        with self.lock:
+            self.expired_keys |= {access_key_id} if access_key_id else set(self.issued_keys)
+
+    def refused_actions(self) -> list[str]:
+        return [call["action"] for call in self.root_session_calls if not call["allowed"]]
 
     def heal(self, action: str, account: str) -> None:
         with self.lock:
@@ -118,23 +168,26 @@ def _get_account_summary(self: IamResponse) -> ActionResult:
     store.check("GetAccountSummary", self.current_account)
     root = store.root(self.current_account)
     summary = dict(self.backend.get_account_summary().summary_map)
+    account = self.current_account
     summary.update(
-        AccountMFAEnabled=int(root.mfa),
-        AccountAccessKeysPresent=int(root.access_keys > 0),
+        AccountMFAEnabled=int(bool(root.mfa_serials(account))),
+        AccountAccessKeysPresent=int(bool(root.key_ids(account))),
         AccountPasswordPresent=int(root.password),
-        AccountSigningCertificatesPresent=int(root.certificates > 0),
+        AccountSigningCertificatesPresent=int(bool(root.certificate_ids(account))),
     )
     return ActionResult({"SummaryMap": summary})
 
 
 def _root_row(account: str, root: Root) -> str:
+    keys, certificates, mfa = root.key_ids(account), root.certificate_ids(account), root.mfa_serials(account)
+
     def key(n: int) -> list[str]:
-        if root.access_keys >= n:
+        if len(keys) >= n:
             return ["true", "2020-01-01T00:00:00+00:00", "2026-11-30T08:00:00+00:00", "us-east-1", "s3"]
         return ["false", "N/A", "N/A", "N/A", "N/A"]
 
     def cert(n: int) -> list[str]:
-        return ["true", "2020-01-01T00:00:00+00:00"] if root.certificates >= n else ["false", "N/A"]
+        return ["true", "2020-01-01T00:00:00+00:00"] if len(certificates) >= n else ["false", "N/A"]
 
     cells = [
         "<root_account>",
@@ -144,7 +197,7 @@ def _root_row(account: str, root: Root) -> str:
         "2026-11-01T09:00:00+00:00" if root.password else "N/A",
         "not_supported",
         "not_supported",
-        "true" if root.mfa else "false",
+        "true" if mfa else "false",
         *key(1),
         *key(2),
         *cert(1),
@@ -168,7 +221,9 @@ def _list_virtual_mfa_devices(self: IamResponse) -> ActionResult:
     devices, _ = self.backend.list_virtual_mfa_devices(self._get_param("AssignmentStatus", "Any"), None, 100)
     found: list[Any] = list(devices)
     root = store.root(account)
-    if root.mfa and root.virtual_mfa and self._get_param("AssignmentStatus", "Any") != "Unassigned":
+    if root.virtual_serial(account) in root.mfa_serials(account) and (
+        self._get_param("AssignmentStatus", "Any") != "Unassigned"
+    ):
         moment = datetime(2021, 5, 1, tzinfo=UTC)
         found.append(
             {
@@ -207,6 +262,14 @@ def _assume_root(self: TokenResponse) -> ActionResult:
         {"target": target, "policy": policy, "duration": duration, "host": self.headers.get("Host", "")}
     )
     store.check("AssumeRoot", target)
+    if self.region in store.disabled_regions:
+        raise STSClientError(
+            "RegionDisabledException",
+            f"STS is not activated in this region for account:{self.current_account}. Your account "
+            "administrator can activate STS in this region using the IAM Console.",
+        )
+    if self.headers.get("Host", "") == "sts.amazonaws.com":
+        raise STSClientError("InvalidOperation", "AssumeRoot is not supported on the global endpoint.")
     if self.current_account != MANAGEMENT_ACCOUNT:
         raise STSClientError(
             "AccessDenied", "Only the management account or delegated administrator may AssumeRoot."
@@ -227,6 +290,9 @@ def _assume_root(self: TokenResponse) -> ActionResult:
         duration=duration,
         external_id="",
     )
+    with store.lock:
+        store.issued_keys[role.access_key_id] = (target, policy)
+        store.issued_secrets.append(role.secret_access_key)
     return ActionResult({"Credentials": role, "SourceIdentity": ""})
 
 
@@ -265,6 +331,7 @@ def install_root_posture(store: RootPostureStore) -> Callable[[], None]:
     patch(IamResponse, "list_virtual_mfa_devices", _list_virtual_mfa_devices)
     patch(IamResponse, "list_organizations_features", _list_organizations_features)
     patch(TokenResponse, "assume_root", _assume_root)
+    install_assume_root(patch)
     patch(TokenResponse, "assume_role", _wrap_assume_role(TokenResponse.assume_role))
     patch(
         AccountResponse,

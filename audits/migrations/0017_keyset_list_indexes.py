@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audits', '0015_export_jobs'),
+        ('audits', '0016_assume_root_issued_keys_and_audit_runs'),
         ('breakglass', '0014_keyset_list_indexes'),
     ]
 
