@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audits import export_jobs, selectors
 from audits.choices import ExportJobStatus
 from audits.report_forms import ReportFilterForm
+from audits.report_views import refused_export
 from audits.reports import FORMATS, REPORTS, export_start
 from audits.reports.formats import CONTENT_TYPES
 from portal import policy
@@ -48,12 +49,15 @@ def export_job_start(request: AuthenticatedHttpRequest, name: str, fmt: str) -> 
         raise Http404("No such report or format.")
     filters = ReportFilterForm(request.POST or None).filters()
     as_file = request.POST.get("as_file") == "1"
-    if _streams(fmt, REPORTS[name].count(user=request.user, filters=filters), as_file):
-        export = export_start(user=request.user, name=name, fmt=fmt, filters=filters)
-        response = StreamingHttpResponse(export.text(), content_type=CONTENT_TYPES[fmt])
-        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-        return response
-    job = export_jobs.export_job_start(user=request.user, report=name, fmt=fmt, filters=filters)
+    try:
+        if _streams(fmt, REPORTS[name].count(user=request.user, filters=filters), as_file):
+            export = export_start(user=request.user, name=name, fmt=fmt, filters=filters)
+            response = StreamingHttpResponse(export.text(), content_type=CONTENT_TYPES[fmt])
+            response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+            return response
+        job = export_jobs.export_job_start(user=request.user, report=name, fmt=fmt, filters=filters)
+    except DomainError as error:
+        return refused_export(request, name, error)
     return redirect("audits:export_job_detail", uuid=job.uuid)
 
 

@@ -40,7 +40,7 @@ from audits.evidence.bundle import BUNDLE_MEMBERS, write_bundle
 from audits.models import ExportJob
 from audits.reports import ReportFilter
 from audits.reports.base import Row
-from audits.reports.export import check_format, report_exported, report_named, write_pdf
+from audits.reports.export import check_filters, check_format, report_exported, report_named, write_pdf
 from audits.reports.formats import csv_pieces, json_pieces
 from ledger import services as ledger
 from portal import policy
@@ -110,6 +110,7 @@ def export_job_start(*, user: User, report: str, fmt: str, filters: ReportFilter
     else:
         chosen = report_named(report)
         check_format(fmt)
+        check_filters(chosen, filters)
         total = chosen.count(user=user, filters=filters)
     with transaction.atomic():
         job = ExportJob.objects.create(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from audits.reports import ReportFilter
+from breakglass import selectors as inventory
 from breakglass.choices import Environment
 from ledger.forms import CATEGORY_CHOICES
 from portal.forms import PeriodAndAccountForm, account_name_or_id_field, split_account
@@ -37,6 +38,10 @@ class ReportFilterForm(PeriodAndAccountForm):
         data = self.valid_data()
         since, until = self.period()
         account_id, account = split_account(data.get("account") or "")
+        if account:
+            # A name that picks out one account filters every report by its id.
+            account_id = inventory.account_id_named(account) or ""
+            account = "" if account_id else account
         return ReportFilter(
             since=since,
             until=until,

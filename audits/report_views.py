@@ -20,6 +20,7 @@ from audits.reports import FORMATS, REPORTS, export_start
 from audits.reports.formats import CONTENT_TYPES
 from portal import policy
 from portal.decorators import AuthenticatedHttpRequest, allowed_if
+from portal.errors import DomainError
 
 #: The person's own recent export jobs listed on the Reports page.
 RECENT_JOBS = 10
@@ -46,6 +47,13 @@ def index_context(request: AuthenticatedHttpRequest, bundle_form: EvidenceBundle
     }
 
 
+def refused_export(request: AuthenticatedHttpRequest, name: str, error: DomainError) -> HttpResponse:
+    """Back to the report's section of the page, saying what to fix (nothing was exported)."""
+    for message in error.messages:
+        messages.error(request, message)
+    return redirect(f"{reverse('audits:report_index')}#report-{name}")
+
+
 @require_GET
 @allowed_if(policy.may_export_reports)
 def report_index(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -66,7 +74,10 @@ def report_export(request: AuthenticatedHttpRequest, name: str, fmt: str) -> Htt
         return redirect(f"{reverse('audits:report_index')}#report-{name}")
     # The query string of the reports page, or of the findings or ledger page the link is on.
     filters = ReportFilterForm(request.GET or None).filters()
-    export = export_start(user=request.user, name=name, fmt=fmt, filters=filters)
+    try:
+        export = export_start(user=request.user, name=name, fmt=fmt, filters=filters)
+    except DomainError as error:
+        return refused_export(request, name, error)
     response = StreamingHttpResponse(export.text(), content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response

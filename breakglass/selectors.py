@@ -55,6 +55,20 @@ def account_search_q(text: str, *, prefix: str = "") -> Q:
     return found
 
 
+def account_id_named(text: str) -> str | None:
+    """The id of the one account a name (exact, any case) or else a search picks out; None when it
+    picks none or several."""
+    exact = list(
+        AwsAccount.objects.filter(name__iexact=text.strip()).values_list("account_id", flat=True)[:2]
+    )
+    if len(exact) == 1:
+        return exact[0]
+    found = list(
+        AwsAccount.objects.filter(account_search_q(text.strip())).values_list("account_id", flat=True)[:2]
+    )
+    return found[0] if len(found) == 1 else None
+
+
 def accounts_visible_to(*, user: AnyUser, search: str = "", environment: str = "") -> QuerySet[AwsAccount]:
     """The accounts a person may see, with everything the list page shows prefetched, optionally
     narrowed by a search and an environment.

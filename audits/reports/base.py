@@ -82,6 +82,9 @@ class Report:
     count: Callable[..., int | None]
     # The filters a page offers for this report.
     filter_fields: tuple[str, ...]
+    # Whether ``ReportFilter.account`` (part of a name, the start of an id) narrows it; the others
+    # take one account by id, and ``export.check_filters`` refuses a name they would ignore.
+    searches_account_names: bool = False
 
 
 def may_read(user: AnyUser | None) -> bool:

@@ -25,6 +25,7 @@ from audits.reports.reviews import REPORT as REVIEWS
 from audits.reports.sessions import REPORT as SESSIONS
 from ledger import services as ledger_services
 from ledger.services import SYSTEM_ACTOR_NAME
+from portal.errors import DomainError
 from portal.people import person_label
 
 if TYPE_CHECKING:
@@ -50,6 +51,18 @@ def report_named(name: str) -> Report:
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise UnknownReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def check_filters(report: Report, filters: ReportFilter) -> None:
+    """Refuse an account named in a way the report cannot narrow by, rather than export every
+    account's rows as if no account had been asked for (evidence must be what was asked)."""
+    if filters.account and not report.searches_account_names:
+        raise DomainError(
+            {
+                "account": f"“{filters.account}” does not name exactly one account: type the account's "
+                "full name or its 12-digit id."
+            }
+        )
 
 
 def report_exported(
@@ -172,6 +185,7 @@ def export_start(*, user: AnyUser | None, name: str, fmt: str, filters: ReportFi
     report = report_named(name)
     check_format(fmt)
     filters = filters or ReportFilter()
+    check_filters(report, filters)
     count = report.count(user=user, filters=filters)
     report_exported(user=user, report=report, fmt=fmt, filters=filters, count=count)
     return Export(user=user, report=report, fmt=fmt, filters=filters, count=count)

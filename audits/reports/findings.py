@@ -121,4 +121,5 @@ REPORT = Report(
     rows=finding_rows,
     count=finding_count,
     filter_fields=("since", "until", "account", "environment", "kind", "severity", "status"),
+    searches_account_names=True,
 )

@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from audits.reports import REPORTS
 from audits.tests.reports.conftest import World
 from audits.tests.reports.jobs_support import download, eager_jobs, start_job  # noqa: F401 (fixture)
+from breakglass.tests.factories import AwsAccountFactory
 from ledger.models import LedgerEntry
 
 INDEX = reverse("audits:report_index")
@@ -184,3 +185,32 @@ def test_the_command_exports_as_a_named_person(
     call_command("export_report", "sessions", "--as", auditor.get_username(), stdout=out)
     assert len(json.loads(out.getvalue())) == 1
     assert LedgerEntry.objects.filter(action="report.exported").latest("sequence").actor_id == auditor.pk
+
+
+def test_a_report_takes_an_account_by_its_name(client: Client, auditor: Any, world: World) -> None:
+    client.force_login(auditor)
+
+    response = client.get(export_url("sessions", "json"), {"account": world.account.name.upper()})
+
+    assert [row["code"] for row in json.loads(body(response))] == [world.session.code]
+    entry = LedgerEntry.objects.get(action="report.exported")
+    assert entry.data["filters"]["account_id"] == world.account.account_id
+
+
+@pytest.mark.parametrize("typed", ["no-such-account", ""])
+def test_a_name_that_picks_no_single_account_exports_nothing_and_says_why(
+    client: Client, auditor: Any, world: World, typed: str
+) -> None:
+    # "" stands for a search that several accounts match: a second account shares the first's name.
+    if not typed:
+        AwsAccountFactory(account_id="999988887777", name=f"{world.account.name}-copy")
+        typed = world.account.name[:-1]
+    client.force_login(auditor)
+
+    streamed = client.get(export_url("sessions", "csv"), {"account": typed}, follow=True)
+    prepared = client.post(prepare_url("sessions", "pdf"), {"account": typed}, follow=True)
+
+    for response in (streamed, prepared):
+        assert response.redirect_chain[-1][0].startswith(INDEX)
+        assert "does not name exactly one account" in response.content.decode()
+    assert not LedgerEntry.objects.filter(action="report.exported").exists()
