@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 
 from ledger.choices import VerificationTrigger
 from portal.models import TimeStamped
@@ -87,7 +88,13 @@ class LedgerEntry(models.Model):
         ordering = ["sequence"]
         verbose_name_plural = "ledger entries"
         # Named as Django named it under ``audits``, so the existing index is the model's index.
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audits_ledg_target__9b5bc3_idx")]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audits_ledg_target__9b5bc3_idx"),
+            # The ledger page and report filtered by account read ``data``'s account keys
+            # (``selectors.LedgerFilter``): without these, every entry's JSON is read (0.33 s at 300,000).
+            models.Index(KeyTransform("account_id", "data"), name="ledger_data_account_id"),
+            models.Index(KeyTransform("aws_account_id", "data"), name="ledger_data_aws_account_id"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.target_repr}"

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audits import selectors
 from breakglass import request_selectors
-from ledger.selectors import ledger_entries
+from ledger.selectors import LedgerFilter, ledger_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +97,16 @@ def test_an_approvers_findings_page_also_starts_at_the_cursor(approver: Any) -> 
     # Approvers see their accounts' findings: a semi-join, not DISTINCT, so the index order survives.
     plan = _plan(_page_after(selectors.findings_visible_to(user=approver), ("-last_seen", "-id")))
     assert _bounded_by_index(plan, "finding_newest", "last_seen"), plan
+
+
+def test_the_ledger_by_account_reads_the_account_key_indexes(auditor: Any) -> None:
+    entries = ledger_entries(user=auditor, filters=LedgerFilter(account_id="123456789012"))
+    sql, params = entries[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        # Only sequential scans priced out: reading the sequence index and filtering every entry's
+        # JSON is what the account indexes replace, so it must lose on its own cost.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ledger_data_account_id" in plan
+    assert "ledger_data_aws_account_id" in plan
