@@ -26,6 +26,7 @@ from breakglass.models import (
     MfaDeviceAssignment,
     Notification,
     RootCredential,
+    RootTaskRun,
     SecretReveal,
     Transition,
 )
@@ -125,6 +126,7 @@ def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
                 "device_returns",
                 queryset=DeviceReturn.objects.select_related("device", "returned_by", "confirmed_by"),
             ),
+            Prefetch("task_runs", queryset=RootTaskRun.objects.select_related("run_by")),
         )
         .first()
     )
@@ -328,6 +330,17 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
                     state=CustodyState.IN_SAFE,
                 )
             )
+    for run in request.task_runs.all():
+        events.append(
+            TimelineEvent(
+                at=run.finished_at or run.started_at,
+                kind="task_run",
+                who=person_label(run.run_by),
+                summary=f"AssumeRoot task {run.get_status_display().lower()}",
+                note=run.error or (f"access key {run.access_key_id}" if run.access_key_id else ""),
+                state=run.status,
+            )
+        )
     # A revoked session returns its devices without a status change; it has no transition row.
     if request.status == S.REVOKED and request.checked_in_at is not None:
         events.append(
