@@ -393,6 +393,13 @@ class AccessRequest(TimeStamped):
         return root_tasks.task_title(self.root_task, self.other_task)
 
     @property
+    def status_label(self) -> str:
+        """The status as pages show it: an AssumeRoot session awaits a review, not a rotation."""
+        if self.status == RequestStatus.RETURNED and self.is_assume_root:
+            return "Returned, review pending"
+        return str(self.get_status_display())
+
+    @property
     def is_assume_root(self) -> bool:
         """Carried out by the portal through sts:AssumeRoot: no password or device leaves the safe."""
         task = root_tasks.BY_CODE.get(self.root_task)
