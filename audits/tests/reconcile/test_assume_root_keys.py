@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from audits.choices import FindingKind, FindingStatus
@@ -150,6 +152,12 @@ def test_records_arriving_hours_after_the_window_are_the_sessions_by_key(
     assert all(event.in_scope for event in events)
     assert AssumeRootCall.objects.get().session_id == session.pk
     assert list(Finding.objects.values_list("kind", "summary")) == []
+    # The session's page shows both, the management account's record with its caller.
+    client = Client()
+    client.force_login(session.requester)
+    html = client.get(reverse("breakglass:request_detail", kwargs={"uuid": session.uuid})).content.decode()
+    assert "DeactivateMFADevice" in html
+    assert PORTAL_ROLE in html
 
 
 def test_records_stored_before_the_key_is_recorded_move_to_the_session_at_the_next_reconciliation(
