@@ -184,3 +184,9 @@ def may_view_organization_posture(user: AnyUser) -> bool:
 def may_set_alternate_contacts(user: AnyUser) -> bool:
     """Set an account's alternate contacts in AWS, or ask for a posture check now: administrators."""
     return may_manage_inventory(user)
+
+
+def may_run_root_audit(user: AnyUser) -> bool:
+    """Run the AssumeRoot credentials audit across every centralised account: administrators (it
+    obtains root sessions in every member account, read-only ones)."""
+    return may_manage_inventory(user)

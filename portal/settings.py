@@ -443,6 +443,9 @@ PORTAL_AWS_MANAGEMENT_ROLE_ARN = env.optional_str("PORTAL_AWS_MANAGEMENT_ROLE_AR
 PORTAL_AWS_MEMBER_ROLE_NAME = env.str("PORTAL_AWS_MEMBER_ROLE_NAME", "BreakGlassPortalPostureRead")
 PORTAL_AWS_EXTERNAL_ID = env.optional_str("PORTAL_AWS_EXTERNAL_ID")
 PORTAL_AWS_REGION = env.str("PORTAL_AWS_REGION", "us-east-1")
+# The organization-wide AssumeRoot audit (audits/posture/root_audit.py) waits this long between two
+# accounts, so its AssumeRoot and IAM calls stay far below STS's and IAM's request quotas.
+PORTAL_ROOT_AUDIT_INTERVAL_MS = env.int("PORTAL_ROOT_AUDIT_INTERVAL_MS", 1000, minimum=0)
 # The ticket a request names (breakglass/tickets.py): a link to read it, and an optional check that
 # the ticket system knows it and has not closed it. URL templates hold {ticket}.
 PORTAL_TICKET_URL_TEMPLATE = env.optional_str("PORTAL_TICKET_URL_TEMPLATE")

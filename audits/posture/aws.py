@@ -1,16 +1,19 @@
-"""What AWS says about each root user, read-only: boto3 only, no database.
+"""What AWS says about each root user, read-only: boto3, and for centralised accounts the AssumeRoot
+layer (which records the key it is issued before using it; the one database write of a reading).
 
 Every read answers a value or the reason it could not be read (``Answer``), so one refused call ends
 only the checks that need it: a missing member role ends that account's IAM checks and leaves its
 contacts (read from the management account) to be checked; a throttled contact ends that contact's
 check. Nothing here decides pass or fail (``checks.py`` does).
 
-* The member account's root is read through its read-only role (``aws_access.member_settings``), or,
-  for a centralised account when the organization has centralised root credentials management on,
-  through an ``sts:AssumeRoot`` session with the ``IAMAuditRootUserCredentials`` task policy, on the
-  regional STS endpoint, for at most ``ASSUME_ROOT_SECONDS``.
-* ``iam:GetAccountSummary`` gives the flags, the credential report's ``<root_account>`` row the
+* The member account's root is read through its read-only role (``aws_access.member_settings``):
+  ``iam:GetAccountSummary`` gives the flags, the credential report's ``<root_account>`` row the
   access keys' and certificates' details, ``iam:ListVirtualMFADevices`` whether root's MFA is virtual.
+* A centralised account, when the organization has centralised root access on, is read by the
+  AssumeRoot audit task (``audits.assume_root``, purpose ``posture``): the
+  ``IAMAuditRootUserCredentials`` policy allows only ``GetLoginProfile``, ``ListAccessKeys``,
+  ``ListMFADevices`` and ``ListSigningCertificates``, so the flags the checks need are made from those
+  four answers (``reading_from_audit``) instead of the summary, the report and the virtual devices.
 * Alternate contacts and ``iam:ListOrganizationsFeatures`` are asked of the management account; the
   management account's own contacts are asked without ``AccountId`` (AWS refuses its own id there).
 """
@@ -28,14 +31,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.loaders import Loader, create_loader
 
 from audits import aws_access
+from audits.assume_root import TaskTarget, run_root_task
+from audits.assume_root.work import RootCredentials
 from audits.posture.controls import CONTACT_TYPES
 from audits.sources.aws import AwsSettings, ConfigError, client, describe_error, error_code, session
 
 T = TypeVar("T")
 
-AUDIT_TASK_POLICY = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
-#: AssumeRoot sessions last at most 900 s; an audit needs a few seconds.
-ASSUME_ROOT_SECONDS = 900
+AUDIT_TASK = "assume_root_audit_credentials"
 ROOT_ROW = "<root_account>"
 ROOT_MFA_SERIAL_SUFFIX = ":mfa/root-account-mfa-device"
 #: Attempts per call, the first included; botocore backs off between them (throttling included).
@@ -86,6 +89,8 @@ class RootReading:
     summary: Answer[dict[str, int]] = field(default_factory=Answer)
     report_row: Answer[dict[str, str]] = field(default_factory=Answer)
     virtual_mfa_serials: Answer[list[str]] = field(default_factory=Answer)
+    # What the AssumeRoot audit task read (centralised accounts only); unset for a role's reading.
+    credentials: Answer[RootCredentials] | None = None
 
 
 def _tuned(settings: AwsSettings) -> AwsSettings:
@@ -111,9 +116,7 @@ class Organization:
         self._own_id: Answer[str] | None = None
 
     def _client(self, service: str) -> Any:
-        if self._session is None:
-            self._session = _sharing_models(session(self.settings))
-        return client(service, self.settings, boto_session=self._session)
+        return client(service, self.settings, boto_session=self.boto_session())
 
     def own_account_id(self) -> Answer[str]:
         if self._own_id is None:
@@ -182,42 +185,28 @@ class Organization:
             **where,
         )
 
-    def root_session(self, account_id: str) -> boto3.session.Session:
-        """An ``sts:AssumeRoot`` audit session on the member account's root (regional STS)."""
-        answer = self._client("sts").assume_root(
-            TargetPrincipal=account_id,
-            TaskPolicyArn={"arn": AUDIT_TASK_POLICY},
-            DurationSeconds=ASSUME_ROOT_SECONDS,
-        )
-        credentials = answer["Credentials"]
-        return _sharing_models(
-            boto3.session.Session(
-                aws_access_key_id=credentials["AccessKeyId"],
-                aws_secret_access_key=credentials["SecretAccessKey"],
-                aws_session_token=credentials["SessionToken"],
-                region_name=self.settings.region,
-            )
-        )
+    def boto_session(self) -> boto3.session.Session:
+        """The management account's session, shared by every call of the run (AssumeRoot included)."""
+        if self._session is None:
+            self._session = _sharing_models(session(self.settings))
+        return self._session
 
 
-def read_root(organization: Organization, account_id: str, *, assume_root: bool) -> RootReading:
-    """Read one account's root user; a session that cannot be had answers every part with why."""
+def read_root(
+    organization: Organization, account_id: str, *, assume_root: bool, reference: str = ""
+) -> RootReading:
+    """Read one account's root user; a session that cannot be had answers every part with why.
+    ``reference``: what the AssumeRoot key is recorded under (the posture run)."""
     if assume_root:
-        via = "sts:AssumeRoot (IAMAuditRootUserCredentials)"
-        settings = AwsSettings(region=organization.settings.region, max_attempts=MAX_ATTEMPTS)
-        try:
-            boto_session = organization.root_session(account_id)
-        except Failure as exc:
-            return _unreachable(via, failed("AssumeRoot", exc).error)
-    else:
-        settings = _tuned(aws_access.member_settings(account_id))
-        via = f"role {settings.role_arn}"
-        try:
-            boto_session = _sharing_models(session(settings))
-            # The role is assumed lazily; assume it now, so a missing role is named as such.
-            boto_session.get_credentials().get_frozen_credentials()
-        except Failure as exc:
-            return _unreachable(via, failed(f"AssumeRole {settings.role_arn}", exc).error)
+        return _read_through_audit(organization, account_id, reference)
+    settings = _tuned(aws_access.member_settings(account_id))
+    via = f"role {settings.role_arn}"
+    try:
+        boto_session = _sharing_models(session(settings))
+        # The role is assumed lazily; assume it now, so a missing role is named as such.
+        boto_session.get_credentials().get_frozen_credentials()
+    except Failure as exc:
+        return _unreachable(via, failed(f"AssumeRole {settings.role_arn}", exc).error)
     iam = client("iam", settings, boto_session=boto_session)
     reading = RootReading(via=via)
     try:
@@ -227,6 +216,38 @@ def read_root(organization: Organization, account_id: str, *, assume_root: bool)
     reading.report_row = _root_row(iam)
     reading.virtual_mfa_serials = _root_virtual_mfa(iam, account_id)
     return reading
+
+
+def _read_through_audit(organization: Organization, account_id: str, reference: str) -> RootReading:
+    via = "sts:AssumeRoot (IAMAuditRootUserCredentials)"
+    try:
+        management = organization.boto_session()
+    except Failure as exc:
+        return _unreachable(via, failed("management account", exc).error)
+    outcome = run_root_task(
+        AUDIT_TASK, account_id, TaskTarget(), purpose="posture", reference=reference, management=management
+    )
+    if not outcome.ok:
+        return _unreachable(via, outcome.error)
+    return reading_from_audit(via, RootCredentials.from_found(outcome.found))
+
+
+def reading_from_audit(via: str, credentials: RootCredentials) -> RootReading:
+    """The checks' flags made from the audit task's four answers (what ``GetAccountSummary`` would
+    say: a key or certificate of any status counts as present, as AWS counts it there)."""
+    summary = {
+        "AccountMFAEnabled": int(bool(credentials.mfa_serials)),
+        "AccountAccessKeysPresent": int(bool(credentials.access_keys)),
+        "AccountPasswordPresent": int(credentials.login_profile),
+        "AccountSigningCertificatesPresent": int(bool(credentials.certificates)),
+    }
+    return RootReading(
+        via=via,
+        summary=Answer(summary),
+        report_row=Answer(error="the audit policy does not allow the credential report (not needed)"),
+        virtual_mfa_serials=Answer(credentials.virtual_mfa_serials),
+        credentials=Answer(credentials),
+    )
 
 
 def _unreachable(via: str, reason: str) -> RootReading:

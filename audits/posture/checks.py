@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from audits.assume_root.work import RootCredentials
 from audits.choices import PostureStatus
 from audits.posture.aws import FEATURE_CREDENTIALS, FEATURE_SESSIONS, Answer, Contact, RootReading
 from audits.posture.controls import Check, contact_check
@@ -68,9 +69,19 @@ def root_outcomes(facts: AccountFacts, reading: RootReading) -> list[Outcome]:
             outcomes.append(_error(Check.ROOT_PASSWORD, reason))
     else:
         flags = summary.value
-        outcomes.append(_access_keys(label, flags, reading.report_row))
+        outcomes.append(_access_keys(label, flags, reading.report_row, reading.credentials))
         mfa = _flag(flags, "AccountMFAEnabled")
-        outcomes.append(_mfa(label, mfa))
+        if facts.centralised and not mfa and not _credentials_present(flags):
+            outcomes.append(
+                Outcome(
+                    Check.ROOT_MFA,
+                    PostureStatus.NOT_APPLICABLE,
+                    "The centralised account's root user has no credentials at all, so MFA does not apply "
+                    "(CIS 2.1.1; AWS Config: NOT_APPLICABLE).",
+                )
+            )
+        else:
+            outcomes.append(_mfa(label, mfa))
         outcomes.append(_hardware_mfa(label, mfa, reading.virtual_mfa_serials))
         outcomes.append(_registry(label, facts, mfa, reading.virtual_mfa_serials))
         if facts.centralised:
@@ -83,7 +94,7 @@ def root_outcomes(facts: AccountFacts, reading: RootReading) -> list[Outcome]:
                 "A classic account keeps its root password.",
             )
         )
-    outcomes.append(_certificates(label, reading.report_row))
+    outcomes.append(_certificates(label, reading.report_row, reading.credentials))
     return [replace_detail(outcome, via=reading.via) for outcome in outcomes]
 
 
@@ -91,13 +102,45 @@ def replace_detail(outcome: Outcome, **extra: Any) -> Outcome:
     return Outcome(outcome.check, outcome.status, outcome.reason, {**outcome.detail, **extra})
 
 
-def _access_keys(label: str, flags: dict[str, int], row: Answer[dict[str, str]]) -> Outcome:
+def _credentials_present(flags: dict[str, int]) -> bool:
+    """A password, an access key or a signing certificate: something MFA would protect."""
+    return any(
+        _flag(flags, key)
+        for key in ("AccountPasswordPresent", "AccountAccessKeysPresent", "AccountSigningCertificatesPresent")
+    )
+
+
+def _audited(credentials: Answer[RootCredentials] | None) -> RootCredentials | None:
+    return credentials.value if credentials is not None and credentials.ok else None
+
+
+def _access_keys(
+    label: str,
+    flags: dict[str, int],
+    row: Answer[dict[str, str]],
+    credentials: Answer[RootCredentials] | None = None,
+) -> Outcome:
     present = _flag(flags, "AccountAccessKeysPresent")
     if present is None:
         return _error(Check.ROOT_ACCESS_KEYS, "Not checked: AWS did not report AccountAccessKeysPresent.")
     if not present:
         return Outcome(Check.ROOT_ACCESS_KEYS, PostureStatus.PASS, "The root user has no access keys.")
     keys = []
+    audited = _audited(credentials)
+    if audited is not None:
+        keys = [
+            {"key": key.access_key_id, "status": key.status, "last_rotated": key.created, "last_used": ""}
+            for key in audited.access_keys
+        ]
+        listed = "; ".join(
+            f"{key['key']} ({key['status']}, created {key['last_rotated'] or '?'})" for key in keys
+        )
+        return Outcome(
+            Check.ROOT_ACCESS_KEYS,
+            PostureStatus.FAIL,
+            f"The root user of {label} has access keys ({listed}). Delete them.",
+            {"keys": keys},
+        )
     if row.ok and row.value is not None:
         for n in ("1", "2"):
             if row.value.get(f"access_key_{n}_active") == "true":
@@ -203,7 +246,23 @@ def _password(label: str, flags: dict[str, int]) -> Outcome:
     )
 
 
-def _certificates(label: str, row: Answer[dict[str, str]]) -> Outcome:
+def _certificates(
+    label: str, row: Answer[dict[str, str]], credentials: Answer[RootCredentials] | None = None
+) -> Outcome:
+    audited = _audited(credentials)
+    if audited is not None:
+        if audited.certificates:
+            ids = [cert.certificate_id for cert in audited.certificates]
+            return Outcome(
+                Check.ROOT_SIGNING_CERTIFICATES,
+                PostureStatus.FAIL,
+                f"The root user of {label} has {len(ids)} signing certificate(s) ({', '.join(ids)}). "
+                "Delete them.",
+                {"certificates": ids},
+            )
+        return Outcome(
+            Check.ROOT_SIGNING_CERTIFICATES, PostureStatus.PASS, "The root user has no signing certificates."
+        )
     if not row.ok or row.value is None:
         return _error(Check.ROOT_SIGNING_CERTIFICATES, f"Not checked: {row.error}")
     active = [n for n in ("1", "2") if row.value.get(f"cert_{n}_active") == "true"]

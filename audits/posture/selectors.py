@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.db.models import Q
+from django.http import Http404
 
 from audits.choices import FindingStatus, PostureStatus
-from audits.models import Finding
+from audits.models import Finding, RootAuditRun
 from audits.posture.controls import CONTROLS, POSTURE_KINDS, Check, Control
 from audits.posture.models import PostureResult
 from breakglass import selectors as inventory
@@ -160,3 +161,18 @@ def accounts_for_contacts(
         path = ou.rstrip("/")
         return list(accounts.filter(Q(ou_path=path) | Q(ou_path__startswith=f"{path}/")))
     return []
+
+
+def root_audit_for(*, user: AnyUser, uuid: UUID) -> RootAuditRun:
+    """A root credentials audit run, for whoever sees the organization's posture (404 otherwise)."""
+    if not policy.may_view_organization_posture(user):
+        raise Http404("No such audit.")
+    run = RootAuditRun.objects.select_related("requested_by").filter(uuid=uuid).first()
+    if run is None:
+        raise Http404("No such audit.")
+    return run
+
+
+def latest_root_audit() -> RootAuditRun | None:
+    """The newest audit run, for the organization page (whoever may see that page may see it)."""
+    return RootAuditRun.objects.select_related("requested_by").order_by("-created_at").first()

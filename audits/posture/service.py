@@ -29,7 +29,7 @@ from audits.posture.checks import (
 from audits.posture.controls import ACCOUNT_CHECKS, Check
 from audits.posture.findings import apply_outcome
 from audits.posture.models import PostureResult
-from breakglass.choices import CustodyState, GovernanceMode
+from breakglass.choices import CustodyState, GovernanceMode, OrganizationState
 from breakglass.models import AwsAccount
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class AccountRun:
     changes: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    # Why the account was not read at all (suspended or closed in AWS Organizations); not an error.
+    skipped: str = ""
 
 
 @dataclass
@@ -81,9 +83,22 @@ def facts_of(account: AwsAccount) -> AccountFacts:
     )
 
 
-def posture_check_all(*, account_ids: list[str] | None = None, now: datetime | None = None) -> PostureRun:
-    """Check the organization's centralised root access, then every account (or the ones named)."""
+#: AWS Organizations states in which a member account's root cannot be read (AssumeRoot and the member
+#: role both fail there), checked before any call so the reason is the state, not an AWS refusal.
+UNREADABLE_STATES: dict[str, str] = {
+    OrganizationState.SUSPENDED: "suspended",
+    OrganizationState.PENDING_CLOSURE: "being closed",
+    OrganizationState.CLOSED: "closed",
+}
+
+
+def posture_check_all(
+    *, account_ids: list[str] | None = None, now: datetime | None = None, reference: str = ""
+) -> PostureRun:
+    """Check the organization's centralised root access, then every account (or the ones named).
+    ``reference``: what the AssumeRoot keys of this run are recorded under (a run of its own by default)."""
     now = now or timezone.now()
+    reference = reference or f"posture-{now:%Y%m%dT%H%M%SZ}"
     organization = aws.Organization()
     run = PostureRun()
     features = organization.features()
@@ -97,7 +112,9 @@ def posture_check_all(*, account_ids: list[str] | None = None, now: datetime | N
         accounts = accounts.filter(account_id__in=account_ids)
     for account in accounts:
         run.accounts.append(
-            posture_check_account(account=account, organization=organization, features=features, now=now)
+            posture_check_account(
+                account=account, organization=organization, features=features, now=now, reference=reference
+            )
         )
     return run
 
@@ -108,17 +125,28 @@ def posture_check_account(
     organization: aws.Organization,
     features: aws.Answer[frozenset[str]],
     now: datetime,
+    reference: str = "",
 ) -> AccountRun:
     """Read, store and apply one account's checks; never raises for this account's trouble."""
     result = AccountRun(account_id=account.account_id, name=account.name)
+    state = UNREADABLE_STATES.get(account.organization_state)
     try:
-        facts = facts_of(account)
-        # AssumeRoot needs root sessions on; auditing root credentials needs credentials management.
-        centrally = facts.centralised and (features.value or frozenset()) >= aws.CENTRAL_FEATURES
-        reading = aws.read_root(organization, account.account_id, assume_root=centrally)
-        outcomes = root_outcomes(facts, reading) + contact_outcomes(
-            facts, organization.contacts(account.account_id)
-        )
+        if state is not None:
+            result.skipped = (
+                f"Not checked: the account is {state} in AWS Organizations, so its root cannot be read; "
+                "its findings stay as they were."
+            )
+            outcomes = [Outcome(check, PostureStatus.ERROR, result.skipped) for check in ACCOUNT_CHECKS]
+        else:
+            facts = facts_of(account)
+            # AssumeRoot needs root sessions on; auditing root credentials needs credentials management.
+            centrally = facts.centralised and (features.value or frozenset()) >= aws.CENTRAL_FEATURES
+            reading = aws.read_root(
+                organization, account.account_id, assume_root=centrally, reference=reference
+            )
+            outcomes = root_outcomes(facts, reading) + contact_outcomes(
+                facts, organization.contacts(account.account_id)
+            )
     except Exception as exc:  # one account's surprise must not end the others' run
         logger.exception("posture check of %s failed", account.account_id)
         reason = f"Not checked: unexpected {type(exc).__name__} (see the worker's log)."
@@ -131,7 +159,7 @@ def posture_check_account(
             if change:
                 result.changes[change] += 1
             result.statuses[outcome.status] += 1
-            if outcome.status == PostureStatus.ERROR:
+            if outcome.status == PostureStatus.ERROR and not result.skipped:
                 result.errors.append(f"{outcome.check}: {outcome.reason}")
             elif outcome.status == PostureStatus.FAIL:
                 result.failures.append(outcome.check)

@@ -9,6 +9,7 @@ from functools import partial
 from celery import current_app, shared_task
 from django.db import transaction
 
+from audits.posture.root_audit import root_audit_run
 from audits.posture.service import PostureRun, posture_check_all
 
 
@@ -37,3 +38,13 @@ def queue_check(account_ids: list[str]) -> None:
 
 def _hand_over(account_ids: list[str]) -> None:
     current_app.signature("audits.posture.tasks.check_posture_accounts", args=(account_ids,)).apply_async()
+
+
+@shared_task(name="audits.posture.tasks.run_root_audit", acks_late=True)
+def run_root_audit(run_id: int) -> dict[str, int] | None:
+    """The AssumeRoot audit of every centralised account (``root_audit.root_audit_run``). No retry:
+    a redelivered task finds the run no longer queued and leaves it; an administrator starts another."""
+    run = root_audit_run(run_id)
+    if run is None:
+        return None
+    return {"accounts": run.accounts_total, "checked": run.accounts_done, "not_checked": run.accounts_failed}

@@ -37,6 +37,8 @@ def organization_posture(request: AuthenticatedHttpRequest) -> HttpResponse:
             "filtered": any((filters.environment, filters.control, filters.state)),
             "environment": filters.environment,
             "may_fix": policy.may_set_alternate_contacts(request.user),
+            "may_audit": policy.may_run_root_audit(request.user),
+            "root_audit": selectors.latest_root_audit(),
         },
     )
 

@@ -142,7 +142,8 @@ def test_assume_root_refused_is_an_error_on_that_account(
     make_account(HEALTHY, centralised=True)
     posture_aws.fail("AssumeRoot", BROKEN, "AccessDenied", "not allowed")
     posture_check_all()
-    assert "AssumeRoot: AccessDenied" in reason(BROKEN, "root_password")
+    assert "AWS refused AssumeRoot" in reason(BROKEN, "root_password")
+    assert "AccessDenied: not allowed" in reason(BROKEN, "root_password")
     assert statuses(HEALTHY)["root_password"] == PostureStatus.FAIL  # the default root keeps a password
 
 

@@ -157,9 +157,10 @@ def test_a_centralised_account_is_read_through_assume_root(
         FindingKind.ROOT_MFA_MISSING,
     }
 
-    root.password = False
+    root.password = False  # no credentials left at all: MFA no longer applies (CIS 2.1.1)
     posture_check_all()
-    assert open_kinds() == {FindingKind.ROOT_MFA_MISSING}
+    assert open_kinds() == set()
+    assert result("root_mfa").status == PostureStatus.NOT_APPLICABLE
 
 
 def test_a_centralised_account_uses_its_role_while_root_sessions_are_off(
