@@ -16,6 +16,7 @@ from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from breakglass import rules
 from breakglass.choices import CustodyState, RequestStatus
 from breakglass.models import AccessRequest, Approval, DeviceReturn, Grant, MfaDevice
+from breakglass.root_tasks import ASSUME_ROOT_CODES
 from portal import policy
 
 if TYPE_CHECKING:
@@ -107,7 +108,13 @@ class CustodianHome:
 
 def _hand_overs_q(user: AnyUser) -> Q:
     """Checked-out sessions of kept accounts that have not received their devices, not one's own."""
-    return Q(status=S.ACTIVE, handed_over_at__isnull=True) & _kept_accounts_q(user) & ~Q(requester_id=user.pk)
+    # An AssumeRoot session hands over no device: the portal runs its task.
+    return (
+        Q(status=S.ACTIVE, handed_over_at__isnull=True)
+        & ~Q(root_task__in=ASSUME_ROOT_CODES)
+        & _kept_accounts_q(user)
+        & ~Q(requester_id=user.pk)
+    )
 
 
 def _rotations_q(user: AnyUser) -> Q:

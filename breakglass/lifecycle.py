@@ -331,7 +331,8 @@ def access_request_revoke(*, request: AccessRequest, administrator: User, reason
         locked = lock_request(request)
         refuse(rules.refusal_to_revoke(administrator, locked))
         was_active = locked.status == S.ACTIVE
-        if was_active:
+        if was_active and not locked.is_assume_root:
+            # An AssumeRoot session never saw the password.
             mark_for_rotation(locked.account)
         transition(
             locked, S.REVOKED, actor=administrator, note=reason.strip(), data={"was_active": was_active}

@@ -170,6 +170,8 @@ def next_step(request: AccessRequest, *, now: datetime) -> NextStep:
                 "no custodian of this account may; ask an administrator.",
             )
         return NextStep("Revoked; the devices are back in the safe.", done=True)
+    if rules.returning_after_revoke(request) and request.is_assume_root:
+        return NextStep("Revoked; no password or device was handed out, so nothing comes back.", done=True)
     if rules.returning_after_revoke(request):
         holder = person_label(request.requester)
         return NextStep(

@@ -242,3 +242,33 @@ def test_an_emergency_assume_root_request_follows_the_same_rules(requester: Any,
     assert session.status == "active"
     assert session.task_bucket_name == "orders-archive"
     assert rules.refusal_to_run_task(requester, session) is None
+
+
+def test_custodians_are_not_asked_to_hand_over_for_an_assume_root_session(
+    requester: Any, approver: Any, custodian: Any, classic: Any
+) -> None:
+    from breakglass.home_selectors import custodian_home
+
+    classic.root_sessions_enabled = True
+    classic.save()
+    session = approve(make_request(requester, classic, root_task="assume_root_audit_credentials"), approver)
+    custody.access_request_check_out(request=session, requester=requester)
+
+    assert custodian_home(user=custodian).hand_overs == []
+
+
+def test_revoking_an_active_assume_root_session_marks_no_rotation(
+    requester: Any, approver: Any, administrator: Any, classic: Any
+) -> None:
+    classic.root_sessions_enabled = True
+    classic.save()
+    session = approve(make_request(requester, classic, root_task="assume_root_audit_credentials"), approver)
+    custody.access_request_check_out(request=session, requester=requester)
+
+    revoked = lifecycle.access_request_revoke(
+        request=session, administrator=administrator, reason="Wrong account."
+    )
+
+    classic.root_credential.refresh_from_db()
+    assert classic.root_credential.rotation_required is False
+    assert next_step(revoked, now=timezone.now()).done
