@@ -153,7 +153,7 @@ def task_run_finish(
             request.work_done = done_text(locked)
             request.save()
             transition(request, S.RETURNED, actor=locked.run_by, note=request.work_done)
-            outbox.queue(event="request.checked_in", request=request, actor=locked.run_by)
+            outbox.queue(event="request.task_ran", request=request, actor=locked.run_by)
     return locked
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from breakglass import custody, task_runs
 from breakglass.choices import GovernanceMode
-from breakglass.models import AccessRequest, RootTaskRun
+from breakglass.models import AccessRequest, Notification, RootTaskRun
 from breakglass.tests.factories import AwsAccountFactory
 from breakglass.tests.lifecycle_helpers import approve, make_request
 from ledger.models import LedgerEntry
@@ -24,11 +24,12 @@ KEY = "ASIAEXAMPLEKEY000001"
 
 
 @pytest.fixture
-def session(requester: Any, approver: Any) -> AccessRequest:
+def session(requester: Any, approver: Any, custodian: Any) -> AccessRequest:
     account = AwsAccountFactory(
         name="data-lake", account_id="222222222222", governance_mode=GovernanceMode.CENTRALISED
     )
     account.approvers.set([approver])
+    account.custodians.set([custodian])
     request = approve(
         make_request(requester, account, root_task="assume_root_s3_unlock", bucket_name="orders-archive"),
         approver,
@@ -79,6 +80,10 @@ def test_a_successful_run_keeps_its_result_and_checks_the_session_in(
     ]
     entry = LedgerEntry.objects.get(action="root_task.succeeded", target_id=str(session.uuid))
     assert entry.data["access_key_id"] == KEY
+    # Custodians hear that a session waits for their review, not for a password rotation.
+    told = Notification.objects.get(event="request.task_ran", recipient__isnull=False)
+    assert "review the session" in told.body
+    assert not Notification.objects.filter(event="request.checked_in").exists()
     assert entry.data["found"] == {"policy_removed": '{"Statement": []}'}
 
 
