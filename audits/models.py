@@ -119,7 +119,8 @@ class RootEvent(TimeStamped):
     assume_root_caller = models.CharField(max_length=2048, blank=True)
     # Made with AssumeRoot credentials (userIdentity.sessionContext.assumedRoot == "true"), known even
     # before the management account's AssumeRoot record arrives.
-    via_assume_root = models.BooleanField(default=False)
+    # db_default: rows written by COPY (the benchmarks' generator) that name no value get False too.
+    via_assume_root = models.BooleanField(default=False, db_default=False)
     session = models.ForeignKey(
         "breakglass.AccessRequest",
         null=True,

@@ -14,6 +14,11 @@ check-out that no second person (an approver or custodian) acknowledged: one per
 glass, so a second must know within minutes; beat reconciles such accounts every minute
 (``audits.tasks.reconcile_unacknowledged_emergencies``).
 
+AssumeRoot (issue 12): records made with a session's key are the session's (``windows.KeyMatches``);
+the findings a record raises on its own are not raised for an in-scope action the portal itself made
+with that key (deleting root's MFA is the approved task, not news). A key the portal did not issue is
+``assume_root_unbrokered``; records made with the portal's own posture keys raise nothing.
+
 A failed root ``ConsoleLogin`` is not "root used" (nobody got in): it raises ``root_login_failed``, not
 ``unapproved_root_usage``. Any other root call counts, failed or not: whoever made it held root
 credentials.
