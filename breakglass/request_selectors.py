@@ -273,7 +273,10 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
         if not transition.from_status:
             summary = "Requested"
         else:
-            summary = f"{S(transition.from_status).label} → {S(transition.to_status).label}"
+            to_label = S(transition.to_status).label
+            if transition.to_status == S.RETURNED and request.is_assume_root:
+                to_label = "Returned, review pending"  # no password to rotate (as AccessRequest.status_label)
+            summary = f"{S(transition.from_status).label} → {to_label}"
             # Only self-authorisation goes straight from pending to active; say so.
             if (transition.from_status, transition.to_status) == (S.PENDING, S.ACTIVE):
                 summary = f"Self-authorised in an emergency: {summary}"

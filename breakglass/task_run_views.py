@@ -19,6 +19,9 @@ from breakglass import request_selectors
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal.decorators import AuthenticatedHttpRequest, portal_user_required
 
+#: Words AWS spells in capitals, kept so in a result's labels.
+_WORDS = {"mfa": "MFA", "sqs": "SQS", "s3": "S3", "arn": "ARN", "url": "URL", "id": "ID", "ids": "IDs"}
+
 
 @dataclass(frozen=True)
 class FoundRow:
@@ -30,10 +33,10 @@ class FoundRow:
 
 
 def found_rows(found: dict[str, Any]) -> list[FoundRow]:
-    """The result's fields as people read them, in the order AWS layer gave them."""
+    """The result's fields as people read them, in the order the AWS layer gave them."""
     rows: list[FoundRow] = []
     for key, value in found.items():
-        label = key.replace("_", " ").capitalize()
+        label = _label(key)
         if isinstance(value, bool):
             rows.append(FoundRow(label, "yes" if value else "no", False))
         elif value is None or value == "" or value == [] or value == {}:
@@ -47,6 +50,12 @@ def found_rows(found: dict[str, Any]) -> list[FoundRow]:
         else:
             rows.append(FoundRow(label, json.dumps(value, indent=2, sort_keys=True, default=str), True))
     return rows
+
+
+def _label(key: str) -> str:
+    """``mfa_devices_deactivated`` -> ``MFA devices deactivated``."""
+    text = " ".join(_WORDS.get(word, word) for word in key.split("_"))
+    return text[:1].upper() + text[1:]
 
 
 def _pretty(text: str) -> str:

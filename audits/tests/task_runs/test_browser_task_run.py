@@ -5,9 +5,11 @@ root's credentials through moto's AssumeRoot and shows the result; nothing overf
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,7 +57,9 @@ def test_an_approved_delete_credentials_task_runs_from_the_button(
     requester: Any,
     approver: Any,
     second_approver: Any,
+    tmp_path: Path,
 ) -> None:
+    shots = Path(os.environ.get("PHONE_SCREENSHOT_DIR") or tmp_path)
     settings.ACCOUNT_REAUTHENTICATION_TIMEOUT = STEP_UP_SECONDS
     member.approval_quorum = 1
     member.save()
@@ -114,6 +118,7 @@ def test_an_approved_delete_credentials_task_runs_from_the_button(
     for secret in root_aws.issued_secrets:
         assert secret not in page.content()
     no_sideways_scroll(page)
+    page.screenshot(path=str(shots / "task-result-390.png"), full_page=True)
     assert rita.reauthentications[-1] == "totp"
     assert root.password is False
     assert root.deleted_keys == {f"AKIAR{MEMBER}001"}
@@ -123,7 +128,9 @@ def test_an_approved_delete_credentials_task_runs_from_the_button(
     expect(page.locator(".request-state .status")).to_have_text("Returned, review pending")
     expect(page.locator("#task-run")).to_contain_text("succeeded")
     expect(page.locator(".timeline")).to_contain_text("AssumeRoot task succeeded")
+    expect(page.locator(".timeline")).to_contain_text("Checked out → Returned, review pending")
     no_sideways_scroll(page)
+    page.screenshot(path=str(shots / "task-request-390.png"), full_page=True)
     assert {"root_task.started", "root_task.succeeded"} <= set(
         LedgerEntry.objects.filter(target_id=str(request.uuid)).values_list("action", flat=True)
     )
