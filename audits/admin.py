@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from audits.models import Finding, IngestionRun, IngestionSource
+from audits.models import Finding, IngestionRun, IngestionSource, IssuedRootKey, RootAuditRun
 from ledger import services as ledger
 from ledger.admin import ReadOnlyAdmin
 
@@ -60,3 +60,21 @@ class FindingAdmin(ReadOnlyAdmin):
     list_display = ["code", "kind", "severity", "status", "aws_account_id", "last_seen"]
     list_filter = ["kind", "severity", "status"]
     search_fields = ["code", "aws_account_id", "dedupe_key"]
+
+
+# --- AssumeRoot ----------------------------------------------------------------------------------
+
+
+@admin.register(IssuedRootKey)
+class IssuedRootKeyAdmin(ReadOnlyAdmin):
+    """Every AssumeRoot key the portal obtained (for looking only: reconciliation relies on them)."""
+
+    list_display = ["issued_at", "access_key_id", "account_id", "task_code", "purpose", "reference"]
+    list_filter = ["purpose", "task_code"]
+    search_fields = ["access_key_id", "account_id", "reference"]
+
+
+@admin.register(RootAuditRun)
+class RootAuditRunAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "status", "accounts_done", "accounts_total", "accounts_failed"]
+    list_filter = ["status"]

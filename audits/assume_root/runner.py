@@ -85,7 +85,10 @@ def run_root_task(
 ) -> TaskOutcome:
     """Call ``sts:AssumeRoot`` for the task, record the issued key, perform exactly the task, drop the
     credentials. ``management``: a session on the management account to reuse (a posture run makes
-    one for all accounts); by default one is made from ``aws_access.management_settings``."""
+    one for all accounts); by default one is made from ``aws_access.management_settings``.
+
+    Call it outside any transaction of the caller's: the key's record commits on its own before the
+    key is used, and must stay even if the caller's own writes afterwards roll back."""
     started = timezone.now()
     outcome = TaskOutcome(
         task_code=task_code,

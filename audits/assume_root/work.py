@@ -42,6 +42,9 @@ class RootKey:
     access_key_id: str
     status: str
     created: str
+    # From ``GetAccessKeyLastUsed`` (the audit policy allows it): "" when never used.
+    last_used: str = ""
+    last_used_service: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,18 +126,24 @@ def _pages(iam: Any, operation: str, key: str, calls: list[str], found: dict[str
 
 
 def audit_root_credentials(iam: Any, calls: list[str]) -> RootCredentials:
-    """``IAMAuditRootUserCredentials``: the login profile, access keys, MFA devices and signing
-    certificates of the root user (the four reads the policy allows, nothing else)."""
+    """``IAMAuditRootUserCredentials``: the login profile, access keys (with when each was last
+    used), MFA devices and signing certificates of the root user (reads the policy allows, no other)."""
     found: dict[str, Any] = {}
     login, created = _login_profile(iam, calls, found)
     keys = _pages(iam, "list_access_keys", "AccessKeyMetadata", calls, found)
+    used = {key["AccessKeyId"]: _last_used(iam, key["AccessKeyId"], calls, found) for key in keys}
     devices = _pages(iam, "list_mfa_devices", "MFADevices", calls, found)
     certificates = _pages(iam, "list_signing_certificates", "Certificates", calls, found)
     return RootCredentials(
         login_profile=login,
         login_profile_created=created,
         access_keys=tuple(
-            RootKey(key["AccessKeyId"], str(key.get("Status", "")), _stamp(key.get("CreateDate")))
+            RootKey(
+                key["AccessKeyId"],
+                str(key.get("Status", "")),
+                _stamp(key.get("CreateDate")),
+                *used[key["AccessKeyId"]],
+            )
             for key in keys
         ),
         mfa_serials=tuple(sorted(device["SerialNumber"] for device in devices)),
@@ -145,6 +154,16 @@ def audit_root_credentials(iam: Any, calls: list[str]) -> RootCredentials:
             for cert in certificates
         ),
     )
+
+
+def _last_used(iam: Any, key_id: str, calls: list[str], found: dict[str, Any]) -> tuple[str, str]:
+    calls.append("iam:GetAccessKeyLastUsed")
+    try:
+        last = iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed") or {}
+    except Failure as exc:
+        raise _fail("GetAccessKeyLastUsed", exc, found) from exc
+    service = str(last.get("ServiceName", ""))
+    return _stamp(last.get("LastUsedDate")), "" if service == "N/A" else service
 
 
 def delete_root_credentials(iam: Any, calls: list[str]) -> dict[str, Any]:

@@ -129,11 +129,19 @@ def _access_keys(
     audited = _audited(credentials)
     if audited is not None:
         keys = [
-            {"key": key.access_key_id, "status": key.status, "last_rotated": key.created, "last_used": ""}
+            {
+                "key": key.access_key_id,
+                "status": key.status,
+                "last_rotated": key.created,
+                "last_used": key.last_used,
+                "last_used_service": key.last_used_service,
+            }
             for key in audited.access_keys
         ]
         listed = "; ".join(
-            f"{key['key']} ({key['status']}, created {key['last_rotated'] or '?'})" for key in keys
+            f"{key['key']} ({key['status']}, created {key['last_rotated'] or '?'}, "
+            f"last used {key['last_used'] or 'never'})"
+            for key in keys
         )
         return Outcome(
             Check.ROOT_ACCESS_KEYS,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,13 @@ def root_audit_start(*, actor: User | None, queue: bool = True) -> RootAuditRun:
     with transaction.atomic():
         # Serialise starts on the table: two clicks at once must not start two runs.
         running = RootAuditRun.objects.select_for_update().filter(status__in=_ACTIVE).first()
+        if running is not None and running.updated_at < timezone.now() - timedelta(
+            minutes=settings.PORTAL_INGEST_STALE_MINUTES
+        ):
+            # Every account saves the run, so ``updated_at`` is its heartbeat: a run this quiet lost its
+            # worker (or its task message) and must not block audits for ever.
+            _end(running, RootAuditRunStatus.FAILED, "No progress for too long: the worker was lost.")
+            running = None
         if running is not None:
             raise DomainError(
                 f"An audit is already {running.get_status_display().lower()}; wait for it to end."

@@ -11,7 +11,7 @@ store with its task policy. A request made with such a key:
 * without ``UserName``, the IAM root-credential calls act on the store's ``Root`` of that account:
   ``GetLoginProfile`` (``NoSuchEntity`` without a password), ``CreateLoginProfile`` (no password
   allowed), ``DeleteLoginProfile``, ``ListAccessKeys``/``DeleteAccessKey``,
-  ``ListMFADevices``/``DeactivateMFADevice``/``DeleteVirtualMFADevice``,
+  ``GetAccessKeyLastUsed``, ``ListMFADevices``/``DeactivateMFADevice``/``DeleteVirtualMFADevice``,
   ``ListSigningCertificates``/``DeleteSigningCertificate``. With a ``UserName`` they are refused (the
   task policies cover the root user only).
 
@@ -206,6 +206,14 @@ def _list_access_keys(self: IamResponse, root: Root, account: str) -> ActionResu
     return ActionResult({"AccessKeyMetadata": keys, "IsTruncated": False})
 
 
+def _get_access_key_last_used(self: IamResponse, root: Root, account: str) -> ActionResult:
+    key = self._get_param("AccessKeyId")
+    if key not in root.key_ids(account):
+        raise IAMException("NoSuchEntity", f"The Access Key with id {key} cannot be found.")
+    used = {"LastUsedDate": datetime(2026, 11, 30, 8, tzinfo=UTC), "ServiceName": "s3", "Region": "us-east-1"}
+    return ActionResult({"UserName": "root", "AccessKeyLastUsed": used})
+
+
 def _delete_access_key(self: IamResponse, root: Root, account: str) -> ActionResult:
     key = self._get_param("AccessKeyId")
     if key not in root.key_ids(account):
@@ -268,6 +276,7 @@ ROOT_HANDLERS: dict[str, Callable[..., ActionResult]] = {
     "delete_login_profile": _delete_login_profile,
     "list_access_keys": _list_access_keys,
     "delete_access_key": _delete_access_key,
+    "get_access_key_last_used": _get_access_key_last_used,
     "list_signing_certificates": _list_signing_certificates,
     "delete_signing_certificate": _delete_signing_certificate,
     "list_mfa_devices": _list_mfa_devices,

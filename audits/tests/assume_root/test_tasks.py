@@ -53,9 +53,13 @@ def test_audit_reads_the_four_lists_and_records_the_key_first(root_aws: RootPost
     assert found["mfa_serials"] == [f"arn:aws:iam::{MEMBER}:mfa/root-account-mfa-device"]
     assert found["virtual_mfa_serials"] == found["mfa_serials"]
     assert [cert["certificate_id"] for cert in found["signing_certificates"]] == [f"ROOTCERT{MEMBER}0001"]
+    assert found["access_keys"][0]["last_used"].startswith("2026-11-30")
+    assert found["access_keys"][0]["last_used_service"] == "s3"
     assert outcome.calls == [
         "iam:GetLoginProfile",
         "iam:ListAccessKeys",
+        "iam:GetAccessKeyLastUsed",
+        "iam:GetAccessKeyLastUsed",
         "iam:ListMFADevices",
         "iam:ListSigningCertificates",
     ]

@@ -58,11 +58,18 @@ def test_a_centralised_root_with_credentials_raises_its_findings_within_the_audi
         FindingKind.ROOT_MFA_VIRTUAL,
         FindingKind.ROOT_MFA_REGISTRY_MISMATCH,  # a virtual device the inventory does not record
     }
-    # The reader made exactly the audit task's four calls; nothing was refused.
-    assert [call["action"] for call in posture_aws.root_session_calls] == AUDIT_CALLS
+    # The reader made exactly the audit task's calls (a key's last use for the one key); nothing was refused.
+    assert [call["action"] for call in posture_aws.root_session_calls] == [
+        "iam:GetLoginProfile",
+        "iam:ListAccessKeys",
+        "iam:GetAccessKeyLastUsed",
+        "iam:ListMFADevices",
+        "iam:ListSigningCertificates",
+    ]
     assert posture_aws.refused_actions() == []
     assert result("root_access_keys").detail["keys"][0]["key"] == f"AKIAR{MEMBER}001"
     assert f"AKIAR{MEMBER}001 (Active, created 2020-01-01" in result("root_access_keys").reason
+    assert "last used 2026-11-30" in result("root_access_keys").reason
     assert result("root_signing_certificates").detail["certificates"] == [
         f"ROOTCERT{MEMBER}0001",
         f"ROOTCERT{MEMBER}0002",

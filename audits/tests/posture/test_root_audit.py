@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from audits.assume_root.models import RootAuditRunStatus
 from audits.choices import FindingKind, FindingStatus
@@ -133,6 +135,20 @@ def test_only_administrators_start_it_and_only_one_at_a_time(
     with pytest.raises(DomainError, match="already queued"):
         root_audit_start(actor=administrator, queue=False)
     assert RootAuditRun.objects.count() == 1
+
+
+def test_a_run_that_lost_its_worker_does_not_block_the_next(
+    organization: RootPostureStore, administrator: Any, settings: Any
+) -> None:
+    lost = root_audit_start(actor=administrator, queue=False)
+    quiet = timezone.now() - timedelta(minutes=settings.PORTAL_INGEST_STALE_MINUTES + 1)
+    RootAuditRun.objects.filter(pk=lost.pk).update(status=RootAuditRunStatus.RUNNING, updated_at=quiet)
+    fresh = root_audit_start(actor=administrator, queue=False)
+    lost.refresh_from_db()
+    assert lost.status == RootAuditRunStatus.FAILED
+    assert "worker was lost" in lost.error
+    assert LedgerEntry.objects.get(action="root_audit.failed").target_id == str(lost.uuid)
+    assert fresh.status == RootAuditRunStatus.QUEUED
 
 
 def test_the_command_runs_the_audit_and_names_each_account(organization: RootPostureStore) -> None:
