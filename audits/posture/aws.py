@@ -227,6 +227,9 @@ def _read_through_audit(organization: Organization, account_id: str, reference: 
     outcome = run_root_task(
         AUDIT_TASK, account_id, TaskTarget(), purpose="posture", reference=reference, management=management
     )
+    if outcome.access_key_id:
+        # The key CloudTrail shows on the member account's records of this read.
+        via = f"{via}, key {outcome.access_key_id}"
     if not outcome.ok:
         return _unreachable(via, outcome.error)
     return reading_from_audit(via, RootCredentials.from_found(outcome.found))

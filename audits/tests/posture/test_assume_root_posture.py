@@ -79,6 +79,7 @@ def test_a_centralised_root_with_credentials_raises_its_findings_within_the_audi
     ]
     key = IssuedRootKey.objects.get()
     assert (key.account_id, key.purpose, key.reference) == (MEMBER, "posture", "posture-test")
+    assert result("root_mfa").detail["via"].endswith(f"key {key.access_key_id}")
     assert key.task_policy_arn.endswith("IAMAuditRootUserCredentials")
 
 
