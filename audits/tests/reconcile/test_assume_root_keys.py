@@ -268,3 +268,35 @@ def test_an_assume_root_call_that_issued_no_key_raises_nothing(tmp_path: Path, m
     ingest_records(tmp_path, [refused])
 
     assert not Finding.objects.filter(kind=FindingKind.ASSUME_ROOT_UNBROKERED).exists()
+
+
+def _reconcile_queries() -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        reconcile(account_ids=[MEMBER])
+    return len(queries)
+
+
+def test_matching_by_key_costs_the_same_queries_however_many_sessions_and_keys(
+    tmp_path: Path, requester: Any, approver: Any, member: Any
+) -> None:
+    def one_more_session(index: int) -> None:
+        request = approve(
+            make_request(requester, member, root_task="assume_root_audit_credentials"), approver
+        )
+        session = custody.access_request_check_out(request=request, requester=requester)
+        record_run(session, f"ASIAKEY{index:09d}")
+        now = timezone.now().replace(microsecond=0)
+        ingest_records(tmp_path, [member_action(key=f"ASIAKEY{index:09d}", when=now, name="ListAccessKeys")])
+
+    one_more_session(0)
+    reconcile(account_ids=[MEMBER])
+    few = _reconcile_queries()
+    for index in range(1, 6):
+        one_more_session(index)
+    reconcile(account_ids=[MEMBER])
+
+    assert _reconcile_queries() == few  # 11 queries on PostgreSQL, with one session or six
+    assert RootEvent.objects.filter(session__isnull=False).count() == 6
