@@ -102,6 +102,8 @@ class AccessRequest(Schema):
     requester: str
     root_task: str
     other_task: str
+    bucket_name: str = Field("", description="The bucket an AssumeRoot S3 unlock task acts on.")
+    queue_url: str = Field("", description="The queue an AssumeRoot SQS unlock task acts on.")
     justification: str
     ticket_reference: str
     starts_at: datetime
@@ -124,6 +126,8 @@ class AccessRequestIn(Schema):
     starts_at: datetime | None = Field(None, description="Default: now.")
     ticket_reference: str = ""
     other_task: str = ""
+    bucket_name: str = Field("", max_length=63, description="For assume_root_s3_unlock: the bucket's name.")
+    queue_url: str = Field("", max_length=300, description="For assume_root_sqs_unlock: the queue's URL.")
 
 
 # --- Evidence ----------------------------------------------------------------------------------

@@ -93,6 +93,8 @@ class FindingKind(models.TextChoices):
     DRILL_EVENT_MISSING = "drill_event_missing", "Drill's root sign-in never arrived (alarm broken)"
     APPROVER_UNREACHABLE = "approver_unreachable", "Approver did not confirm they can be reached"
     MFA_DEVICE_NOT_RETURNED = "mfa_device_not_returned", "MFA device not back in the safe in time"
+    # Issue 12: sts:AssumeRoot credentials the portal did not issue (someone called the API directly).
+    ASSUME_ROOT_UNBROKERED = "assume_root_unbrokered", "AssumeRoot used outside the portal"
 
 
 class Severity(models.TextChoices):
@@ -141,6 +143,8 @@ SEVERITY_BY_KIND: dict[str, str] = {
     FindingKind.APPROVER_UNREACHABLE: Severity.MEDIUM,
     # Half of root out of the safe with nobody vouching for it (issue 11, item 5).
     FindingKind.MFA_DEVICE_NOT_RETURNED: Severity.HIGH,
+    # Root of a member account taken without a request, an approval or a record of why (issue 12).
+    FindingKind.ASSUME_ROOT_UNBROKERED: Severity.CRITICAL,
 }
 APPROVER_UNREACHABLE_QUORUM_SEVERITY: str = Severity.HIGH
 FAILED_LOGIN_BURST_SEVERITY: str = Severity.HIGH

@@ -117,6 +117,10 @@ class RootEvent(TimeStamped):
     record_finding_kinds = models.JSONField(default=list, blank=True)
     # Who called sts:AssumeRoot for the credentials this event used, when it used them.
     assume_root_caller = models.CharField(max_length=2048, blank=True)
+    # Made with AssumeRoot credentials (userIdentity.sessionContext.assumedRoot == "true"), known even
+    # before the management account's AssumeRoot record arrives.
+    # db_default: rows written by COPY (the benchmarks' generator) that name no value get False too.
+    via_assume_root = models.BooleanField(default=False, db_default=False)
     session = models.ForeignKey(
         "breakglass.AccessRequest",
         null=True,
@@ -155,6 +159,15 @@ class AssumeRootCall(TimeStamped):
     access_key_id = models.CharField(max_length=128, blank=True, db_index=True)
     event_time = models.DateTimeField()
     raw = models.JSONField()
+    # The session the portal made this call for (its key is the session's ``IssuedRootKey``), set by
+    # reconciliation; null for a call the portal did not make for a session (posture, or unbrokered).
+    session = models.ForeignKey(
+        "breakglass.AccessRequest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assume_root_calls",
+    )
 
     class Meta:
         ordering = ["event_time"]

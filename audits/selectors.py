@@ -14,7 +14,7 @@ from uuid import UUID
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
-from audits.models import ExportJob, Finding, IngestionRun, RootEvent
+from audits.models import AssumeRootCall, ExportJob, Finding, IngestionRun, RootEvent
 from breakglass import rules
 from breakglass.models import AwsAccount
 from breakglass.selectors import account_id_prefix, account_search_q
@@ -174,6 +174,13 @@ def session_root_events(*, user: AnyUser | None, request: AccessRequest) -> Quer
     if user is not None and not rules.may_view_request(user, request):
         return RootEvent.objects.none()
     return RootEvent.objects.defer("raw").filter(session=request).order_by("event_time", "pk")
+
+
+def session_assume_root_calls(*, user: AnyUser | None, request: AccessRequest) -> QuerySet[AssumeRootCall]:
+    """The management account's AssumeRoot records reconciliation tied to one session (by its key)."""
+    if user is not None and not rules.may_view_request(user, request):
+        return AssumeRootCall.objects.none()
+    return AssumeRootCall.objects.defer("raw").filter(session=request).order_by("event_time", "pk")
 
 
 def ingestion_runs_visible_to(*, user: AnyUser | None) -> QuerySet[IngestionRun]:

@@ -199,6 +199,7 @@ def _root_event(found: ScreenedRecord, event_id: str) -> RootEvent:
         login_success=c.login_success,
         succeeded=c.succeeded,
         access_key_id=_cut(c.access_key_id, 128),
+        via_assume_root=c.via_assume_root,
         source_ip=_cut(c.source_ip, 100),
         user_agent=_cut(c.user_agent, 500),
         record_finding_kinds=sorted(c.finding_kinds),

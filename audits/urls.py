@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from audits import evidence_views, export_job_views, report_views, source_views, views
+from audits import evidence_views, export_job_views, report_views, source_views, task_run_views, views
 from audits.organization import views as organization_views
 from audits.posture.urls import urlpatterns as posture_urlpatterns
 
 app_name = "audits"
 
 urlpatterns = [
+    # The AssumeRoot session's "Run task": here because it calls AWS; shown on the request page.
+    path("sessions/<uuid:uuid>/run-task/", task_run_views.request_run_task, name="request_run_task"),
     path("findings/", views.finding_list, name="finding_list"),
     path("findings/<uuid:uuid>/", views.finding_detail, name="finding_detail"),
     path("findings/<uuid:uuid>/triage/", views.finding_triage, name="finding_triage"),

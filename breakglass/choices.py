@@ -122,3 +122,11 @@ class DrillResult(models.TextChoices):
     PASSED = "passed", "Passed: the alarm chain worked"
     EVENT_MISSING = "event_missing", "Failed: the root sign-in never arrived"
     ALERT_FAILED = "alert_failed", "Failed: the alert was not delivered"
+
+
+class TaskRunStatus(models.TextChoices):
+    """One carrying-out of an AssumeRoot task by the portal (breakglass.task_runs)."""
+
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"

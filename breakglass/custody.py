@@ -51,7 +51,8 @@ def access_request_check_out(*, request: AccessRequest, requester: User) -> Acce
             raise DomainError(f"The approved window opens at {locked.starts_at:%Y-%m-%d %H:%M} UTC.")
         if now > locked.window_ends_at:
             raise DomainError("The approved window has passed; make a new request.")
-        credential = locked_credential(locked.account)
+        # An AssumeRoot task never touches the password, so a rotation still pending does not stop it.
+        credential = None if locked.is_assume_root else locked_credential(locked.account)
         if credential is not None and credential.rotation_required:
             raise DomainError(
                 f"The root password of {locked.account} has not been rotated since its last use; "
@@ -146,7 +147,8 @@ def access_request_check_in(
         refuse(rules.refusal_to_check_in(actor, locked))
         # A revoked session still has to bring its devices back; its status stays revoked.
         returning_revoked = rules.returning_after_revoke(locked)
-        credential = locked_credential(locked.account)
+        # An AssumeRoot session took no envelope out of the safe.
+        credential = None if locked.is_assume_root else locked_credential(locked.account)
         if (
             credential is not None
             and credential.storage == CredentialStorage.PHYSICAL
@@ -171,7 +173,9 @@ def access_request_check_in(
         if credential is not None and credential.storage == CredentialStorage.PHYSICAL:
             credential.envelope_number = envelope_number.strip()
             credential.save(update_fields=["envelope_number", "updated_at"])
-        mark_for_rotation(locked.account)
+        if not locked.is_assume_root:
+            # An AssumeRoot session never saw the password: nothing to rotate.
+            mark_for_rotation(locked.account)
         data = {
             "devices_returned": sorted(d.serial_number for d in returned),
             "envelope_number": locked.return_envelope_number,
@@ -245,8 +249,12 @@ def access_request_confirm_rotation(
     with transaction.atomic():
         locked = lock_request(request)
         refuse(rules.refusal_to_confirm_rotation(actor, locked))
-        credential = locked_credential(locked.account)
+        # An AssumeRoot session is reviewed only: the password stayed sealed, so it is not rotated
+        # (and a rotation another session left pending stays pending).
+        credential = None if locked.is_assume_root else locked_credential(locked.account)
         rotation: dict[str, Any] = {"storage": credential.storage if credential else "none"}
+        if locked.is_assume_root:
+            rotation["assume_root"] = True
         if credential is not None and credential.storage == CredentialStorage.PORTAL:
             if len(new_password) < 20:
                 raise DomainError({"new_password": "Enter the new root password (at least 20 characters)."})

@@ -141,6 +141,8 @@ GRANTS = (
     ("rita.requester", "web-prod", False),
     ("rita.requester", "web-staging", False),
     ("rita.requester", "log-archive", False),
+    # A centralised account: the AssumeRoot tasks of the README's walk-through (issue 12).
+    ("rita.requester", "dev-sandbox", False),
 )
 
 

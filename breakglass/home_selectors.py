@@ -17,6 +17,7 @@ from breakglass import rules
 from breakglass.choices import CustodyState, RequestStatus
 from breakglass.models import AccessRequest, Approval, DeviceReturn, Grant, MfaDevice
 from breakglass.people_models import with_profile
+from breakglass.root_tasks import ASSUME_ROOT_CODES
 from portal import policy
 
 if TYPE_CHECKING:
@@ -108,7 +109,13 @@ class CustodianHome:
 
 def _hand_overs_q(user: AnyUser) -> Q:
     """Checked-out sessions of kept accounts that have not received their devices, not one's own."""
-    return Q(status=S.ACTIVE, handed_over_at__isnull=True) & _kept_accounts_q(user) & ~Q(requester_id=user.pk)
+    # An AssumeRoot session hands over no device: the portal runs its task.
+    return (
+        Q(status=S.ACTIVE, handed_over_at__isnull=True)
+        & ~Q(root_task__in=ASSUME_ROOT_CODES)
+        & _kept_accounts_q(user)
+        & ~Q(requester_id=user.pk)
+    )
 
 
 def _rotations_q(user: AnyUser) -> Q:

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from breakglass import rules, tickets
+from breakglass import rules, task_targets, tickets
 from breakglass.choices import CredentialStorage, Decision, GovernanceMode, RequestStatus
 from breakglass.models import (
     AccessRequest,
@@ -154,9 +154,14 @@ def access_request_create(
     duration_minutes: int,
     ticket_reference: str = "",
     other_task: str = "",
+    bucket_name: str = "",
+    queue_url: str = "",
     emergency: bool = False,
 ) -> AccessRequest:
     """A person asks to use ``account``'s root for one task; its approvers are notified.
+
+    An AssumeRoot task needs an account AssumeRoot reaches (``rules.refusal_of_assume_root``), and the
+    unlock tasks the one bucket (``bucket_name``) or queue (``queue_url``) approvers approve.
 
     ``emergency``: filed to break glass at once, so a ticket system that does not answer does not
     stop it (``tickets.refusal_of_ticket``); the ledger says the ticket was not checked."""
@@ -177,6 +182,19 @@ def access_request_create(
         errors["root_task"] = (
             f"{account} uses centralised root access and has no root password: choose an AssumeRoot task."
         )
+    elif task.is_assume_root and (assume_root_refusal := rules.refusal_of_assume_root(account)):
+        errors["root_task"] = assume_root_refusal
+    bucket_name, queue_url = bucket_name.strip(), queue_url.strip()
+    if root_task == task_targets.BUCKET_TASK:
+        if problem := task_targets.bucket_name_problem(bucket_name):
+            errors["bucket_name"] = problem
+    else:
+        bucket_name = ""
+    if root_task == task_targets.QUEUE_TASK:
+        if problem := task_targets.queue_url_problem(queue_url, account.account_id):
+            errors["queue_url"] = problem
+    else:
+        queue_url = ""
     if len(" ".join(justification.split())) < MIN_JUSTIFICATION:
         errors["justification"] = f"Explain why root is needed in at least {MIN_JUSTIFICATION} characters."
     if account.ticket_required and not ticket_reference.strip():
@@ -204,6 +222,8 @@ def access_request_create(
                     account=account,
                     root_task=root_task,
                     other_task=other_task.strip(),
+                    task_bucket_name=bucket_name,
+                    task_queue_url=queue_url,
                     justification=justification.strip(),
                     ticket_reference=ticket_reference.strip(),
                     starts_at=max(starts_at, now),
@@ -224,6 +244,8 @@ def access_request_create(
                 "code": request.code,
                 "account_id": account.account_id,
                 "root_task": root_task,
+                **({"bucket_name": bucket_name} if bucket_name else {}),
+                **({"queue_url": queue_url} if queue_url else {}),
                 "ticket_reference": request.ticket_reference,
                 "starts_at": request.starts_at.isoformat(),
                 "duration_minutes": duration_minutes,
@@ -309,7 +331,8 @@ def access_request_revoke(*, request: AccessRequest, administrator: User, reason
         locked = lock_request(request)
         refuse(rules.refusal_to_revoke(administrator, locked))
         was_active = locked.status == S.ACTIVE
-        if was_active:
+        if was_active and not locked.is_assume_root:
+            # An AssumeRoot session never saw the password.
             mark_for_rotation(locked.account)
         transition(
             locked, S.REVOKED, actor=administrator, note=reason.strip(), data={"was_active": was_active}
@@ -393,6 +416,8 @@ def access_request_create_emergency(
     duration_minutes: int,
     ticket_reference: str = "",
     other_task: str = "",
+    bucket_name: str = "",
+    queue_url: str = "",
 ) -> AccessRequest:
     """Break glass in one step: file the request and self-authorise it, or do neither.
 
@@ -410,6 +435,8 @@ def access_request_create_emergency(
             duration_minutes=duration_minutes,
             ticket_reference=ticket_reference,
             other_task=other_task,
+            bucket_name=bucket_name,
+            queue_url=queue_url,
             emergency=True,
         )
         return access_request_self_authorise(request=created, requester=requester, reason=reason)

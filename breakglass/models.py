@@ -77,6 +77,9 @@ class AwsAccount(TimeStamped):
     organization_tags = models.JSONField(default=dict, blank=True)
     # Set when an account the import knew is no longer in the organization; never deleted (evidence).
     left_organization_at = models.DateTimeField(null=True, blank=True)
+    # The organization has root sessions on (iam:EnableOrganizationsRootSessions) and this is a member
+    # account, so sts:AssumeRoot can reach its root even in classic mode; set by the organization import.
+    root_sessions_enabled = models.BooleanField("AssumeRoot available", default=False)
 
     class Meta:
         ordering = ["name"]
@@ -272,6 +275,9 @@ class AccessRequest(TimeStamped):
     account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, related_name="access_requests")
     root_task = models.CharField(max_length=40)
     other_task = models.CharField("explanation of the task", max_length=300, blank=True)
+    # What an AssumeRoot unlock task acts on (breakglass.task_targets checks them); blank otherwise.
+    task_bucket_name = models.CharField("S3 bucket", max_length=63, blank=True)
+    task_queue_url = models.CharField("SQS queue URL", max_length=300, blank=True)
     justification = models.TextField()
     ticket_reference = models.CharField(max_length=100, blank=True)
     starts_at = models.DateTimeField()
@@ -397,6 +403,19 @@ class AccessRequest(TimeStamped):
     @property
     def task_title(self) -> str:
         return root_tasks.task_title(self.root_task, self.other_task)
+
+    @property
+    def status_label(self) -> str:
+        """The status as pages show it: an AssumeRoot session awaits a review, not a rotation."""
+        if self.status == RequestStatus.RETURNED and self.is_assume_root:
+            return "Returned, review pending"
+        return str(self.get_status_display())
+
+    @property
+    def is_assume_root(self) -> bool:
+        """Carried out by the portal through sts:AssumeRoot: no password or device leaves the safe."""
+        task = root_tasks.BY_CODE.get(self.root_task)
+        return task is not None and task.is_assume_root
 
 
 class DeviceReturn(models.Model):
@@ -568,3 +587,4 @@ from breakglass.drill_models import ReachabilityCheck as ReachabilityCheck  # no
 from breakglass.people_models import PersonProfile as PersonProfile  # noqa: E402
 from breakglass.review_models import ReviewCampaign as ReviewCampaign  # noqa: E402
 from breakglass.review_models import ReviewItem as ReviewItem  # noqa: E402
+from breakglass.task_run_models import RootTaskRun as RootTaskRun  # noqa: E402

@@ -138,9 +138,14 @@ def next_step(request: AccessRequest, *, now: datetime) -> NextStep:
                 f"{request.starts_at:%Y-%m-%d %H:%M} UTC.",
                 waiting_for=(holder,),
             )
+        then = (
+            "then presses “Run task” and the portal does it through sts:AssumeRoot (no password or "
+            "device is handed out)."
+            if request.is_assume_root
+            else "a custodian then hands over the MFA devices."
+        )
         return NextStep(
-            f"Approved. {holder} checks out before {request.window_ends_at:%Y-%m-%d %H:%M} UTC; "
-            "a custodian then hands over the MFA devices.",
+            f"Approved. {holder} checks out before {request.window_ends_at:%Y-%m-%d %H:%M} UTC; {then}",
             waiting_for=(holder,),
         )
     if status == S.ACTIVE:
@@ -149,6 +154,14 @@ def next_step(request: AccessRequest, *, now: datetime) -> NextStep:
                 "Emergency session: waiting for an approver or custodian to acknowledge it",
                 {*request.account.approvers.all(), *request.account.custodians.all()} - {request.requester},
                 "nobody of this account can; tell the security team.",
+            )
+        if request.is_assume_root:
+            holder = person_label(request.requester)
+            due = f"{request.due_at:%Y-%m-%d %H:%M} UTC" if request.due_at else "its due time"
+            return NextStep(
+                f"Checked out; waiting for {holder} to press “Run task” before {due}. The portal runs "
+                "it through sts:AssumeRoot and checks the session in: no password or device is handed out.",
+                waiting_for=(holder,),
             )
         if request.handed_over_at is None:
             return _waiting(
@@ -168,7 +181,8 @@ def next_step(request: AccessRequest, *, now: datetime) -> NextStep:
         if waiting_devices:
             parts.append(f"the return of {', '.join(sorted(waiting_devices))}")
         if status == S.RETURNED:
-            parts.append("the password rotation")
+            # An AssumeRoot session used no password: it is reviewed, not rotated.
+            parts.append("its review" if request.is_assume_root else "the password rotation")
         if parts:
             return _waiting(
                 f"Checked in; waiting for a custodian to confirm {' and '.join(parts)}",
@@ -176,6 +190,8 @@ def next_step(request: AccessRequest, *, now: datetime) -> NextStep:
                 "no custodian of this account may; ask an administrator.",
             )
         return NextStep("Revoked; the devices are back in the safe.", done=True)
+    if rules.returning_after_revoke(request) and request.is_assume_root:
+        return NextStep("Revoked; no password or device was handed out, so nothing comes back.", done=True)
     if rules.returning_after_revoke(request):
         holder = person_label(request.requester)
         return NextStep(

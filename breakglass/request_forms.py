@@ -9,10 +9,10 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from breakglass import request_selectors
+from breakglass import request_selectors, rules
 from breakglass.choices import CredentialStorage, Decision
 from breakglass.models import AwsAccount, MfaDevice
-from breakglass.root_tasks import ROOT_TASKS, RootTask
+from breakglass.root_tasks import BY_CODE, ROOT_TASKS, RootTask
 from portal.validators import (
     OTHER_TASK_MAX_CHARS,
     PROSE_MAX_CHARS,
@@ -54,6 +54,8 @@ class AccountSelect(forms.Select):
         if isinstance(account, AwsAccount):
             option["attrs"]["data-max-minutes"] = str(account.max_session_minutes)
             option["attrs"]["data-ticket-required"] = "true" if account.ticket_required else "false"
+            # The steering hint (an AssumeRoot task instead of the password) shows for these only.
+            option["attrs"]["data-assume-root"] = "true" if rules.assume_root_reaches(account) else "false"
         return option
 
 
@@ -72,6 +74,23 @@ class AccessRequestForm(forms.Form):
         required=False,
         max_length=OTHER_TASK_MAX_CHARS,
         help_text="Required for 'Other': name the root task.",
+    )
+    bucket_name = forms.CharField(
+        label="S3 bucket name",
+        required=False,
+        max_length=63,
+        help_text="For the S3 unlock task: the bucket whose policy locks everyone out (the name only).",
+    )
+    queue_url = forms.CharField(
+        label="SQS queue URL",
+        required=False,
+        max_length=300,
+        help_text="For the SQS unlock task: the queue's URL, https://sqs.<region>.amazonaws.com/<account>/<name>.",
+    )
+    password_needed = forms.BooleanField(
+        label="I need the password: the AssumeRoot task cannot do this job",
+        required=False,
+        help_text="For example to edit a bucket policy rather than delete it.",
     )
     justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -127,6 +146,28 @@ class AccessRequestForm(forms.Form):
             self.fields["emergency"].help_text += " Your emergency grants: " + ", ".join(
                 a.name for a in self.emergency_accounts
             )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # Steering, not a rule: where AssumeRoot can do the job on this account, the password task is
+        # taken only when the requester says the AssumeRoot task cannot.
+        task = BY_CODE.get(data.get("root_task", ""))
+        account = data.get("account")
+        if (
+            task is not None
+            and task.assume_root_alternative
+            and isinstance(account, AwsAccount)
+            and rules.assume_root_reaches(account)
+            and not data.get("password_needed")
+        ):
+            alternative = BY_CODE[task.assume_root_alternative]
+            self.add_error(
+                "root_task",
+                f"AssumeRoot can do this on {account.name} without handing out the password: choose "
+                f"“{alternative.title}”, or tick “{self.fields['password_needed'].label}”.",
+            )
+        data.pop("password_needed", None)
+        return data
 
 
 class DecisionForm(forms.Form):

@@ -27,6 +27,7 @@ from breakglass.models import (
     MfaDeviceAssignment,
     Notification,
     RootCredential,
+    RootTaskRun,
     SecretReveal,
     Transition,
 )
@@ -156,6 +157,7 @@ def request_for(*, user: AnyUser, uuid: UUID) -> AccessRequest:
                 "device_returns",
                 queryset=DeviceReturn.objects.select_related("device", "returned_by", "confirmed_by"),
             ),
+            Prefetch("task_runs", queryset=RootTaskRun.objects.select_related("run_by")),
         )
         .first()
     )
@@ -312,7 +314,10 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
         if not transition.from_status:
             summary = "Requested"
         else:
-            summary = f"{S(transition.from_status).label} → {S(transition.to_status).label}"
+            to_label = S(transition.to_status).label
+            if transition.to_status == S.RETURNED and request.is_assume_root:
+                to_label = "Returned, review pending"  # no password to rotate (as AccessRequest.status_label)
+            summary = f"{S(transition.from_status).label} → {to_label}"
             # Only self-authorisation goes straight from pending to active; say so.
             if (transition.from_status, transition.to_status) == (S.PENDING, S.ACTIVE):
                 summary = f"Self-authorised in an emergency: {summary}"
@@ -369,6 +374,17 @@ def request_timeline(request: AccessRequest) -> list[TimelineEvent]:
                     state=CustodyState.IN_SAFE,
                 )
             )
+    for run in request.task_runs.all():
+        events.append(
+            TimelineEvent(
+                at=run.finished_at or run.started_at,
+                kind="task_run",
+                who=person_label(run.run_by),
+                summary=f"AssumeRoot task {run.get_status_display().lower()}",
+                note=run.error or (f"access key {run.access_key_id}" if run.access_key_id else ""),
+                state=run.status,
+            )
+        )
     # A revoked session returns its devices without a status change; it has no transition row.
     if request.status == S.REVOKED and request.checked_in_at is not None:
         events.append(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.urls import path
 
 from breakglass import request_views as views
+from breakglass import task_run_views
 
 urlpatterns = [
     path("requests/", views.request_list, name="request_list"),
@@ -24,6 +25,11 @@ urlpatterns = [
     path("requests/<uuid:uuid>/check-in/", views.request_check_in, name="request_check_in"),
     path("requests/<uuid:uuid>/rotation/", views.request_confirm_rotation, name="request_confirm_rotation"),
     path("requests/<uuid:uuid>/revoke/", views.request_revoke, name="request_revoke"),
+    path(
+        "requests/<uuid:uuid>/task-runs/<uuid:run_uuid>/",
+        task_run_views.task_run_detail,
+        name="task_run_detail",
+    ),
     path(
         "requests/<uuid:uuid>/devices/<uuid:device_uuid>/back-in-safe/",
         views.request_confirm_device_return,

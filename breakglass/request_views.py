@@ -238,6 +238,7 @@ class Actions:
     acknowledge: bool
     check_out: bool
     hand_over: bool
+    run_task: bool
     reveal: bool
     check_in: bool
     confirm_rotation: bool
@@ -258,6 +259,7 @@ def _actions(user: User, access_request: AccessRequest) -> Actions:
         acknowledge=rules.refusal_to_acknowledge(user, r) is None,
         check_out=rules.refusal_to_check_out(user, r) is None,
         hand_over=rules.refusal_to_hand_over(user, r) is None,
+        run_task=rules.refusal_to_run_task(user, r) is None,
         reveal=rules.refusal_to_reveal(user, r) is None,
         check_in=rules.refusal_to_check_in(user, r) is None,
         confirm_rotation=rules.refusal_to_confirm_rotation(user, r) is None,
@@ -268,6 +270,9 @@ def _actions(user: User, access_request: AccessRequest) -> Actions:
 
 
 def _storage(access_request: AccessRequest) -> str | None:
+    """Where the password the session uses is kept; None for an AssumeRoot task, which uses none."""
+    if access_request.is_assume_root:
+        return None
     credential = access_request.account.root_credential_or_none
     return credential.storage if credential is not None else None
 
@@ -436,9 +441,12 @@ def request_check_out(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpResp
         custody.access_request_check_out(request=access_request, requester=request.user)
     except DomainError as error:
         return _refused(request, access_request, error)
-    return _done(
-        request, access_request, f"{access_request.code} is checked out. A custodian hands you the device."
+    then = (
+        "Run its task from this page."
+        if access_request.is_assume_root
+        else "A custodian hands you the device."
     )
+    return _done(request, access_request, f"{access_request.code} is checked out. {then}")
 
 
 @require_POST
@@ -508,7 +516,12 @@ def request_check_in(request: AuthenticatedHttpRequest, uuid: UUID) -> HttpRespo
             return _done(
                 request,
                 access_request,
-                f"{access_request.code} is checked in. A custodian confirms the password rotation next.",
+                f"{access_request.code} is checked in. A custodian "
+                + (
+                    "reviews the session next."
+                    if access_request.is_assume_root
+                    else "confirms the password rotation next."
+                ),
             )
     # Nothing changed (the form was invalid or the service refused and rolled back).
     return _render_detail(request, access_request, check_in_form=form)

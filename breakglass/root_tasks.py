@@ -131,6 +131,8 @@ ROOT_TASKS: tuple[RootTask, ...] = (
 DRILL_TASK = RootTask("drill", "Break-glass drill: sign in as root, then sign out", _SIGN_IN)
 
 BY_CODE: dict[str, RootTask] = {task.code: task for task in (*ROOT_TASKS, DRILL_TASK)}
+#: The tasks the portal carries out itself through sts:AssumeRoot: no device or password is handed out.
+ASSUME_ROOT_CODES: frozenset[str] = frozenset(task.code for task in ROOT_TASKS if task.is_assume_root)
 CHOICES: list[tuple[str, str]] = [(task.code, task.title) for task in ROOT_TASKS]
 
 

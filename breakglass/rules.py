@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
-from breakglass.choices import CLOSED_ORGANIZATION_STATES, CredentialStorage, Decision, RequestStatus
+from breakglass.choices import (
+    CLOSED_ORGANIZATION_STATES,
+    CredentialStorage,
+    Decision,
+    GovernanceMode,
+    RequestStatus,
+)
 from breakglass.models import AccessRequest, Grant, live_grant_q
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 from portal import policy
@@ -128,6 +134,23 @@ def refusal_to_request(user: AnyUser, account: AwsAccount) -> str | None:
     ):
         return f"You hold no live grant for {account}; ask an administrator for one."
     return None
+
+
+def assume_root_reaches(account: AwsAccount) -> bool:
+    """Whether ``sts:AssumeRoot`` can reach this account's root: a centralised account, or a member
+    account of an organization with root sessions on (AWS allows it whatever the account's mode)."""
+    return account.governance_mode == GovernanceMode.CENTRALISED or account.root_sessions_enabled
+
+
+def refusal_of_assume_root(account: AwsAccount) -> str | None:
+    """Why an AssumeRoot task cannot be asked for on ``account``, or None."""
+    if assume_root_reaches(account):
+        return None
+    return (
+        f"AssumeRoot cannot reach {account}: its organization does not have root sessions on "
+        "(iam:EnableOrganizationsRootSessions), or it is the management account. Choose a task that "
+        "uses the root password."
+    )
 
 
 def open_duplicate(user: AnyUser, account: AwsAccount) -> AccessRequest | None:
@@ -290,6 +313,19 @@ def refusal_to_reveal(user: AnyUser, request: AccessRequest) -> str | None:
     return refusal_of_eligibility(request)
 
 
+def refusal_to_run_task(user: AnyUser, request: AccessRequest) -> str | None:
+    """The holder of an active session for an AssumeRoot task, still eligible, runs it through the
+    portal. Whether a run already succeeded or is running, and the window, are the service's to
+    check on its rows (a failed run may be retried within the window)."""
+    if not request.is_assume_root:
+        return "Only an AssumeRoot task is carried out by the portal; this session uses the password."
+    if not _is_holder(user, request):
+        return "Only the holder of the session can run its task."
+    if request.status != S.ACTIVE:
+        return wrong_status(request, "the task runs during an active session.")
+    return refusal_of_eligibility(request)
+
+
 # --- Custody -------------------------------------------------------------------------------------
 
 
@@ -298,6 +334,8 @@ def refusal_to_hand_over(user: AnyUser, request: AccessRequest) -> str | None:
     eligible; unless the account waives separation of duties, not someone who approved it."""
     if request.status != S.ACTIVE:
         return wrong_status(request, "devices are handed over for an active check-out.")
+    if request.is_assume_root:
+        return "This is an AssumeRoot task: the portal runs it, so no MFA device leaves the safe."
     if request.requester_id == user.pk:
         return "The holder cannot hand devices to themselves; another custodian must."
     if not is_custodian(user, request.account):

@@ -130,6 +130,8 @@ def request_out(request: AccessRequest) -> dict[str, Any]:
         "requester": request.requester.get_username(),
         "root_task": request.root_task,
         "other_task": request.other_task,
+        "bucket_name": request.task_bucket_name,
+        "queue_url": request.task_queue_url,
         "justification": request.justification,
         "ticket_reference": request.ticket_reference,
         "starts_at": request.starts_at,
@@ -209,6 +211,8 @@ def request_create(request: HttpRequest, body: schemas.AccessRequestIn) -> Statu
         duration_minutes=body.duration_minutes,
         ticket_reference=body.ticket_reference,
         other_task=body.other_task,
+        bucket_name=body.bucket_name,
+        queue_url=body.queue_url,
     )
     return Status(201, request_out(request_selectors.request_for(user=user, uuid=created.uuid)))
 

@@ -217,3 +217,24 @@ def test_asking_for_an_emergency_through_the_api_files_an_ordinary_pending_reque
     assert response.status_code == 201
     assert (response.json()["status"], response.json()["emergency"]) == (RequestStatus.PENDING, False)
     assert not LedgerEntry.objects.filter(action="access_request.active").exists()
+
+
+def test_an_assume_root_unlock_request_names_its_bucket_through_the_api(
+    requester: Any, approver: Any, api_as: Callable[..., ApiClient]
+) -> None:
+    centralised = AwsAccountFactory(
+        name="data-lake", account_id="222222222222", governance_mode="centralised"
+    )
+    centralised.approvers.set([approver])
+    GrantFactory(user=requester, account=centralised)
+    client = api_as(requester, Scope.WRITE_REQUESTS)
+    body = {**_new_request(), "account_id": "222222222222", "root_task": "assume_root_s3_unlock"}
+
+    refused = client.post(REQUESTS, body)
+    assert refused.status_code == 409
+    assert "bucket_name" in refused.json()["errors"]
+
+    created = client.post(REQUESTS, {**body, "bucket_name": "orders-archive"})
+    assert created.status_code == 201, created.content
+    assert created.json()["bucket_name"] == "orders-archive"
+    assert AccessRequest.objects.get().task_bucket_name == "orders-archive"

@@ -169,6 +169,8 @@ def _apply(run: OrganizationSync, snapshot: OrganizationSnapshot, *, actor: User
         changes += _record(run, account, [_Change(Kind.LEFT, before=account.ou_path)], actor=actor)
 
     features = snapshot.features
+    if features.root_sessions is not None:
+        _set_root_sessions(run, snapshot, seen, enabled=features.root_sessions, actor=actor)
     run.status = SyncStatus.SUCCEEDED
     run.finished_at = timezone.now()
     run.organization_id = snapshot.organization_id
@@ -179,6 +181,42 @@ def _apply(run: OrganizationSync, snapshot: OrganizationSnapshot, *, actor: User
     run.root_sessions = features.root_sessions
     run.features_reason = features.reason[:500]
     run.save()
+
+
+def _set_root_sessions(
+    run: OrganizationSync,
+    snapshot: OrganizationSnapshot,
+    seen: dict[str, OrganizationAccount],
+    *,
+    enabled: bool,
+    actor: User | None,
+) -> None:
+    """Which accounts ``sts:AssumeRoot`` reaches (``AwsAccount.root_sessions_enabled``, what the
+    request form offers): the member accounts, while the organization has root sessions on. AssumeRoot
+    never targets the management account. Unread features (None) leave the flags as they were."""
+    reach = {a for a in seen if a != snapshot.management_account_id} if enabled else set()
+    gained = list(
+        AwsAccount.objects.filter(account_id__in=reach, root_sessions_enabled=False).values_list(
+            "account_id", flat=True
+        )
+    )
+    lost = list(
+        AwsAccount.objects.exclude(account_id__in=reach)
+        .filter(root_sessions_enabled=True)
+        .values_list("account_id", flat=True)
+    )
+    if not gained and not lost:
+        return
+    AwsAccount.objects.filter(account_id__in=gained).update(root_sessions_enabled=True)
+    AwsAccount.objects.filter(account_id__in=lost).update(root_sessions_enabled=False)
+    ledger.record(
+        actor=actor,
+        action="organization.root_sessions_changed",
+        target_type="audits.OrganizationSync",
+        target_id=str(run.uuid),
+        target_repr=f"organization sync {run.uuid}",
+        data={"root_sessions": enabled, "reachable": sorted(gained), "unreachable": sorted(lost)},
+    )
 
 
 def _environment(found: OrganizationAccount) -> str | None:

@@ -15,14 +15,14 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from audits.choices import FindingKind
-from audits.models import Finding, RootEvent
+from audits.models import AssumeRootCall, Finding, IssuedRootKey, RootEvent
 from audits.reconcile.apply import AccountScope, apply_findings
 from audits.reconcile.drills import observe_drills
 from audits.reconcile.wanted import MANAGED_KINDS, wanted_findings
-from audits.reconcile.windows import ReconcileConfig, Windows, match_events, window_of
+from audits.reconcile.windows import KeyMatches, ReconcileConfig, Windows, match_events, window_of
 from audits.reconcile.wording import account_label
 from breakglass.choices import RequestStatus
-from breakglass.models import AccessRequest, AwsAccount, RootCredential, Transition
+from breakglass.models import AccessRequest, AwsAccount, RootCredential, RootTaskRun, Transition
 
 __all__ = ["reconcile", "reconcile_account", "reconcile_unacknowledged_emergencies"]
 
@@ -86,9 +86,11 @@ def reconcile_account(scope: AccountScope, config: ReconcileConfig) -> int:
         .defer("raw")
         .order_by("event_time", "pk")
     )
-    dirty = match_events(events, windows, now=scope.now)
+    keys = _key_matches(scope.aws_account_id, sessions)
+    dirty = match_events(events, windows, now=scope.now, keys=keys)
     if dirty:
         RootEvent.objects.bulk_update(dirty, ["session", "in_scope", "updated_at"], batch_size=1000)
+    calls = _match_calls(scope, keys)
     credential = (
         RootCredential.objects.filter(account=scope.account).first()
         if scope.account is not None and sessions
@@ -102,6 +104,8 @@ def reconcile_account(scope: AccountScope, config: ReconcileConfig) -> int:
         credential=credential,
         now=scope.now,
         config=config,
+        keys=keys,
+        calls=calls,
     )
     changed = apply_findings(scope, wanted, {event.pk: event for event in events})
     # A drill's matched root sign-in is the proof its alarm chain works: record it and alert.
@@ -124,9 +128,55 @@ def _sessions(account: AwsAccount | None) -> list[AccessRequest]:
     )
 
 
+def _key_matches(aws_account_id: str, sessions: list[AccessRequest]) -> KeyMatches:
+    """The AssumeRoot keys the portal issued for the account, and each session's own (two queries).
+
+    ``IssuedRootKey`` is written before the credentials are used, so a session's key is known even
+    when its run never stored an outcome; the run's own key is taken too.
+    """
+    by_code = {session.code: session for session in sessions}
+    by_pk = {session.pk: session for session in sessions}
+    issued = list(
+        IssuedRootKey.objects.filter(account_id=aws_account_id).values_list(
+            "access_key_id", "purpose", "reference"
+        )
+    )
+    by_key: dict[str, AccessRequest] = {}
+    for key, purpose, reference in issued:
+        if purpose == "session" and reference in by_code:
+            by_key[key] = by_code[reference]
+    if by_pk:
+        for key, request_id in (
+            RootTaskRun.objects.filter(request_id__in=by_pk)
+            .exclude(access_key_id="")
+            .values_list("access_key_id", "request_id")
+        ):
+            by_key.setdefault(key, by_pk[request_id])
+    return KeyMatches(sessions=by_key, portal=frozenset(key for key, _, _ in issued) | frozenset(by_key))
+
+
+def _match_calls(scope: AccountScope, keys: KeyMatches) -> list[AssumeRootCall]:
+    """The AssumeRoot calls that targeted the account, each tied to the session whose key it issued."""
+    calls = list(AssumeRootCall.objects.filter(target_account_id=scope.aws_account_id).defer("raw"))
+    dirty: list[AssumeRootCall] = []
+    for call in calls:
+        session = keys.sessions.get(call.access_key_id) if call.access_key_id else None
+        session_id = session.pk if session is not None else None
+        if call.session_id != session_id:
+            call.session = session
+            call.updated_at = scope.now
+            dirty.append(call)
+    if dirty:
+        AssumeRootCall.objects.bulk_update(dirty, ["session", "updated_at"])
+    return calls
+
+
 def _all_account_ids() -> list[str]:
     found: set[str] = set(RootEvent.objects.values_list("aws_account_id", flat=True).distinct())
     found.update(AwsAccount.objects.values_list("account_id", flat=True))
+    # AssumeRoot calls on accounts with no root event (yet) and no inventory entry still get checked.
+    found.update(AssumeRootCall.objects.values_list("target_account_id", flat=True).distinct())
+    found.discard("")
     found.update(
         Finding.objects.filter(kind__in=MANAGED_KINDS).values_list("aws_account_id", flat=True).distinct()
     )

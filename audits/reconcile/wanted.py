@@ -14,6 +14,11 @@ check-out that no second person (an approver or custodian) acknowledged: one per
 glass, so a second must know within minutes; beat reconciles such accounts every minute
 (``audits.tasks.reconcile_unacknowledged_emergencies``).
 
+AssumeRoot (issue 12): records made with a session's key are the session's (``windows.KeyMatches``);
+the findings a record raises on its own are not raised for an in-scope action the portal itself made
+with that key (deleting root's MFA is the approved task, not news). A key the portal did not issue is
+``assume_root_unbrokered``; records made with the portal's own posture keys raise nothing.
+
 A failed root ``ConsoleLogin`` is not "root used" (nobody got in): it raises ``root_login_failed``, not
 ``unapproved_root_usage``. Any other root call counts, failed or not: whoever made it held root
 credentials.
@@ -22,13 +27,15 @@ credentials.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from audits.choices import FAILED_LOGIN_BURST_SEVERITY, SEVERITY_BY_KIND, FindingKind
-from audits.models import RootEvent
-from audits.reconcile.windows import ReconcileConfig, custody_end
+from audits.models import AssumeRootCall, RootEvent
+from audits.reconcile.windows import NO_KEYS, KeyMatches, ReconcileConfig, custody_end, made_with_assume_root
 from audits.reconcile.wording import (
+    assume_root_unbrokered_summary,
     checkout_overdue_summary,
     emergency_unacknowledged_summary,
     emergency_unreviewed_summary,
@@ -75,6 +82,7 @@ MANAGED_KINDS = frozenset(
         K.ROTATION_OVERDUE,
         K.EMERGENCY_ACCESS_UNREVIEWED,
         K.EMERGENCY_UNACKNOWLEDGED,
+        K.ASSUME_ROOT_UNBROKERED,
         *PER_EVENT_KINDS,
     }
 )
@@ -142,18 +150,41 @@ def wanted_findings(
     credential: RootCredential | None,
     now: datetime,
     config: ReconcileConfig,
+    keys: KeyMatches = NO_KEYS,
+    calls: Sequence[AssumeRootCall] = (),
 ) -> dict[str, Wanted]:
     """The findings the account should have, by dedupe key. ``events`` are ordered by time and
-    already matched to ``sessions`` (the account's check-outs); ``label`` names the account."""
+    already matched to ``sessions`` (the account's check-outs); ``label`` names the account.
+
+    ``keys`` are the AssumeRoot keys the portal issued for the account and ``calls`` the AssumeRoot
+    calls that targeted it: a key the portal did not issue is ``assume_root_unbrokered`` (critical,
+    one finding per key, naming the caller, linked to every action made with it, which are also root
+    use without a check-out: one incident). Records made with the portal's own posture-audit keys
+    are the portal's doing and raise nothing. A call that issued no key (AssumeRoot refused) gave
+    nobody root and raises nothing.
+    """
     wanted: dict[str, Wanted] = {}
     unapproved: dict[date, list[RootEvent]] = defaultdict(list)
     failed: dict[datetime, list[RootEvent]] = defaultdict(list)
     outside: dict[int, list[RootEvent]] = defaultdict(list)
+    unbrokered: dict[str, list[RootEvent]] = defaultdict(list)
     for event in events:
         if event.is_service_event:
             continue  # AWS acting: never a person's doing
+        if event.session_id is None and event.access_key_id and event.access_key_id in keys.portal:
+            continue  # the portal's own AssumeRoot (a posture audit): issued, recorded, no person's doing
+        if (
+            made_with_assume_root(event, keys)
+            and event.access_key_id
+            and event.access_key_id not in keys.portal
+        ):
+            unbrokered[event.access_key_id].append(event)
         kinds = set(event.record_finding_kinds or [])
         moment = event.event_time.astimezone(UTC)
+        if event.in_scope and event.access_key_id and event.access_key_id in keys.sessions:
+            # The portal itself did this, with the session's key, as the approved AssumeRoot task
+            # (deleting root's MFA, re-allowing password recovery): no finding of its own.
+            kinds -= PER_EVENT_KINDS
         for kind in sorted(kinds & PER_EVENT_KINDS):
             session = event.session if event.session_id is not None else None
             summary = per_event_summary(kind, event, label)
@@ -179,6 +210,7 @@ def wanted_findings(
             failed_logins_summary(found, label, burst=burst),
             severity=FAILED_LOGIN_BURST_SEVERITY if burst else SEVERITY_BY_KIND[K.ROOT_LOGIN_FAILED],
         )
+    _unbrokered(wanted, aws_account_id, label, unbrokered, calls, keys)
     by_pk = {session.pk: session for session in sessions}
     for session_pk, found in outside.items():
         session = by_pk[session_pk]
@@ -198,6 +230,44 @@ def wanted_findings(
             if finding is not None:
                 wanted[dedupe_key(finding.kind, session.code)] = finding
     return wanted
+
+
+def _unbrokered(
+    wanted: dict[str, Wanted],
+    aws_account_id: str,
+    label: str,
+    events_by_key: dict[str, list[RootEvent]],
+    calls: Sequence[AssumeRootCall],
+    keys: KeyMatches,
+) -> None:
+    calls_by_key: dict[str, AssumeRootCall] = {}
+    for made in sorted(calls, key=lambda c: c.event_time):
+        if made.access_key_id and made.access_key_id not in keys.portal:
+            calls_by_key.setdefault(made.access_key_id, made)
+    for key in sorted(set(events_by_key) | set(calls_by_key)):
+        call = calls_by_key.get(key)
+        found = events_by_key.get(key, [])
+        moments = [e.event_time for e in found] + ([call.event_time] if call is not None else [])
+        caller = (
+            call.caller_arn
+            if call is not None
+            else next((e.assume_root_caller for e in found if e.assume_root_caller), "")
+        )
+        wanted[dedupe_key(K.ASSUME_ROOT_UNBROKERED, aws_account_id, key)] = Wanted(
+            kind=K.ASSUME_ROOT_UNBROKERED,
+            severity=SEVERITY_BY_KIND[K.ASSUME_ROOT_UNBROKERED],
+            first_seen=min(moments),
+            last_seen=max(moments),
+            summary=assume_root_unbrokered_summary(
+                key=key,
+                label=label,
+                caller=caller,
+                policy_arn=call.task_policy_arn if call is not None else "",
+                called_at=call.event_time if call is not None else None,
+                events=found,
+            ),
+            events=found,
+        )
 
 
 def _checkout_overdue(session: AccessRequest, label: str, now: datetime) -> Wanted | None:

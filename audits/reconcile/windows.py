@@ -9,7 +9,8 @@ windows overlap, the session that really held the credential at that moment wins
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from breakglass.models import AccessRequest
 from breakglass.root_tasks import BY_CODE as ROOT_TASKS
 
 __all__ = [
+    "KeyMatches",
     "ReconcileConfig",
     "Window",
     "Windows",
@@ -136,6 +138,33 @@ def _distance(moment: datetime, start: datetime, end: datetime | None) -> float:
     return 0.0
 
 
+@dataclass(frozen=True)
+class KeyMatches:
+    """The AssumeRoot keys the portal itself issued for one account (``IssuedRootKey``).
+
+    ``sessions``: a session's key and its session; the member account's records made with it belong
+    to that session whatever their time (CloudTrail may deliver them hours later). ``portal``: every
+    key the portal issued for the account, the sessions' and its own posture audits'. A record made
+    with AssumeRoot credentials whose key is not here was made by someone who called the API directly.
+    """
+
+    sessions: Mapping[str, AccessRequest] = field(default_factory=dict)
+    portal: frozenset[str] = frozenset()
+
+
+NO_KEYS = KeyMatches()
+
+
+def made_with_assume_root(event: RootEvent, keys: KeyMatches = NO_KEYS) -> bool:
+    """Whether the record was made with ``sts:AssumeRoot`` credentials (the record says so, or its
+    management-account call was joined to it, or the portal issued its key)."""
+    return (
+        event.via_assume_root
+        or bool(event.assume_root_caller)
+        or (bool(event.access_key_id) and event.access_key_id in keys.portal)
+    )
+
+
 def in_scope(session: AccessRequest, event_name: str) -> bool | None:
     """Whether the session's declared task needs this action; None for a task this version lacks."""
     task = ROOT_TASKS.get(session.root_task)
@@ -144,20 +173,30 @@ def in_scope(session: AccessRequest, event_name: str) -> bool | None:
     return event_name in task.expected_actions
 
 
-def match_events(events: list[RootEvent], windows: Windows, *, now: datetime) -> list[RootEvent]:
+def match_events(
+    events: list[RootEvent], windows: Windows, *, now: datetime, keys: KeyMatches = NO_KEYS
+) -> list[RootEvent]:
     """Set each event's ``session`` and ``in_scope`` from the windows; return those that changed.
 
-    Events a changed window no longer covers are unmatched. AWS acting (``AwsServiceEvent``) is never
-    a person's doing, so never matched. Nothing is saved: the caller writes the returned events.
+    A record made with a session's AssumeRoot key belongs to that session, by the key, whatever its
+    time. Any other record made with AssumeRoot credentials is never covered by a window: a check-out
+    does not approve credentials the portal did not issue for it. Events a changed window no longer
+    covers are unmatched. AWS acting (``AwsServiceEvent``) is never a person's doing, so never
+    matched. Nothing is saved: the caller writes the returned events.
     """
     dirty: list[RootEvent] = []
     for event in events:
         session: AccessRequest | None = None
         scope: bool | None = None
         if not event.is_service_event:
-            found = windows.match(event.event_time)
-            if found is not None:
-                session = found.session
+            by_key = keys.sessions.get(event.access_key_id) if event.access_key_id else None
+            found = (
+                None
+                if by_key is not None or made_with_assume_root(event, keys)
+                else (windows.match(event.event_time))
+            )
+            session = by_key if by_key is not None else (found.session if found is not None else None)
+            if session is not None:
                 scope = in_scope(session, event.event_name)
         session_id = session.pk if session is not None else None
         if event.session_id != session_id or event.in_scope != scope:

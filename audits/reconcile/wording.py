@@ -20,6 +20,7 @@ K = FindingKind
 
 __all__ = [
     "account_label",
+    "assume_root_unbrokered_summary",
     "at",
     "checkout_overdue_summary",
     "emergency_unacknowledged_summary",
@@ -90,6 +91,29 @@ def _via(*events: RootEvent) -> str:
 
 
 # --- Summaries -----------------------------------------------------------------------------------
+
+
+def assume_root_unbrokered_summary(
+    *, key: str, label: str, caller: str, policy_arn: str, called_at: datetime | None, events: list[RootEvent]
+) -> str:
+    """sts:AssumeRoot credentials the portal did not issue, and what was done with them."""
+    task = policy_arn.rsplit("/", 1)[-1] if policy_arn else "an unknown task policy"
+    if caller:
+        when = f" at {at(called_at)}" if called_at is not None else ""
+        head = (
+            f"sts:AssumeRoot on {label} was called outside the portal by {caller}{when} ({task}, key {key})"
+        )
+    else:
+        head = (
+            f"Root of {label} acted with AssumeRoot credentials the portal did not issue (key {key}); "
+            "the management account's AssumeRoot record has not arrived, so the caller is not known yet"
+        )
+    if not events:
+        return f"{head}: no request, no approval. No action made with the key has arrived yet."
+    return (
+        f"{head}: no request, no approval. {len(events)} root action(s) made with the key: "
+        f"{_names(events)}{_from(events)}, {at(events[0].event_time)} to {at(events[-1].event_time)}."
+    )
 
 
 def per_event_summary(kind: str, event: RootEvent, label: str) -> str:

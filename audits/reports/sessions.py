@@ -11,7 +11,8 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from audits.models import Finding, RootEvent
 from audits.reports.base import Report, ReportFilter, Row, in_chunks, iso, may_read, username
-from breakglass.models import AccessRequest, Approval, MfaDevice, SecretReveal
+from breakglass.choices import TaskRunStatus
+from breakglass.models import AccessRequest, Approval, MfaDevice, RootTaskRun, SecretReveal
 
 if TYPE_CHECKING:
     from audits.reports.base import AnyUser
@@ -44,6 +45,9 @@ SESSION_COLUMNS = (
     "devices_returned",
     "work_done",
     "reveals",
+    "task_target",
+    "task_runs",
+    "task_result",
     "root_event_ids",
     "out_of_scope_event_ids",
     "findings",
@@ -94,6 +98,7 @@ def sessions_for_report(
             Prefetch("devices", queryset=MfaDevice.objects.order_by("serial_number")),
             Prefetch("reveals", queryset=SecretReveal.objects.select_related("user").order_by("created_at")),
             Prefetch("findings", queryset=Finding.objects.only("id", "code", "session_id").order_by("code")),
+            Prefetch("task_runs", queryset=RootTaskRun.objects.select_related("run_by")),
         )
         .order_by("starts_at", "pk")
     )
@@ -155,6 +160,13 @@ def session_row(session: AccessRequest, events: list[tuple[str, bool | None]]) -
         "reveals": [
             f"{username(reveal.user)} at {iso(reveal.created_at)}" for reveal in session.reveals.all()
         ],
+        # An AssumeRoot session: what it acted on, each run the portal made, and what the task found
+        # or did (the successful run's result: the deleted credentials, the removed policy).
+        "task_target": session.task_bucket_name or session.task_queue_url,
+        "task_runs": [_task_run_text(run) for run in session.task_runs.all()],
+        "task_result": next(
+            (run.found for run in session.task_runs.all() if run.status == TaskRunStatus.SUCCEEDED), None
+        ),
         "root_event_ids": [event_id for event_id, _ in events],
         "out_of_scope_event_ids": [event_id for event_id, in_scope in events if in_scope is False],
         "findings": [finding.code for finding in session.findings.all()],
@@ -163,6 +175,12 @@ def session_row(session: AccessRequest, events: list[tuple[str, bool | None]]) -
         "review_note": session.review_note,
         "closed_at": iso(session.closed_at),
     }
+
+
+def _task_run_text(run: RootTaskRun) -> str:
+    key = f", AssumeRoot key {run.access_key_id}" if run.access_key_id else ""
+    why = f": {run.error}" if run.error else ""
+    return f"{run.status} at {iso(run.finished_at or run.started_at)} by {username(run.run_by)}{key}{why}"
 
 
 def session_rows(*, user: AnyUser | None, filters: ReportFilter | None = None) -> Iterator[Row]:

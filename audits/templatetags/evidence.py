@@ -12,7 +12,7 @@ from typing import Any
 from django import template
 
 from audits import selectors
-from audits.models import RootEvent
+from audits.models import AssumeRootCall, RootEvent
 
 register = template.Library()
 
@@ -26,3 +26,13 @@ def session_root_events(context: template.Context, access_request: Any) -> list[
     if access_request is None or user is None or not user.is_authenticated:
         return []
     return list(selectors.session_root_events(user=user, request=access_request))
+
+
+@register.simple_tag(takes_context=True)
+def session_assume_root_calls(context: template.Context, access_request: Any) -> list[AssumeRootCall]:
+    """The AssumeRoot records of the management account tied to ``access_request`` by its key."""
+    http_request = context.get("request")
+    user = getattr(http_request, "user", None) or context.get("user")
+    if access_request is None or user is None or not user.is_authenticated:
+        return []
+    return list(selectors.session_assume_root_calls(user=user, request=access_request))

@@ -122,6 +122,15 @@ EVENTS: dict[str, EventSpec] = {
         headline="The root credential of {account} was returned by {requester}.",
         next_step="Custodians: rotate the root password and review the session to close it.",
     ),
+    # An AssumeRoot session whose task the portal ran: no password to rotate, a session to review.
+    "request.task_ran": EventSpec(
+        people=(CUSTODIANS,),
+        account_channels=True,
+        summary="AssumeRoot task done",
+        headline="The portal ran the AssumeRoot task of {requester} on {account} ({task}); no password or "
+        "device was handed out.",
+        next_step="Custodians or administrators: review the session to close it.",
+    ),
     "request.rotation_confirmed": EventSpec(
         people=(REQUESTER, CUSTODIANS),
         summary="password rotated",

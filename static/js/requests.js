@@ -27,8 +27,14 @@
   var task = document.getElementById("id_root_task");
   if (task) {
     var showHint = function () {
+      var assumeRoot = task.value.indexOf("assume_root_") === 0;
       document.querySelectorAll("[data-hint-for]").forEach(function (hint) {
-        hint.hidden = hint.getAttribute("data-hint-for") !== task.value;
+        var wanted = hint.getAttribute("data-hint-for");
+        hint.hidden = wanted !== task.value && !(wanted === "assume_root_any" && assumeRoot);
+      });
+      // The bucket and queue fields only for their unlock task (a field with an error stays shown).
+      document.querySelectorAll("[data-field-for]").forEach(function (field) {
+        field.hidden = field.getAttribute("data-field-for") !== task.value && !field.querySelector(".errorlist");
       });
     };
     task.addEventListener("change", showHint);

@@ -25,6 +25,7 @@ def test_every_event_the_lifecycle_uses_is_known() -> None:
         "request.expired",
         "request.checked_out",
         "request.checked_in",
+        "request.task_ran",
         "request.rotation_confirmed",
         "request.closed",
         "request.overdue",

@@ -216,6 +216,9 @@ def test_rotation_of_a_portal_password_needs_the_new_password(
 def test_an_assume_root_task_never_hands_out_the_password(
     requester: Any, portal_account: Any, approver: Any
 ) -> None:
+    # A classic member account of an organization with root sessions on: AssumeRoot reaches it.
+    portal_account.root_sessions_enabled = True
+    portal_account.save()
     request = active(
         make_request(requester, portal_account, root_task="assume_root_audit_credentials"), approver
     )

@@ -82,7 +82,8 @@ def test_a_centralised_account_takes_only_assume_root_tasks(requester: Any) -> N
     account = AwsAccountFactory(governance_mode="centralised", ticket_required=False)
     with pytest.raises(DomainError, match="choose an AssumeRoot task"):
         make_request(requester, account)
-    assert make_request(requester, account, root_task="assume_root_s3_unlock").status == "pending"
+    unlock = make_request(requester, account, root_task="assume_root_s3_unlock", bucket_name="orders-archive")
+    assert unlock.status == "pending"
 
 
 # --- Approval --------------------------------------------------------------------------------

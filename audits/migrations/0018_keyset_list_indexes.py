@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audits', '0016_assume_root_issued_keys_and_audit_runs'),
+        ('audits', '0017_assume_root_attribution'),
         ('breakglass', '0014_keyset_list_indexes'),
     ]
 

@@ -1,0 +1,55 @@
+"""Fixtures of the AssumeRoot session tests: moto with the AssumeRoot extension (ar-aws's
+``root_aws``), a centralised member account with a quorum of two, and signed-in clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from audits.tests.assume_root.conftest import MEMBER, root_aws  # noqa: F401 (the fixture)
+from breakglass.choices import GovernanceMode
+from breakglass.tests.factories import AwsAccountFactory, GrantFactory
+from portal.celery import app as celery_app
+from portal.testing import step_up
+
+
+@pytest.fixture
+def member(requester: Any, approver: Any, second_approver: Any, custodian: Any) -> Any:
+    """data-lake: a centralised member account, two approvers of whom both must approve."""
+    account = AwsAccountFactory(
+        name="data-lake",
+        account_id=MEMBER,
+        governance_mode=GovernanceMode.CENTRALISED,
+        approval_quorum=2,
+        ticket_required=False,
+    )
+    account.approvers.set([approver, second_approver])
+    account.custodians.set([custodian])
+    GrantFactory(user=requester, account=account)
+    return account
+
+
+@pytest.fixture
+def signed_in() -> Callable[..., Client]:
+    def sign_in(user: Any, *, stepped_up: bool = False) -> Client:
+        client = Client()
+        client.force_login(user)
+        if stepped_up:
+            step_up(client, user, method="mfa" if user.totp_secret else "password")
+        return client
+
+    return sign_in
+
+
+@pytest.fixture(autouse=True)
+def eager_celery() -> Any:
+    """The reconciliation a run schedules runs in the test, not in a worker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
