@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from django.urls import path
 
+from breakglass import request_list_views as lists
 from breakglass import request_views as views
 from breakglass import task_run_views
 
 urlpatterns = [
-    path("requests/", views.request_list, name="request_list"),
+    path("requests/", lists.request_list, name="request_list"),
     path("requests/new/", views.request_create, name="request_create"),
-    path("requests/approvals/", views.request_approvals, name="request_approvals"),
-    path("requests/active/", views.request_active, name="request_active"),
-    path("custody/", views.custody_board, name="custody_board"),
+    path("requests/approvals/", lists.request_approvals, name="request_approvals"),
+    path("requests/active/", lists.request_active, name="request_active"),
+    path("custody/", lists.custody_board, name="custody_board"),
     path("requests/<uuid:uuid>/", views.request_detail, name="request_detail"),
     path("requests/<uuid:uuid>/decide/", views.request_decide, name="request_decide"),
     path("requests/<uuid:uuid>/cancel/", views.request_cancel, name="request_cancel"),
