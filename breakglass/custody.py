@@ -67,7 +67,8 @@ def access_request_check_out(*, request: AccessRequest, requester: User) -> Acce
             raise DomainError(
                 f"Another check-out of {locked.account} is active; it must be returned first."
             ) from None
-        outbox.queue(event="request.checked_out", request=locked, actor=requester)
+        event = "request.task_started" if locked.is_assume_root else "request.checked_out"
+        outbox.queue(event=event, request=locked, actor=requester)
     return locked
 
 

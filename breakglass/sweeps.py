@@ -87,7 +87,8 @@ def checkouts_remind_overdue(*, now: datetime | None = None) -> int:
                 target=locked,
                 data={"code": locked.code, "minutes_overdue": minutes},
             )
-            outbox.queue(event="request.overdue", request=locked, note=f"{minutes} minutes overdue")
+            event = "request.task_overdue" if locked.is_assume_root else "request.overdue"
+            outbox.queue(event=event, request=locked, note=f"{minutes} minutes overdue")
             sent += 1
     return sent
 

@@ -115,6 +115,15 @@ EVENTS: dict[str, EventSpec] = {
         summary="checked out",
         headline="{requester} checked out the root credential of {account}, due back at {due_at}.",
     ),
+    # An AssumeRoot session started: nothing leaves the safe; the holder presses "Run task".
+    "request.task_started": EventSpec(
+        people=(CUSTODIANS,),
+        account_channels=True,
+        summary="AssumeRoot session started",
+        headline="{requester} started an AssumeRoot session on {account} ({task}), due to end at {due_at}; "
+        "no password or device is handed out.",
+        next_step="Nothing to hand over: the portal runs the task when the holder presses Run task.",
+    ),
     "request.checked_in": EventSpec(
         people=(CUSTODIANS,),
         account_channels=True,
@@ -147,6 +156,14 @@ EVENTS: dict[str, EventSpec] = {
         summary="OVERDUE",
         headline="The root credential of {account} checked out by {requester} was due back at {due_at}.",
         next_step="Return the credential now, or ask a custodian to record its return.",
+    ),
+    "request.task_overdue": EventSpec(
+        people=(REQUESTER, CUSTODIANS),
+        account_channels=True,
+        summary="OVERDUE",
+        headline="The AssumeRoot session of {requester} on {account} ({task}) was due to end at {due_at} "
+        "and its task has not run.",
+        next_step="Run the task now if it is still needed, or check in to end the session.",
     ),
     "request.emergency": EventSpec(
         people=_EVERYONE,

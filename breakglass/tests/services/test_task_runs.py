@@ -154,3 +154,20 @@ def test_a_result_is_stored_once(requester: Any, session: AccessRequest) -> None
     _finish(run, ok=False, error="AccessDenied")
     with pytest.raises(DomainError, match="already has its result"):
         _finish(run, ok=True)
+
+
+def test_an_assume_root_session_is_announced_in_its_own_words(session: AccessRequest) -> None:
+    events = set(Notification.objects.filter(request=session).values_list("event", flat=True))
+    assert "request.task_started" in events
+    assert "request.checked_out" not in events
+
+
+def test_an_overdue_assume_root_session_asks_for_the_task_not_a_return(session: AccessRequest) -> None:
+    from breakglass import sweeps
+
+    AccessRequest.objects.filter(pk=session.pk).update(due_at=timezone.now() - timedelta(minutes=5))
+
+    assert sweeps.checkouts_remind_overdue() == 1
+    events = set(Notification.objects.filter(request=session).values_list("event", flat=True))
+    assert "request.task_overdue" in events
+    assert "request.overdue" not in events
