@@ -7,7 +7,7 @@ has a TOTP authenticator, whose secret is on ``user.totp_secret`` so tests can c
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -47,6 +47,20 @@ def _flush_past_the_ledger_triggers() -> Any:
     DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
     yield
     DatabaseOperations.sql_flush = original  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Celery tasks run where they are queued, after the commit as a worker would run them. Set on
+    the app's own configuration: the ``settings`` fixture alone does not reach an app already made."""
+    from portal.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

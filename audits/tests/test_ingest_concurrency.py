@@ -19,7 +19,6 @@ from audits.sources import registry
 from audits.sources.base import Chunk
 from audits.tests.cloudtrail.support import assume_root_call, member_root_action, write_delivery
 from audits.tests.findings_support import canonical_findings, hours_ago, root_call, root_login
-from portal.celery import app as celery_app
 from portal.testing import race
 
 pytestmark = [
@@ -29,14 +28,8 @@ pytestmark = [
 
 
 @pytest.fixture(autouse=True)
-def eager_celery() -> Iterator[None]:
-    # Alerts are delivered after commit; in these tests that happens in-process, not via a broker.
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous
+def _tasks_run_in_place(eager_celery: None) -> None:
+    """Every test here runs its Celery tasks in place (the root conftest's ``eager_celery``)."""
 
 
 def write_logs(folder: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from audits.models import IngestionRun, RootEvent
 from audits.tests.findings_support import UNKNOWN_ACCOUNT_ID, hours_ago, root_call
 from ledger import services as ledger_services
 from ledger.models import LedgerEntry
-from portal.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +31,6 @@ UPLOAD = reverse("audits:log_upload")
 def upload_dir(settings: Any, tmp_path: Path) -> Path:
     settings.PORTAL_UPLOAD_DIR = tmp_path / "uploads"
     return Path(settings.PORTAL_UPLOAD_DIR)
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous
 
 
 def gz_delivery(records: list[dict[str, Any]]) -> bytes:

@@ -3,7 +3,6 @@ intact, broken (naming and linking the first broken entry), stale, and started f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -26,16 +25,6 @@ pytestmark = pytest.mark.django_db
 
 LEDGER = reverse("ledger:ledger_list")
 VERIFY = reverse("ledger:verification_start")
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -53,14 +53,3 @@ def make_account(db: Any) -> Callable[..., AwsAccount]:
         return account
 
     return make
-
-
-@pytest.fixture
-def eager_celery() -> Any:
-    """Tasks handed over by name run in place (the re-check a contacts fix queues)."""
-    from portal.celery import app as celery_app
-
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous

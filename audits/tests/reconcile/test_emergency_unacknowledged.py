@@ -20,7 +20,6 @@ from audits.tests.reconcile.memory import T0, M
 from breakglass import lifecycle
 from breakglass.models import AccessRequest
 from breakglass.tests.lifecycle_helpers import make_request
-from portal.celery import app as celery_app
 
 K = FindingKind
 CONFIG = ReconcileConfig(
@@ -78,14 +77,6 @@ def test_an_ordinary_session_needs_no_acknowledgement() -> None:
 
 
 # --- Through the database and beat ---------------------------------------------------------------
-
-
-@pytest.fixture
-def eager() -> Any:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def _emergency(requester: Any, account: Any, *, minutes_ago: int) -> AccessRequest:

@@ -12,7 +12,6 @@ from django.test import Client
 from audits.tests.assume_root.conftest import MEMBER, root_aws  # noqa: F401 (the fixture)
 from breakglass.choices import GovernanceMode
 from breakglass.tests.factories import AwsAccountFactory, GrantFactory
-from portal.celery import app as celery_app
 from portal.testing import step_up
 
 
@@ -45,11 +44,5 @@ def signed_in() -> Callable[..., Client]:
 
 
 @pytest.fixture(autouse=True)
-def eager_celery() -> Any:
-    """The reconciliation a run schedules runs in the test, not in a worker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous
+def _tasks_run_in_place(eager_celery: None) -> None:
+    """Every test here runs its Celery tasks in place (the root conftest's ``eager_celery``)."""

@@ -3,7 +3,6 @@ root password kept in the portal, and a drill scheduled by ada for now."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from django.utils import timezone
 from breakglass import drills, services
 from breakglass.models import Drill
 from breakglass.tests.lifecycle_helpers import PASSWORD
-from portal.celery import app as celery_app
 from portal.policy import Role
 
 
@@ -38,13 +36,3 @@ def drill(administrator: Any, custodian: Any, drilled_account: Any) -> Drill:
         duration_minutes=30,
         note="Bridge: +1 555 0100.",
     )
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous

@@ -14,7 +14,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,6 @@ from breakglass.tests.test_browser_lifecycle import (  # noqa: F401
     short_step_up,
 )
 from ledger.models import LedgerEntry
-from portal.celery import app as celery_app
 from portal.policy import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -47,17 +46,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FIXTURE = Path(__file__).resolve().parents[3].parent / "shared/fixtures/cloudtrail/events"
 ROOT_LOGIN = "panther__root-login-success-nomfa.json"
 ACCOUNT_ID = "123456789012"
-
-
-@pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Celery tasks run where they are queued: the upload's ingestion and the alert's delivery."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

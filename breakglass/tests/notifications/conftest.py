@@ -89,17 +89,6 @@ def receiver(local_webhooks_allowed: None) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def eager_celery() -> Iterator[None]:
-    """Run Celery tasks in the calling thread, as a worker would after the commit."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The notification ids the outbox hands to the delivery task, recorded instead of queued.
 
