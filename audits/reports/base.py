@@ -80,6 +80,10 @@ class Report:
     count: Callable[..., int | None]
     # The filters a page offers for this report.
     filter_fields: tuple[str, ...]
+    # The PDF's columns that head each row laid out as a record (``reports.formats.pdf_record``),
+    # one block of label/value pairs per row, for reports too wide for one table line a row; empty:
+    # one table line a row, the column headers repeated on every page.
+    record_heading: tuple[str, ...] = ()
 
 
 def may_read(user: AnyUser | None) -> bool:

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,64 @@ def pdf_cell(key: str, value: Any) -> str:
     if len(text) > PDF_TEXT_CHARS:
         return f"{text[:PDF_TEXT_CHARS]} … (cut; all in the CSV and JSON exports)"
     return text
+
+
+#: Label/value pairs on one line of a PDF record; a value longer than ``RECORD_WIDE_CHARS`` takes a
+#: line of its own, so that it wraps over few wide lines.
+RECORD_PAIRS = 3
+RECORD_WIDE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class RecordField:
+    label: str
+    text: str
+    # Table columns the value spans: 1, or more to fill its line (a line holds RECORD_PAIRS pairs).
+    span: int
+
+
+@dataclass(frozen=True)
+class PdfRecord:
+    """One row of a wide report as the PDF lays it out: a heading line, then its other columns as
+    label/value pairs, ``RECORD_PAIRS`` a line, every column shown even when empty."""
+
+    heading: str
+    lines: list[list[RecordField]]
+
+
+def _spanned(line: list[tuple[str, str]]) -> list[RecordField]:
+    # The last value of a short line spans the pairs left, so every line fills the record's width.
+    spare = (RECORD_PAIRS - len(line)) * 2
+    return [
+        RecordField(label, text, 1 + (spare if index == len(line) - 1 else 0))
+        for index, (label, text) in enumerate(line)
+    ]
+
+
+def pdf_record(columns: tuple[str, ...], heading: tuple[str, ...], row: dict[str, Any]) -> PdfRecord:
+    """A row as a :class:`PdfRecord`: the ``heading`` columns' texts joined, then every other
+    column's :func:`pdf_cell` with its name as label."""
+    title = " · ".join(text for column in heading if (text := pdf_cell(column, row.get(column))))
+    lines: list[list[RecordField]] = []
+    line: list[tuple[str, str]] = []
+    for column in columns:
+        if column in heading:
+            continue
+        text = pdf_cell(column, row.get(column))
+        label = column.replace("_", " ")
+        if len(text) > RECORD_WIDE_CHARS:
+            if line:
+                lines.append(_spanned(line))
+                line = []
+            lines.append([RecordField(label, text, RECORD_PAIRS * 2 - 1)])
+            continue
+        line.append((label, text))
+        if len(line) == RECORD_PAIRS:
+            lines.append(_spanned(line))
+            line = []
+    if line:
+        lines.append(_spanned(line))
+    return PdfRecord(heading=title, lines=lines)
 
 
 def csv_cell(key: str, value: Any) -> str:

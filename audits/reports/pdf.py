@@ -68,10 +68,11 @@ def write_report_pdf(
     *,
     template: str,
     context: dict[str, Any],
-    rows: Iterable[list[str]],
+    rows: Iterable[Any],
     on_rows: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the PDF of ``rows`` (lists of cell texts) into ``target``; returns the number of rows.
+    """Write the PDF of ``rows`` (what ``template`` lays out: lists of cell texts, or
+    ``formats.PdfRecord``) into ``target``; returns the number of rows.
 
     ``context`` is the template's header (title, organization, period, filters, generated at/by,
     columns, row_count or None); ``on_rows`` hears how many rows are laid out so far, after each part.
@@ -81,7 +82,7 @@ def write_report_pdf(
         parts: list[tuple[Path, int]] = []
         written = 0
 
-        def flush(batch: list[list[str]], *, last: bool) -> None:
+        def flush(batch: list[Any], *, last: bool) -> None:
             part_context = {
                 **context,
                 "rows": batch,
@@ -93,7 +94,7 @@ def write_report_pdf(
             pages = _write_part(path, render_to_string(template, part_context), stylesheets)
             parts.append((path, pages))
 
-        batch: list[list[str]] = []
+        batch: list[Any] = []
         for cells in rows:
             # A full part is laid out once a row follows it, so the last part is never empty.
             if len(batch) >= PDF_PART_ROWS:
