@@ -39,6 +39,7 @@ import resource
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -126,6 +127,7 @@ def measure(name: str, fmt: str, folder: str, since: str | None, until: str | No
     from audits.reports import ReportFilter, export_start
 
     queries = 0
+    members: list[tuple[str, float]] = []
 
     def counted(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         nonlocal queries
@@ -147,8 +149,18 @@ def measure(name: str, fmt: str, folder: str, since: str | None, until: str | No
             from audits.reports import REPORTS
 
             rows = REPORTS["sessions"].count(user=None, filters=filters)
+            written: list[float] = []  # when each member was done, in the zip's order
             with path.open("w+b") as out:
-                write_bundle(out, user=None, filters=filters)
+                write_bundle(
+                    out, user=None, filters=filters, on_member=lambda _: written.append(time.perf_counter())
+                )
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+            starts = [wall, *written[:-1]]
+            members = sorted(
+                ((name, end - start) for name, start, end in zip(names, starts, written, strict=False)),
+                key=lambda item: -item[1],
+            )
         else:
             export = export_start(user=None, name=name, fmt=fmt, filters=filters)
             rows = export.count
@@ -169,6 +181,7 @@ def measure(name: str, fmt: str, folder: str, since: str | None, until: str | No
         "rss_before_mb": before,
         "rss_peak_mb": _maxrss_mb(),
         "queries": queries,
+        "members": members,
     }
 
 
@@ -252,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(+{peak - result['rss_before_mb']:.0f} after start-up)  "
                 f"{result['queries']:,} queries"
             )
+            if result["members"]:
+                print("  slowest members: " + ", ".join(f"{n} {t:.1f} s" for n, t in result["members"][:6]))
     print(f"target: peak RSS under {TARGET_PEAK_MB} MB per export: {'OVER' if over else 'met'}")
     return 1 if over else 0
 
