@@ -22,7 +22,7 @@ from typing import IO, Any
 from django.template.loader import render_to_string
 from weasyprint import CSS, HTML
 
-from audits.reports.formats import PRINT_STYLESHEET
+from audits.reports.formats import PRINT_STYLESHEET, font_configuration
 from audits.reports.pdf_join import join_numbered
 
 #: Rows laid out per WeasyPrint document. A busy session's row (its cells capped by ``pdf_cell``)
@@ -40,7 +40,7 @@ def _write_part(path: Path, html: str, stylesheets: list[CSS]) -> int:
     """Lay out one part, write it to ``path`` and return its number of pages; the layout is then
     garbage (nothing keeps the document)."""
     # No base URL: the template links nothing, so the renderer never fetches a file or an address.
-    document = HTML(string=html).render(stylesheets=stylesheets)
+    document = HTML(string=html).render(stylesheets=stylesheets, font_config=font_configuration())
     pages = len(document.pages)
     document.write_pdf(path)
     return pages
