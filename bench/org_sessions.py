@@ -107,6 +107,29 @@ def _request(
     return request
 
 
+def _parties(
+    statuses: list[str], *, rng: random.Random, accounts: int, requesters: int
+) -> Iterator[tuple[str, int, int]]:
+    """Per request its status, account and requester (indices). An active one takes the account
+    counted back from the newest (one check-out per account); a pending one a (requester, account)
+    pair no other pending request has (one pending request per person and account, a constraint
+    that 300 pending requests among 60,000 pairs would otherwise hit by chance)."""
+    from breakglass.choices import RequestStatus
+
+    pending: set[tuple[int, int]] = set()
+    sessions = len(statuses)
+    for index, status in enumerate(statuses):
+        if status == RequestStatus.ACTIVE:
+            account, requester = (sessions - 1 - index) % accounts, rng.randrange(requesters)
+        else:
+            account, requester = rng.randrange(accounts), rng.randrange(requesters)
+            while status == RequestStatus.PENDING and (requester, account) in pending:
+                account, requester = rng.randrange(accounts), rng.randrange(requesters)
+        if status == RequestStatus.PENDING:
+            pending.add((requester, account))
+        yield status, account, requester
+
+
 def generate_sessions(
     *,
     sessions: int,
@@ -135,18 +158,16 @@ def generate_sessions(
             _request(
                 index,
                 status,
-                account=accounts[
-                    (sessions - 1 - index) % len(accounts)
-                    if status == RequestStatus.ACTIVE
-                    else rng.randrange(len(accounts))
-                ],
-                requester=requesters[rng.randrange(len(requesters))],
+                account=accounts[account],
+                requester=requesters[requester],
                 starts=year_ago + step * index,
                 rng=rng,
                 approvers=approvers,
                 custodians=custodians,
             )
-            for index, status in enumerate(statuses)
+            for index, (status, account, requester) in enumerate(
+                _parties(statuses, rng=rng, accounts=len(accounts), requesters=len(requesters))
+            )
         ],
     )
     account_index = {account.pk: index for index, account in enumerate(accounts)}

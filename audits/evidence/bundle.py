@@ -28,10 +28,11 @@ from django.utils import timezone
 from audits.evidence.controls import COLUMNS as CONTROL_COLUMNS
 from audits.evidence.controls import CONTROLS, controls_csv, controls_json
 from audits.evidence.signing import SIGNATURE_MEMBER, evidence_keys, sign
+from audits.evidence.summary import MONTH_COLUMNS, SUMMARY_COLUMNS, month_rows, summary_rows
 from audits.reports import REPORTS, ReportFilter
 from audits.reports.base import Report, iso
 from audits.reports.export import period_text, text_pieces, write_pdf
-from audits.reports.formats import pdf_document
+from audits.reports.formats import csv_pieces, json_pieces, pdf_document
 from ledger import services as ledger_services
 from ledger.models import LedgerEntry
 from ledger.services import SYSTEM_ACTOR_NAME
@@ -49,6 +50,8 @@ PDF_REPORTS = ("sessions",)
 _LEDGER_CHUNK = 2000
 COVER_MEMBER = "cover.pdf"
 COVER_TEMPLATE = "audits/evidence/cover.html"
+#: The activity summary (``summary``), as ``.csv`` and ``.json``.
+SUMMARY_MEMBER = "reports/activity-summary"
 
 
 @dataclass(frozen=True)
@@ -166,10 +169,14 @@ def cover_pdf(
     public_key: str,
     ledger_slice: _SliceWriter,
     files: dict[str, MemberDigest],
+    months: list[dict[str, Any]],
 ) -> bytes:
     """The bundle's cover for the auditor's file: period, who and when, the key, the controls table
-    (as in controls.csv) and every other file with its digest."""
+    (as in controls.csv), the root activity per month (``summary``) and every other file with its
+    digest. Its tables are bounded (controls, months of the period, files): it is laid out whole."""
     context = {
+        "month_columns": [column.replace("_", " ") for column in MONTH_COLUMNS],
+        "months": [[row[column] for column in MONTH_COLUMNS] for row in months],
         "organization": settings.PORTAL_ORGANIZATION_NAME,
         "period": period_text(filters),
         "filters": sorted((k, v) for k, v in filters.as_dict().items() if k not in ("since", "until")),
@@ -192,7 +199,7 @@ def manifest_bytes(document: dict[str, Any]) -> bytes:
 
 
 #: The members ``write_bundle`` writes before its manifest and signature, for a progress count.
-BUNDLE_MEMBERS = len(BUNDLE_REPORTS) * 2 + len(PDF_REPORTS) + 4
+BUNDLE_MEMBERS = len(BUNDLE_REPORTS) * 2 + len(PDF_REPORTS) + 6
 
 
 def write_bundle(
@@ -223,6 +230,15 @@ def write_bundle(
                 files[member] = _write_member(
                     archive, member, _pdf_chunks(user=user, report=report, filters=filters)
                 )
+        # What a person reads of the activity: per account and month, how each event is accounted for.
+        files[f"{SUMMARY_MEMBER}.csv"] = _write_member(
+            archive,
+            f"{SUMMARY_MEMBER}.csv",
+            _encoded(csv_pieces(SUMMARY_COLUMNS, summary_rows(user=user, filters=filters))),
+        )
+        files[f"{SUMMARY_MEMBER}.json"] = _write_member(
+            archive, f"{SUMMARY_MEMBER}.json", _encoded(json_pieces(summary_rows(user=user, filters=filters)))
+        )
         files[LEDGER_SLICE_MEMBER] = _write_member(archive, LEDGER_SLICE_MEMBER, ledger_slice.chunks())
         files["controls.csv"] = _write_member(archive, "controls.csv", _encoded(controls_csv()))
         files["controls.json"] = _write_member(archive, "controls.json", _encoded(controls_json()))
@@ -231,6 +247,7 @@ def write_bundle(
         public_key = keys.public_keys()[keys.primary_key_id]
         cover = cover_pdf(
             filters=filters,
+            months=month_rows(user=user, filters=filters),
             generated_at=generated_at,
             generated_by=generated_by,
             key_id=keys.primary_key_id,

@@ -21,7 +21,9 @@ class Control:
 
 
 _SESSIONS = "reports/sessions.csv reports/sessions.json reports/sessions.pdf"
-_ACTIVITY = "reports/activity.csv reports/activity.json"
+_ACTIVITY = (
+    "reports/activity.csv reports/activity.json reports/activity-summary.csv reports/activity-summary.json"
+)
 _FINDINGS = "reports/findings.csv reports/findings.json"
 _ACCESS = "reports/access.csv reports/access.json"
 _REVIEWS = "reports/reviews.csv reports/reviews.json"

@@ -3,13 +3,14 @@ session and findings that account for it."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from audits.models import Finding, RootEvent
-from audits.reports.base import Report, ReportFilter, Row, in_chunks, iso, may_read
+from audits.reports.base import Report, ReportFilter, Row, iso, may_read
 from breakglass.models import AwsAccount
 
 if TYPE_CHECKING:
@@ -36,6 +37,31 @@ ACTIVITY_COLUMNS = (
 )
 
 
+#: Root events read per round trip (and per query of their findings' codes).
+ACTIVITY_CHUNK = 2000
+# What a row reads, as tuples: building a model instance (and its session's, through
+# select_related) per event was most of the time of a million-event export (bench/reports_benchmark.py).
+_FIELDS = (
+    "pk",
+    "event_id",
+    "event_time",
+    "aws_account_id",
+    "region",
+    "event_source",
+    "event_name",
+    "event_type",
+    "is_service_event",
+    "succeeded",
+    "mfa_used",
+    "source_ip",
+    "access_key_id",
+    "assume_root_caller",
+    "session__code",
+    "session__is_drill",
+    "in_scope",
+)
+
+
 def events_for_report(*, user: AnyUser | None, filters: ReportFilter | None = None) -> QuerySet[RootEvent]:
     """Root events oldest first, raw records never read; unknown accounts included."""
     if not may_read(user):
@@ -51,42 +77,60 @@ def events_for_report(*, user: AnyUser | None, filters: ReportFilter | None = No
         if filters.environment:
             accounts = AwsAccount.objects.filter(environment=filters.environment).values("account_id")
             q &= Q(aws_account_id__in=accounts)
-    return (
-        RootEvent.objects.filter(q)
-        .defer("raw")
-        .select_related("session")
-        .prefetch_related(Prefetch("findings", queryset=Finding.objects.only("id", "code").order_by("code")))
-        .order_by("event_time", "pk")
+    return RootEvent.objects.filter(q).order_by("event_time", "pk")
+
+
+def _finding_codes(event_pks: list[int]) -> dict[int, list[str]]:
+    """The codes of the findings that name each of these events, in one query."""
+    codes: dict[int, list[str]] = defaultdict(list)
+    links = (
+        Finding.events.through.objects.filter(rootevent_id__in=event_pks)
+        .order_by("finding__code")
+        .values_list("rootevent_id", "finding__code")
     )
+    for event_pk, code in links:
+        codes[event_pk].append(code)
+    return codes
 
 
-def activity_row(event: RootEvent) -> Row:
-    return {
-        "event_id": event.event_id,
-        "event_time": iso(event.event_time),
-        "account_id": event.aws_account_id,
-        "region": event.region,
-        "event_source": event.event_source,
-        "event_name": event.event_name,
-        "event_type": event.event_type,
-        "service_event": event.is_service_event,
-        "succeeded": event.succeeded,
-        "mfa_used": event.mfa_used,
-        "source_ip": event.source_ip,
-        "access_key_id": event.access_key_id,
-        "assume_root_caller": event.assume_root_caller,
-        "session": event.session.code if event.session is not None else None,
-        # Matched to a scheduled drill: an exercise of the alarm, not real use.
-        "drill": event.session.is_drill if event.session is not None else False,
-        "in_scope": event.in_scope,
-        "findings": [finding.code for finding in event.findings.all()],
-    }
+def _rows_of(chunk: list[tuple[Any, ...]]) -> Iterator[Row]:
+    codes = _finding_codes([values[0] for values in chunk])
+    for values in chunk:
+        (pk, event_id, event_time, account_id, region, source, name, event_type, service_event, succeeded,
+         mfa_used, source_ip, access_key_id, caller, session, drill, in_scope) = values  # fmt: skip
+        yield {
+            "event_id": event_id,
+            "event_time": iso(event_time),
+            "account_id": account_id,
+            "region": region,
+            "event_source": source,
+            "event_name": name,
+            "event_type": event_type,
+            "service_event": service_event,
+            "succeeded": succeeded,
+            "mfa_used": mfa_used,
+            "source_ip": source_ip,
+            "access_key_id": access_key_id,
+            "assume_root_caller": caller,
+            "session": session,
+            # Matched to a scheduled drill: an exercise of the alarm, not real use.
+            "drill": bool(drill),
+            "in_scope": in_scope,
+            "findings": codes.get(pk, []),
+        }
 
 
 def activity_rows(*, user: AnyUser | None, filters: ReportFilter | None = None) -> Iterator[Row]:
-    for chunk in in_chunks(events_for_report(user=user, filters=filters)):
-        for event in chunk:
-            yield activity_row(event)
+    """Every root event of the filter as a row, read in chunks of ``ACTIVITY_CHUNK`` (two queries each)."""
+    found = events_for_report(user=user, filters=filters).values_list(*_FIELDS)
+    chunk: list[tuple[Any, ...]] = []
+    for values in found.iterator(chunk_size=ACTIVITY_CHUNK):
+        chunk.append(values)
+        if len(chunk) >= ACTIVITY_CHUNK:
+            yield from _rows_of(chunk)
+            chunk = []
+    if chunk:
+        yield from _rows_of(chunk)
 
 
 def activity_count(*, user: AnyUser | None, filters: ReportFilter | None = None) -> int:

@@ -85,6 +85,10 @@ class Report:
     # Whether ``ReportFilter.account`` (part of a name, the start of an id) narrows it; the others
     # take one account by id, and ``export.check_filters`` refuses a name they would ignore.
     searches_account_names: bool = False
+    # The PDF's columns that head each row laid out as a record (``reports.formats.pdf_record``),
+    # one block of label/value pairs per row, for reports too wide for one table line a row; empty:
+    # one table line a row, the column headers repeated on every page.
+    record_heading: tuple[str, ...] = ()
 
 
 def may_read(user: AnyUser | None) -> bool:

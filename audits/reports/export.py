@@ -17,7 +17,7 @@ from audits.reports.access import REPORT as ACCESS
 from audits.reports.activity import REPORT as ACTIVITY
 from audits.reports.base import Report, ReportFilter
 from audits.reports.findings import REPORT as FINDINGS
-from audits.reports.formats import FORMATS, csv_pieces, json_pieces, pdf_cell
+from audits.reports.formats import FORMATS, RECORD_PAIRS, csv_pieces, json_pieces, pdf_cell, pdf_record
 from audits.reports.ledger import REPORT as LEDGER
 from audits.reports.pdf import write_report_pdf
 from audits.reports.posture import REPORT as POSTURE
@@ -35,6 +35,8 @@ REPORTS: dict[str, Report] = {
     report.name: report for report in (SESSIONS, ACTIVITY, FINDINGS, ACCESS, REVIEWS, LEDGER, POSTURE)
 }
 PDF_TEMPLATE = "audits/reports/document.html"
+#: The PDF of a report with ``record_heading``: one block of label/value pairs a row.
+RECORDS_TEMPLATE = "audits/reports/records.html"
 
 
 class UnknownReportError(ValueError):
@@ -111,7 +113,7 @@ def write_pdf(
     """The report as a PDF an auditor files (title, organization, period, filters, who made it and
     when, its table, "Page N of M"), written into ``target`` part by part; returns the rows."""
     shown = {key: value for key, value in filters.as_dict().items() if key not in ("since", "until")}
-    context = {
+    context: dict[str, Any] = {
         "title": report.title,
         "organization": settings.PORTAL_ORGANIZATION_NAME,
         "period": period_text(filters),
@@ -121,11 +123,16 @@ def write_pdf(
         "columns": [column.replace("_", " ") for column in report.columns],
         "row_count": count,
     }
-    rows = (
-        [pdf_cell(column, row.get(column)) for column in report.columns]
-        for row in report.rows(user=user, filters=filters)
-    )
-    return write_report_pdf(target, template=PDF_TEMPLATE, context=context, rows=rows, on_rows=on_rows)
+    found = report.rows(user=user, filters=filters)
+    if report.record_heading:
+        context["pairs"] = range(RECORD_PAIRS)
+        context["record_columns"] = RECORD_PAIRS * 2
+        records = (pdf_record(report.columns, report.record_heading, row) for row in found)
+        return write_report_pdf(
+            target, template=RECORDS_TEMPLATE, context=context, rows=records, on_rows=on_rows
+        )
+    cells = ([pdf_cell(column, row.get(column)) for column in report.columns] for row in found)
+    return write_report_pdf(target, template=PDF_TEMPLATE, context=context, rows=cells, on_rows=on_rows)
 
 
 def pdf_bytes(*, user: AnyUser | None, report: Report, filters: ReportFilter) -> bytes:

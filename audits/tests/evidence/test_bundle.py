@@ -4,6 +4,7 @@ named (a member, the manifest, the signature, a file added or removed, a re-chai
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import io
 import json
@@ -15,10 +16,12 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from audits.evidence import CONTROLS, verify_bundle
+from audits.evidence import CONTROLS, make_bundle, verify_bundle
 from audits.evidence.bundle import manifest_bytes
 from audits.evidence.signing import evidence_keys, sign
-from audits.tests.evidence.conftest import flip_one_byte, rewrite
+from audits.tests.evidence.conftest import flip_one_byte, period, rewrite
+from audits.tests.reports.conftest import World
+from breakglass.models import AccessRequest
 from ledger.keys import public_keys_from
 from ledger.models import LedgerEntry
 
@@ -42,7 +45,15 @@ def read(path: Path, name: str) -> bytes:
 def test_a_bundle_holds_the_reports_the_slice_the_controls_and_a_signed_manifest(bundle: Path) -> None:
     names = members(bundle)
 
-    others = {"reports/sessions.pdf", "ledger-slice.jsonl", "controls.csv", "controls.json", "cover.pdf"}
+    others = {
+        "reports/sessions.pdf",
+        "reports/activity-summary.csv",
+        "reports/activity-summary.json",
+        "ledger-slice.jsonl",
+        "controls.csv",
+        "controls.json",
+        "cover.pdf",
+    }
     assert {*REPORT_MEMBERS, *others} <= set(names)
     assert names[-2:] == ["manifest.json", "manifest.sig"]
     manifest = json.loads(read(bundle, "manifest.json"))
@@ -270,3 +281,52 @@ def test_the_cover_prints_the_controls_table_and_the_key(bundle: Path) -> None:
     for control in CONTROLS:
         assert control.control in text
     assert "reports/sessions.csv" in text
+
+
+def _csv_rows(path: Path, name: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(read(path, name).decode())))
+
+
+def _pdf_text(path: Path, name: str) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(read(path, name))).pages)
+
+
+def test_the_activity_summary_accounts_for_every_event_of_the_activity_report(bundle: Path) -> None:
+    events = _csv_rows(bundle, "reports/activity.csv")
+    summary = json.loads(read(bundle, "reports/activity-summary.json"))
+    in_csv = _csv_rows(bundle, "reports/activity-summary.csv")
+
+    assert len(in_csv) == len(summary)
+    assert sum(row["events"] for row in summary) == len(events) == 2
+    (row,) = summary  # one account, one month (the world's two events are hours apart)
+    assert row["account_id"] == events[0]["account_id"]
+    assert row["month"] == events[0]["event_time"][:7]
+    # "inside-window" in the world's session; "outside-window" in none, named by its finding.
+    assert (row["in_session"], row["unmatched"], row["unmatched_without_finding"]) == (1, 1, 0)
+    cover = _pdf_text(bundle, "cover.pdf")
+    assert "Root activity per month" in cover
+    assert row["month"] in cover
+    summary_controls = [c.control for c in CONTROLS if "reports/activity-summary.csv" in c.files]
+    assert "10.2.1.2" in summary_controls
+
+
+def test_every_session_of_the_period_is_in_the_bundle_csv_json_and_pdf(tmp_path: Path, world: World) -> None:
+    for number in range(4):
+        AccessRequest.objects.create(
+            code=f"BG-BUNDLE-{number}", requester=world.session.requester, account=world.account,
+            root_task="other", other_task="Unlock a bucket", justification="INC-7 bucket policy",
+            ticket_reference="INC-7", starts_at=world.session.starts_at, duration_minutes=30, status="denied",
+        )  # fmt: skip
+    since, until = period()
+    output = tmp_path / "sessions.zip"
+    make_bundle(user=None, since=since, until=until, output=output)
+
+    codes = set(AccessRequest.objects.values_list("code", flat=True))
+    in_csv = {row["code"] for row in _csv_rows(output, "reports/sessions.csv")}
+    in_json = {row["code"] for row in json.loads(read(output, "reports/sessions.json"))}
+    pdf = _pdf_text(output, "reports/sessions.pdf")
+    assert len(codes) == 5
+    assert in_csv == in_json == codes
+    for code in codes:
+        assert " ".join(pdf.split()).count(f"{code} · {world.account.account_id}") == 1, code
+    assert verify_bundle(output).valid
