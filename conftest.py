@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client
 
 from breakglass.tests.factories import UserFactory
 from portal.policy import Role
-from portal.testing import enrol_totp
+from portal.testing import enrol_totp, step_up
 
 # Playwright's sync API runs an event loop in the test thread; Django must allow ORM use there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -61,6 +62,20 @@ def eager_celery() -> Iterator[None]:
         yield
     finally:
         celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def signed_in() -> Callable[..., Client]:
+    """A browser-less client signed in as ``user``, optionally just re-authenticated."""
+
+    def sign_in(user: Any, *, stepped_up: bool = False) -> Client:
+        client = Client()
+        client.force_login(user)
+        if stepped_up:
+            step_up(client, user, method="mfa" if user.totp_secret else "password")
+        return client
+
+    return sign_in
 
 
 @pytest.fixture

@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from audits.tests.assume_root.conftest import MEMBER, root_aws  # noqa: F401 (the fixture)
 from breakglass.choices import GovernanceMode
 from breakglass.tests.factories import AwsAccountFactory, GrantFactory
-from portal.testing import step_up
 
 
 @pytest.fixture
@@ -29,18 +26,6 @@ def member(requester: Any, approver: Any, second_approver: Any, custodian: Any) 
     account.custodians.set([custodian])
     GrantFactory(user=requester, account=account)
     return account
-
-
-@pytest.fixture
-def signed_in() -> Callable[..., Client]:
-    def sign_in(user: Any, *, stepped_up: bool = False) -> Client:
-        client = Client()
-        client.force_login(user)
-        if stepped_up:
-            step_up(client, user, method="mfa" if user.totp_secret else "password")
-        return client
-
-    return sign_in
 
 
 @pytest.fixture(autouse=True)

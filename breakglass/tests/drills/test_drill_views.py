@@ -16,21 +16,8 @@ from breakglass import reachability
 from breakglass.models import Drill, ReachabilityCheck
 from breakglass.tests.factories import GrantFactory
 from ledger.models import LedgerEntry
-from portal.testing import step_up
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def signed_in() -> Callable[..., Client]:
-    def sign_in(user: Any, *, stepped_up: bool = False) -> Client:
-        client = Client()
-        client.force_login(user)
-        if stepped_up:
-            step_up(client, user, method="mfa")
-        return client
-
-    return sign_in
 
 
 def test_the_drills_page_lists_the_accounts_a_person_may_see(

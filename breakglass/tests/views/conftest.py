@@ -5,7 +5,6 @@ an administrator's stepped-up client for the channel pages."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -43,20 +42,6 @@ def device(administrator: Any, account: Any) -> Any:
     key = MfaDeviceFactory(label="YubiKey Payments")
     services.mfa_device_assign(actor=administrator, device=key, account=account)
     return key
-
-
-@pytest.fixture
-def signed_in() -> Callable[..., Client]:
-    """A browser-less client signed in as ``user``, optionally just re-authenticated."""
-
-    def sign_in(user: Any, *, stepped_up: bool = False) -> Client:
-        client = Client()
-        client.force_login(user)
-        if stepped_up:
-            step_up(client, user, method="mfa" if user.totp_secret else "password")
-        return client
-
-    return sign_in
 
 
 @pytest.fixture
