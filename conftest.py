@@ -30,6 +30,15 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache, as each starts with an empty database: the cache holds
+    figures computed from another test's rows (the overview), rate-limit counters and used TOTP codes."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_the_ledger_triggers() -> Any:
     """Let pytest-django empty the database after transactional tests.

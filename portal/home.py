@@ -50,11 +50,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _charts(overview: audit_overview.Overview) -> dict[str, object]:
+    figures = overview.figures
     return {
         "events": charts.stacked_bars(
             title="Root events per week, by account",
-            categories=overview.weeks,
-            series=overview.events_by_account,
+            categories=figures.weeks,
+            series=figures.events_by_account,
             empty="No root events in the last twelve weeks.",
         ),
         "findings": charts.horizontal_bars(
@@ -66,11 +67,11 @@ def _charts(overview: audit_overview.Overview) -> dict[str, object]:
         ),
         "sessions": charts.bars_and_lines(
             title="Sessions per month, with median hours to approval and to rotation",
-            categories=overview.months,
-            bars=("sessions", overview.sessions),
+            categories=figures.months,
+            bars=("sessions", figures.sessions),
             lines={
-                "median hours to approval": overview.median_hours_to_approval,
-                "median hours to rotation": overview.median_hours_to_rotation,
+                "median hours to approval": figures.median_hours_to_approval,
+                "median hours to rotation": figures.median_hours_to_rotation,
             },
             empty="No sessions in the last twelve months.",
         ),

@@ -7,14 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from audits import overview
 from audits.tests.overview_support import finding, root_event
 from breakglass import custody
-from breakglass.models import AccessRequest, Grant
+from breakglass.models import AccessRequest, AwsAccount, Grant
 from breakglass.tests.factories import AwsAccountFactory, GrantFactory
 from breakglass.tests.lifecycle_helpers import active, make_request
+from portal import policy
 from portal.policy import Role
 
 pytestmark = pytest.mark.django_db
@@ -114,9 +116,10 @@ def test_accounts_with_grants_nobody_reviewed_in_time_are_overdue(
     fresh_account = AwsAccountFactory(name="web-staging", account_id="210987654321")
     GrantFactory(user=requester, account=fresh_account)
 
-    overdue = overview.reviews_overdue(now=now)
+    overdue, total = overview.reviews_overdue(now=now)
 
-    assert [(item.account.name, item.grants) for item in overdue] == [("payments-prod", 1)]
+    assert [(item.name, item.grants) for item in overdue] == [("payments-prod", 1)]
+    assert total == 1
 
 
 @pytest.mark.parametrize("size", [1, 6])
@@ -134,11 +137,103 @@ def test_the_overview_costs_the_same_queries_whatever_the_data(
             )
         active(make_request(requester, account), approver)
         Grant.objects.filter(account=account).update(created_at=now - timedelta(days=400))
-    overview.overview(user=auditor, now=now)  # roles and MFA cached on the person, as on a page
+        AwsAccount.objects.filter(pk=account.pk).update(created_at=now - timedelta(days=400))
+    policy.sees_every_account(auditor)  # roles and MFA cached on the person, as on a page
 
-    # Events per week, account names; findings; sessions; reviews overdue (MFA is cached by then).
-    with django_assert_num_queries(5):
+    # Computed: events per week, the drawn accounts' names; sessions; reviews overdue; drills
+    # overdue; then the live open findings.
+    with django_assert_num_queries(6):
         found = overview.overview(user=auditor, now=now)
     assert found is not None
     assert found.open_findings == size * size
-    assert len(found.reviews_overdue) == size
+    assert len(found.figures.reviews_overdue) == size
+    assert found.figures.drills_overdue_total == size  # none of the new accounts had a drill
+    # Within the minute, only the open findings are read again.
+    with django_assert_num_queries(1):
+        again = overview.overview(user=auditor, now=now + timedelta(seconds=30))
+    assert again is not None
+    assert again.figures == found.figures
+
+
+def test_the_figures_are_kept_for_a_minute_then_computed_again(account: Any, auditor: Any) -> None:
+    now = timezone.now()
+    root_event(account_id=account.account_id, when=now)
+    first = overview.overview(user=auditor, now=now)
+    assert first is not None
+    root_event(account_id=account.account_id, when=now)
+
+    within = overview.overview(user=auditor, now=now + timedelta(seconds=59))
+    after = overview.overview(user=auditor, now=now + timedelta(seconds=61))
+
+    assert within is not None
+    assert after is not None
+    assert within.figures.events_by_account["payments-prod"][-1] == 1
+    assert within.figures.as_of == now
+    assert after.figures.events_by_account["payments-prod"][-1] == 2
+    assert after.figures.as_of == now + timedelta(seconds=61)
+
+
+def test_while_one_request_refreshes_stale_figures_the_others_show_the_stale_ones(
+    account: Any, auditor: Any, django_assert_num_queries: Any
+) -> None:
+    now = timezone.now()
+    assert overview.overview(user=auditor, now=now) is not None
+    root_event(account_id=account.account_id, when=now)
+    cache.add(overview._REFRESH_LOCK, True)  # another worker is computing them
+
+    with django_assert_num_queries(1):  # the open findings only
+        shown = overview.overview(user=auditor, now=now + timedelta(minutes=2))
+    assert shown is not None
+    assert shown.figures.as_of == now
+    assert shown.figures.events_by_account == {}
+
+    cache.delete(overview._REFRESH_LOCK)  # that worker is done (or its lock expired)
+    refreshed = overview.overview(user=auditor, now=now + timedelta(minutes=2))
+    assert refreshed is not None
+    assert refreshed.figures.events_by_account["payments-prod"][-1] == 1
+    assert cache.get(overview._REFRESH_LOCK) is None  # the refresher released the lock
+
+
+def test_a_failed_refresh_releases_the_lock_and_keeps_the_stale_figures(
+    auditor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = timezone.now()
+    first = overview.overview(user=auditor, now=now)
+    assert first is not None
+
+    def broken(**_: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(overview, "organisation_figures", broken)
+    with pytest.raises(RuntimeError):
+        overview.overview(user=auditor, now=now + timedelta(minutes=2))
+    assert cache.get(overview._REFRESH_LOCK) is None
+    monkeypatch.undo()
+    assert cache.get(overview._CACHE_KEY).as_of == now
+
+
+def test_the_lists_name_the_longest_overdue_accounts_and_count_the_rest(
+    auditor: Any, requester: Any, settings: Any
+) -> None:
+    settings.PORTAL_REVIEW_INTERVAL_DAYS = 90
+    settings.PORTAL_DRILL_INTERVAL_DAYS = 90
+    now = timezone.now()
+    extra = overview.ACCOUNTS_LISTED + 2
+    for i in range(extra):
+        made = AwsAccountFactory(name=f"acct-{i:02}", account_id=f"{200000000000 + i}")
+        AwsAccount.objects.filter(pk=made.pk).update(created_at=now - timedelta(days=200 + i))
+        grant = GrantFactory(user=requester, account=made)
+        Grant.objects.filter(pk=grant.pk).update(created_at=now - timedelta(days=100 + i))
+    AwsAccountFactory(name="fresh", account_id="299999999999")
+
+    found = overview.overview(user=auditor, now=now)
+
+    assert found is not None
+    figures = found.figures
+    assert [a.name for a in figures.reviews_overdue] == [
+        f"acct-{i:02}" for i in range(extra - 1, extra - 1 - overview.ACCOUNTS_LISTED, -1)
+    ]
+    assert figures.reviews_overdue_total == extra
+    assert [a.name for a in figures.drills_overdue][:2] == [f"acct-{extra - 1:02}", f"acct-{extra - 2:02}"]
+    assert len(figures.drills_overdue) == overview.ACCOUNTS_LISTED
+    assert figures.drills_overdue_total == extra

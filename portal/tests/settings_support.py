@@ -28,7 +28,9 @@ PRODUCTION_ENV = {
 }
 
 
-def run_python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, env: dict[str, str], tmp_path: Path, *, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     clean = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
@@ -44,6 +46,6 @@ def run_python(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.Com
         env=clean,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
