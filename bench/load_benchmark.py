@@ -12,7 +12,9 @@
 3. It starts gunicorn with production settings (DEBUG off, behind an assumed TLS proxy) and runs
    Locust headless: ``--users`` simulated people over the roles' pages (home, lists with filters and
    deep pages, a request, the ledger, findings, an export) for ``--seconds``; a fifth of all requests
-   go to ``/healthz``, the trivial view, in the same run.
+   go to ``/healthz``, the trivial view, in the same run. Before the clock starts, every page is
+   asked a few times per worker (``warm_up``), so a worker's first compile of a template is not
+   counted as the page's cost.
 4. It prints, per page: requests, failures, p50/p95/p99 (ms), p95 as a multiple of the trivial
    view's, bytes and queries; and says which pages miss the goals (p95 within 3x the trivial view,
    under 200 KB). A benchmark prints figures; it is not a test, and it exits 0 unless a request failed.
@@ -55,8 +57,12 @@ def _key(name: str) -> str:
 
 
 def server_environment(var_dir: str) -> dict[str, str]:
-    """Production settings with keys made for this run (nothing secret is committed)."""
+    """Production settings with keys made for this run (nothing secret is committed), and the cache
+    production has: Redis, shared by the gunicorn workers (``PORTAL_CACHE_URL``, else the Redis that
+    ``testenv.py run`` gives as the broker)."""
+    cache = os.environ.get("PORTAL_CACHE_URL") or os.environ.get("CELERY_BROKER_URL", "")
     return {
+        **({"PORTAL_CACHE_URL": cache} if cache.startswith("redis://") else {}),
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": base64.b64encode(os.urandom(48)).decode(),
         "DJANGO_ALLOWED_HOSTS": f"{HOST},testserver,127.0.0.1",
@@ -121,6 +127,30 @@ def _locust(explicit: str | None) -> str:
     return str(executable)
 
 
+def warm_up(*, port: int, plan: dict[str, Any], workers: int) -> None:
+    """Every page a few times per gunicorn worker before the clock starts: a fresh worker's first
+    request of a page compiles its templates and opens its database connection (seconds, on the
+    first run after a deploy), which is not what a page costs a running server."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.request import Request, urlopen
+
+    def fetch(cookie: str, path: str) -> None:
+        request = Request(
+            f"http://127.0.0.1:{port}{path}",
+            headers={"Host": HOST, "Cookie": f"{plan['cookie_name']}={cookie}", "X-Forwarded-Proto": "https"},
+        )
+        with urlopen(request, timeout=60) as response:
+            response.read()
+
+    visits = [
+        (persona["cookie"], path) for persona in plan["personas"] for _name, path in persona["pages"]
+    ] * (2 * workers)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda visit: fetch(*visit), visits))
+    print(f"warmed up: {len(visits)} requests in {time.perf_counter() - started:.0f} s")
+
+
 def run_load(
     *,
     people: list[dict[str, Any]],
@@ -158,6 +188,7 @@ def run_load(
                 for persona in people
             ],
         }
+        warm_up(port=port, plan=plan, workers=workers)
         subprocess.run(
             [locust, "-f", str(BENCH / "locustfile.py"), "--headless", "--users", str(users),
              "--spawn-rate", str(max(1, users // 5)), "--run-time", f"{seconds}s", "--host",

@@ -93,7 +93,7 @@ def test_the_auditor_sees_the_overview_with_its_charts(client: Client, auditor: 
     assert "Root events per week, by account" in html
     assert "1 open" in html
     assert 'id="home-requester"' not in html
-    assert "computed at most once a minute" in html  # the page says how fresh its figures are
+    assert "refreshed once a minute" in html  # the page says how fresh its figures are
     assert 'id="h-drills"' in html
 
 
