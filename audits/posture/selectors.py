@@ -153,10 +153,11 @@ def _verdicts(results: QuerySet[PostureResult], controls: list[Control]) -> _Ver
     sql, params = ranked.query.sql_with_params()
     fail, error = _RANK[PostureStatus.FAIL], _RANK[PostureStatus.ERROR]
     # Rows: per control and verdict, (control, rank, accounts, NULL, 0); then per failing or unchecked
-    # account shown, (control, rank, NULL, account, position). Accounts are sorted by name through
-    # ``place``, their rank by (name, id) among all accounts: sorting 5,000 names once is cheaper
-    # than sorting every failing verdict by name. The organization's own check has no account, so a
-    # NULL place, which sorts where the database sorts a NULL name (``order_by("account__name")``).
+    # account shown, (control, rank, NULL, account, position). The accounts shown are ordered by
+    # ``place``, each account's position by (name, id) among all accounts: sorting 5,000 names once
+    # is cheaper than sorting every failing verdict by name. The organization's own check has no
+    # account, so a NULL place, which sorts where the database sorts a NULL name, as
+    # ``order_by("account__name", "account")`` did.
     # Every value is a parameter; the inner SQL is Django's own compilation.
     wrapped = f"""
         WITH control_checks (control, check_name) AS (VALUES {", ".join(["(%s, %s)"] * len(pairs))}),
