@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Q, QuerySet, Value
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from breakglass.choices import RequestStatus
-from breakglass.models import AwsAccount, Drill, ReachabilityCheck
+from breakglass.models import AccessRequest, AwsAccount, Drill, ReachabilityCheck
 from breakglass.selectors import account_search_q, visible_accounts_filter
 from portal import policy
 
@@ -54,6 +54,26 @@ class AccountDrillStatus:
         return "due soon" if self.due_soon else "up to date"
 
 
+#: What the drills page shows of a drill and computes its status from (``drill_status``,
+#: ``Drill.state``, the templates, ``person``): a drill's session row alone has thirteen times.
+_SHOWN = (
+    "uuid",
+    "result",
+    "signed_in_at",
+    "ingest_delay",
+    "alert_delay",
+    "request__code",
+    "request__status",
+    "request__starts_at",
+    "request__checked_out_at",
+    "request__checked_in_at",
+    "request__account",
+    "request__requester__username",
+    "request__requester__first_name",
+    "request__requester__last_name",
+)
+
+
 def _visible_drills(user: AnyUser) -> QuerySet[Drill]:
     """The drills of the accounts the person may see: a drill is an announced exercise of the
     account, shown to whoever sees the account (its session's page keeps its own rule)."""
@@ -84,15 +104,27 @@ def accounts_by_drill_due(*, user: AnyUser, search: str = "", state: str = "") -
     """The accounts the person may see, annotated with ``drill_due_at`` (the rule of
     :func:`drill_status`, computed in the database so the page can page and filter on it) and ordered
     by it: overdue first, then the soonest due. ``state`` is ``overdue`` or ``due_soon``."""
-    visible = AwsAccount.objects.filter(visible_accounts_filter(user)).values("pk")
-    last_drill = Max("access_requests__checked_in_at", filter=Q(access_requests__is_drill=True))
-    accounts = AwsAccount.objects.filter(pk__in=visible).annotate(
+    # The last check-in of a drill, per account, as a correlated subquery: with the partial index
+    # request_drill_checkin it is one index probe per account. The GROUP BY join it replaces read
+    # every access request of the organization (50,000 for 5,000 accounts) on every page.
+    last_drill = (
+        AccessRequest.objects.filter(account=OuterRef("pk"), is_drill=True)
+        .order_by()
+        .values("account")
+        .annotate(last=Max("checked_in_at"))
+        .values("last")
+    )
+    accounts = AwsAccount.objects.annotate(
         drill_due_at=ExpressionWrapper(
-            Coalesce(last_drill, F("created_at"))
+            Coalesce(Subquery(last_drill, output_field=DateTimeField()), F("created_at"))
             + Value(timedelta(days=settings.PORTAL_DRILL_INTERVAL_DAYS)),
             output_field=DateTimeField(),
         )
     )
+    visible = visible_accounts_filter(user)
+    if visible:
+        # Through a subquery: the grants, approvers and custodians it joins would repeat accounts.
+        accounts = accounts.filter(pk__in=AwsAccount.objects.filter(visible).values("pk"))
     if search:
         accounts = accounts.filter(account_search_q(search))
     now = timezone.now()
@@ -107,10 +139,17 @@ def drill_statuses(accounts: list[AwsAccount], *, now: datetime | None = None) -
     """The drill status of each of ``accounts`` (one page of them), in their order: one query."""
     now = now or timezone.now()
     by_account: dict[int, list[Drill]] = {account.pk: [] for account in accounts}
-    drills = Drill.objects.filter(request__account__in=[a.pk for a in accounts]).select_related(
-        "request__account", "request__requester", "scheduled_by"
+    accounts_by_pk = {account.pk: account for account in accounts}
+    # ``request__is_drill`` holds for every drill (drills.drill_schedule) and lets PostgreSQL read
+    # the partial index request_drill_checkin instead of the sessions of the whole page's accounts.
+    drills = (
+        Drill.objects.filter(request__account__in=list(accounts_by_pk), request__is_drill=True)
+        .select_related("request__requester")
+        .only(*_SHOWN)
     )
     for drill in drills:
+        # The page already holds the accounts: no second copy of each from the join.
+        drill.request.account = accounts_by_pk[drill.request.account_id]
         by_account[drill.request.account_id].append(drill)
     return [drill_status(account, by_account[account.pk], now=now) for account in accounts]
 
@@ -127,9 +166,13 @@ def account_drill_status(*, account: AwsAccount, now: datetime | None = None) ->
 
 def recent_drills(*, user: AnyUser, limit: int = 50) -> list[Drill]:
     """The latest drills of the accounts the person may see, newest first."""
+    # ``request__is_drill`` (true of every drill) lets PostgreSQL walk the partial index
+    # request_drill_newest and stop at ``limit``, instead of sorting every visible drill.
     return list(
         _visible_drills(user)
-        .select_related("request__account", "request__requester", "scheduled_by")
+        .filter(request__is_drill=True)
+        .select_related("request__account", "request__requester")
+        .only(*_SHOWN, "request__account__name")
         .order_by("-request__starts_at")[:limit]
     )
 

@@ -355,6 +355,14 @@ class AccessRequest(TimeStamped):
                 models.F("id").desc(),
                 name="request_requester_newest",
             ),
+            # Drills, a few percent of the sessions: each account's last drill check-in (the drills
+            # page's due order, one probe per account) and the latest drills, without the others.
+            models.Index(
+                fields=["account", "checked_in_at"], condition=Q(is_drill=True), name="request_drill_checkin"
+            ),
+            models.Index(
+                models.F("starts_at").desc(), condition=Q(is_drill=True), name="request_drill_newest"
+            ),
         ]
         constraints = [
             # A root password used by two people at once cannot be attributed: one session per account.
