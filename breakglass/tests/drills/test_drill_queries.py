@@ -91,6 +91,7 @@ def _explain(sql: str) -> str:
         cursor.execute("SET LOCAL enable_seqscan = off")
         # Else a sort of the few rows the statistics promise after other tests can look cheaper.
         cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL enable_incremental_sort = off")
         cursor.execute(f"EXPLAIN {sql}")
         return "\n".join(row[0] for row in cursor.fetchall())
 
