@@ -84,3 +84,20 @@ def test_each_person_sees_exactly_the_accounts_of_their_live_grants_approvals_an
     assert _seen(two_roles) == ["both"]
     assert _seen(nobody) == []
     assert _seen(outsider) == []
+
+
+def test_the_filter_reads_the_persons_own_rows_without_joining_or_repeating_accounts(
+    make_persona: Callable[..., Any], approver: Any, custodian: Any
+) -> None:
+    """Joins from every account to its grants, approvers and custodians cost tens of milliseconds
+    at 5,000 accounts and repeat an account per grant and link; subqueries on the person do neither."""
+    person = make_persona("tess.two", Role.REQUESTER, Role.APPROVER, Role.CUSTODIAN)
+    account = AwsAccountFactory(name="both")
+    account.approvers.add(person, approver)
+    account.custodians.add(person, custodian)
+    GrantFactory(user=person, account=account, revoked_at=timezone.now())
+    GrantFactory(user=person, account=account)
+    GrantFactory(account=account)
+    seen = AwsAccount.objects.filter(visible_accounts_filter(person))
+    assert list(seen.values_list("name", flat=True)) == ["both"]
+    assert " JOIN " not in str(seen.values("pk").query)
