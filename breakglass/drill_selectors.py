@@ -123,7 +123,7 @@ def accounts_by_drill_due(*, user: AnyUser, search: str = "", state: str = "") -
     )
     visible = visible_accounts_filter(user)
     if visible:
-        # Through a subquery: the grants, approvers and custodians it joins would repeat accounts.
+        # Through a subquery, so the page's query does not depend on how the filter is written.
         accounts = accounts.filter(pk__in=AwsAccount.objects.filter(visible).values("pk"))
     if search:
         accounts = accounts.filter(account_search_q(search))
