@@ -6,27 +6,27 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from portal.tests.settings_support import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-from devenv import (  # noqa: E402
-    new_encryption_keys,
-    new_evidence_signing_key,
-    new_ledger_keys,
-    new_ledger_signing_key,
-)
-
 PERSONAS = ("rita.requester", "alan.approver", "carl.custodian", "audrey.auditor", "ada.admin")
 PAGES_EACH = 300
 
 WALK = f"""
-    import json, logging
+    import json, logging, os, sys
+    # The keys make run writes to var/dev.env, made the same way in the child (the test process
+    # keeps scripts/ off its own import path).
+    sys.path.insert(0, "scripts")
+    import devenv
+    os.environ.update(
+        PORTAL_ENCRYPTION_KEYS=devenv.new_encryption_keys(),
+        PORTAL_LEDGER_KEYS=devenv.new_ledger_keys(),
+        PORTAL_LEDGER_SIGNING_KEY=devenv.new_ledger_signing_key(),
+        PORTAL_EVIDENCE_SIGNING_KEY=devenv.new_evidence_signing_key(),
+    )
     import django
     django.setup()
     logging.disable(logging.CRITICAL)  # a failure is reported below, not as a traceback
@@ -43,10 +43,6 @@ def test_every_page_of_the_demo_answers_on_sqlite(tmp_path: Path) -> None:
     env = {
         "DJANGO_DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "PORTAL_ENCRYPTION_KEYS": new_encryption_keys(),
-        "PORTAL_LEDGER_KEYS": new_ledger_keys(),
-        "PORTAL_LEDGER_SIGNING_KEY": new_ledger_signing_key(),
-        "PORTAL_EVIDENCE_SIGNING_KEY": new_evidence_signing_key(),
     }
     try:
         result = run_python(WALK, env, tmp_path, timeout=540)
